@@ -1,0 +1,371 @@
+"""Typed, validated settings: the one place defaults live.
+
+Layering: model defaults → ``params/default.yaml`` → ``params/<unit>.yaml`` → an explicit
+``params_file`` → ``--set key.path=value`` overrides. Everything is validated before any kernel
+starts; :class:`~opsnb.errors.ParamsError` lists every problem at once with its key path, the
+bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from opsnb.errors import ParamsError, Problem
+from opsnb.periods import PERIOD_FORMS, Period
+from opsnb.paths import params_dir
+
+Lang = Literal["zh", "en"]
+SECTIONS = ("goals", "campaigns", "insights", "problems", "plan")
+NOTEBOOKS = {
+    "summary": "00_summary.ipynb",
+    "goals": "01_goals.ipynb",
+    "campaigns": "02_campaigns.ipynb",
+    "insights": "03_insights.ipynb",
+    "problems": "04_problems.ipynb",
+    "plan": "05_plan.ipynb",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Label(_Model):
+    """A text in both languages."""
+
+    zh: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class KPI(_Model):
+    """One key performance indicator of the registry."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Label
+    unit: Literal["count", "currency", "ratio", "hours", "score"]
+    direction: Literal["higher", "lower"] = "higher"
+    source: str = "builtin"  # "builtin" (key names a built-in definition) or "table" (kpis table)
+    builtin: str | None = None  # built-in definition name when it differs from key
+    headline: bool = False  # shown as a card on the summary page
+
+    @property
+    def definition(self) -> str:
+        return self.builtin or self.key
+
+
+class StatusBands(_Model):
+    """Attainment bands: ≥ exceeded → 超额完成; ≥ nearly → 基本达成; else 未达成."""
+
+    exceeded: float = 1.0
+    nearly: float = 0.95
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StatusBands:
+        if not 0 < self.nearly <= self.exceeded:
+            raise ValueError("need 0 < nearly <= exceeded")
+        return self
+
+
+def _default_kpis() -> list[KPI]:
+    def k(key: str, zh: str, en: str, unit: str, direction: str = "higher", **kw: Any) -> KPI:
+        return KPI(key=key, label=Label(zh=zh, en=en), unit=unit, direction=direction, **kw)  # type: ignore[arg-type]
+
+    return [
+        k("gmv", "GMV", "GMV", "currency", headline=True),
+        k("orders", "订单数", "Orders", "count"),
+        k("aov", "客单价", "Average order value", "currency"),
+        k("new_users", "新增用户", "New users", "count", headline=True),
+        k("active_users", "日均活跃用户", "Average DAU", "count", headline=True),
+        k("mau", "月活跃用户", "MAU", "count"),
+        k("paying_users", "付费用户", "Paying users", "count"),
+        k("conversion_rate", "付费转化率", "Paying conversion", "ratio", headline=True),
+        k("repurchase_rate", "复购率", "Repurchase rate", "ratio"),
+        k("retention_d30", "30日留存率", "D30 retention", "ratio"),
+        k("churn_rate", "流失率", "Churn rate", "ratio", "lower"),
+        k("cac", "获客成本", "CAC", "currency", "lower"),
+        k("roi", "投放ROI", "Marketing ROI", "ratio"),
+        k("resolution_rate", "工单解决率", "Ticket resolution rate", "ratio"),
+        k("resolution_hours", "平均解决时长(小时)", "Mean resolution time (h)", "hours", "lower"),
+        k("satisfaction", "满意度", "Satisfaction", "score"),
+        k("nps", "NPS", "NPS", "score", source="table"),
+    ]
+
+
+class GoalsSettings(_Model):
+    kpis: list[KPI] = Field(default_factory=_default_kpis)
+    bands: StatusBands = Field(default_factory=StatusBands)
+    trend_months: int = Field(default=12, ge=3, le=60)
+
+    @field_validator("kpis")
+    @classmethod
+    def _unique(cls, v: list[KPI]) -> list[KPI]:
+        keys = [k.key for k in v]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"duplicate KPI keys {dup}")
+        return v
+
+
+class CampaignsSettings(_Model):
+    after_effect_days: int = Field(default=30, ge=1)
+    top_n: int = Field(default=10, ge=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
+class RFMRule(_Model):
+    """A segment rule: inclusive score ranges; the first rule that matches wins."""
+
+    segment: str
+    label: Label
+    r: tuple[int, int] = (1, 5)
+    f: tuple[int, int] = (1, 5)
+    m: tuple[int, int] = (1, 5)
+
+
+def _default_rfm() -> list[RFMRule]:
+    def r(seg: str, zh: str, rr: tuple[int, int], ff: tuple[int, int], mm: tuple[int, int] = (1, 5)) -> RFMRule:
+        return RFMRule(segment=seg, label=Label(zh=zh, en=seg), r=rr, f=ff, m=mm)
+
+    # Score ranges follow the common 5×5 RFM segment map (R against F·M), applied in order.
+    return [
+        r("Champions", "重要价值客户", (5, 5), (4, 5), (4, 5)),
+        r("Loyal", "忠诚客户", (3, 5), (4, 5), (3, 5)),
+        r("Potential Loyalist", "潜力客户", (4, 5), (2, 3), (2, 5)),
+        r("New", "新客户", (5, 5), (1, 1)),
+        r("Promising", "有潜力新客", (4, 4), (1, 1)),
+        r("Need Attention", "需要关注", (3, 3), (2, 3), (2, 3)),
+        r("About to Sleep", "即将沉睡", (2, 3), (1, 2)),
+        r("At Risk", "流失风险客户", (1, 2), (2, 5), (2, 5)),
+        r("Can't Lose", "不可流失客户", (1, 1), (4, 5), (4, 5)),
+        r("Hibernating", "沉睡客户", (1, 2), (1, 2)),
+        r("Lost", "已流失客户", (1, 1), (1, 1)),
+    ]
+
+
+class InsightsSettings(_Model):
+    retention_period: Literal["day", "week", "month"] = "month"
+    retention_mode: Literal["first_time", "recurring"] = "first_time"
+    retention_cohorts: int = Field(default=12, ge=1, le=60)
+    funnel_steps: list[str] = Field(default_factory=lambda: ["visit", "register", "add_to_cart", "purchase"])
+    funnel_window_days: int = Field(default=14, ge=1)
+    rfm_segments: list[RFMRule] = Field(default_factory=_default_rfm)
+    attribution_lookback_days: int = Field(default=30, ge=1)
+    time_decay_half_life_days: float = Field(default=7.0, gt=0)
+    position_weights: tuple[float, float, float] = (0.4, 0.2, 0.4)
+    channel_grade_weights: dict[str, float] = Field(default_factory=lambda: {"roi": 0.5, "cac": 0.3, "retention": 0.2})
+    channel_grade_cuts: tuple[float, float, float] = (0.75, 0.5, 0.25)  # score quantiles for S, A, B (rest C)
+
+
+class ManualProblem(_Model):
+    title: Label
+    severity: Literal["high", "medium", "low"] = "medium"
+    owner: str = ""
+    suggestion: Label | None = None
+
+
+class ProblemsSettings(_Model):
+    anomaly_z: float = Field(default=3.5, gt=0)
+    anomaly_consecutive: int = Field(default=1, ge=1)
+    anomaly_min_seasons: int = Field(default=2, ge=2)
+    roi_threshold: float = Field(default=1.0, ge=0)
+    cac_rise_threshold: float = Field(default=0.2, ge=0)  # relative rise month over month
+    budget_gap_pp: float = Field(default=15.0, ge=0)  # budget share minus return share, points
+    resolution_rate_min: float = Field(default=0.9, ge=0, le=1)
+    satisfaction_min: float = Field(default=3.5, ge=0)
+    unattributed_max: float = Field(default=0.2, ge=0, le=1)
+    max_problems: int = Field(default=20, ge=1)
+    manual: list[ManualProblem] = Field(default_factory=list)
+
+
+class ManualAction(_Model):
+    action_id: str
+    title: str
+    owner: str
+    start: str
+    due: str
+    status: str = "planned"
+    horizon: Literal["short", "long"] | None = None
+    metric: str | None = None
+    target: float | None = None
+    budget: float | None = None
+    problem: str | None = None
+
+
+class PlanSettings(_Model):
+    split_method: Literal["shares", "seasonal_indices"] = "shares"
+    annual_growth: float = Field(default=0.1, gt=-1)  # next year's target = this year's actual × (1 + g)
+    reallocation_share: float = Field(default=0.1, ge=0, le=1)
+    short_term_months: int = Field(default=3, ge=1)
+    long_term_months: int = Field(default=6, ge=1)
+    actions: list[ManualAction] = Field(default_factory=list)
+
+
+class BatchSettings(_Model):
+    workers: int = Field(default=2, ge=1, le=64)
+    timeout_s: int = Field(default=600, ge=1)  # per section
+    sections: list[str] = Field(default_factory=lambda: list(SECTIONS))
+
+    @field_validator("sections")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if s not in SECTIONS]
+        if bad:
+            raise ValueError(f"unknown sections {bad}; known: {list(SECTIONS)}")
+        return v
+
+
+class Settings(_Model):
+    """Every setting of a run. ``params/default.yaml`` documents each one."""
+
+    unit: str = Field(default="sample", pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")
+    period: str | None = None  # None: the latest full month of the pack
+    pack: str = "data/sample"
+    lang: Lang = "zh"
+    timezone: str = "Asia/Shanghai"
+    currency: str = "¥"
+    goals: GoalsSettings = Field(default_factory=GoalsSettings)
+    campaigns: CampaignsSettings = Field(default_factory=CampaignsSettings)
+    insights: InsightsSettings = Field(default_factory=InsightsSettings)
+    problems: ProblemsSettings = Field(default_factory=ProblemsSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        try:
+            return Period.parse(v).label
+        except ValueError:
+            raise ValueError(f"not a period; accepted forms: {PERIOD_FORMS}") from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown IANA timezone (e.g. Asia/Shanghai, Europe/London, UTC)") from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def kpi(self, key: str) -> KPI:
+        """The KPI declared under ``key``; a clear error naming the known keys otherwise."""
+        for k in self.goals.kpis:
+            if k.key == key:
+                return k
+        raise ParamsError([Problem("goals.kpis", f"no KPI {key!r}", expected=str([k.key for k in self.goals.kpis]))])
+
+
+# ---------------------------------------------------------------- loading and layering
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError([Problem(str(path), f"not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise ParamsError([Problem(str(path), "top level must be a mapping of settings", type(data).__name__)])
+    return data
+
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """Turn ``["goals.bands.nearly=0.9", "lang=en"]`` into a nested mapping (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    problems = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not _KEY.match(key):
+            problems.append(Problem("--set", "expected key.path=value", item))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        if key in {"period", "unit", "pack"}:
+            value = raw  # keep "202401" or "2026" as text
+        node = out
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    if problems:
+        raise ParamsError(problems)
+    return out
+
+
+def _describe(err: dict[str, Any]) -> Problem:
+    loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown setting; check the spelling against params/default.yaml"
+    elif err["type"] == "literal_error":
+        msg = "not an allowed value; " + msg.replace("Input should be", "allowed:")
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return Problem(loc, msg, err.get("input"))
+
+
+def validate(data: dict[str, Any]) -> Settings:
+    """Validate a settings mapping; raise :class:`ParamsError` listing every problem."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ParamsError([_describe(e) for e in exc.errors()]) from None
+
+
+def load_params(
+    *,
+    unit: str | None = None,
+    params_file: str | Path | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    root: Path | None = None,
+) -> Settings:
+    """Load settings with layering: defaults → default.yaml → <unit>.yaml → params_file → overrides."""
+    pdir = params_dir(root)
+    data: dict[str, Any] = {}
+    default = pdir / "default.yaml"
+    if default.is_file():
+        data = _merge(data, _read_yaml(default))
+    over = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides or {})
+    unit = unit or over.get("unit") or data.get("unit")
+    if unit:
+        unit_file = pdir / f"{unit}.yaml"
+        if unit_file.is_file():
+            data = _merge(data, _read_yaml(unit_file))
+        data["unit"] = unit
+    if params_file:
+        path = Path(params_file)
+        if not path.is_file():
+            raise ParamsError([Problem("params_file", "file not found", str(path))])
+        data = _merge(data, _read_yaml(path))
+    data = _merge(data, over)
+    return validate(data)
