@@ -1,0 +1,1 @@
+"""Rendering: i18n catalogues, number formats, theme, charts and escaped tables."""

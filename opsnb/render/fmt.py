@@ -1,0 +1,117 @@
+"""Number formats for zh and en (great_tables' ``fmt_*`` family, as plain functions).
+
+zh: 万 / 亿 for large numbers; en: K / M / B. Currency with ¥ (configurable). Percentages with
+one decimal; changes of ratios in percentage points, named as such. Undefined values render as
+"不适用" / "n/a" (optionally with the reason), never as "nan" or "inf".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from opsnb.render.i18n import t
+
+
+def is_missing(x: Any) -> bool:
+    """True for None, NA, NaN and ±inf."""
+    if x is None:
+        return True
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return True
+    return math.isnan(f) or math.isinf(f)
+
+
+def na(lang: str, reason: str | None = None) -> str:
+    """The "not applicable" text, with its reason when given."""
+    return t("common.na_reason", lang, reason=reason) if reason else t("common.na", lang)
+
+
+def _grouped(x: float, digits: int) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True) -> str:
+    """A count: ``12,345`` / ``1.2万`` (zh ≥ 10万) / ``123.5K`` (en ≥ 100K)."""
+    if is_missing(x):
+        return na(lang)
+    v = float(x)
+    a = abs(v)
+    if compact:
+        if lang == "zh":
+            if a >= 1e8:
+                return f"{v / 1e8:,.2f}亿"
+            if a >= 1e5:
+                return f"{v / 1e4:,.1f}万"
+        else:
+            if a >= 1e9:
+                return f"{v / 1e9:,.2f}B"
+            if a >= 1e6:
+                return f"{v / 1e6:,.2f}M"
+            if a >= 1e5:
+                return f"{v / 1e3:,.1f}K"
+    return _grouped(v, digits)
+
+
+def money(x: Any, lang: str, *, currency: str = "¥", compact: bool = True) -> str:
+    """A currency amount: ``¥235.40`` / ``¥12.3万`` / ``¥123.5K``."""
+    if is_missing(x):
+        return na(lang)
+    v = float(x)
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    if compact and a >= 1e5:
+        return sign + currency + number(a, lang)
+    return sign + currency + _grouped(a, 2 if a < 1e4 else 0)
+
+
+def pct(x: Any, lang: str, *, digits: int = 1, signed: bool = False) -> str:
+    """A fraction as a percentage: ``0.153`` → ``15.3%`` (``+15.3%`` when signed)."""
+    if is_missing(x):
+        return na(lang)
+    return f"{float(x) * 100:{'+' if signed else ''}.{digits}f}%"
+
+
+def pp(delta: Any, lang: str, *, digits: int = 1, signed: bool = True) -> str:
+    """A change of a ratio in percentage points: ``0.03`` → ``+3.0个百分点`` / ``+3.0 pp``."""
+    if is_missing(delta):
+        return na(lang)
+    num = f"{float(delta) * 100:{'+' if signed else ''}.{digits}f}"
+    return f"{num}个百分点" if lang == "zh" else f"{num} pp"
+
+
+def value(x: Any, unit: str, lang: str, *, currency: str = "¥") -> str:
+    """Format ``x`` by KPI unit: count, currency, ratio, hours or score."""
+    if is_missing(x):
+        return na(lang)
+    if unit == "count":
+        return number(x, lang)
+    if unit == "currency":
+        return money(x, lang, currency=currency)
+    if unit == "ratio":
+        return pct(x, lang)
+    if unit == "hours":
+        return f"{float(x):,.1f}小时" if lang == "zh" else f"{float(x):,.1f} h"
+    if unit == "score":
+        return f"{float(x):,.1f}"
+    raise ValueError(f"unknown unit {unit!r}; known: count, currency, ratio, hours, score")
+
+
+def change(new: Any, old: Any, unit: str, lang: str) -> str:
+    """Change from ``old`` to ``new``: relative % for volumes, percentage points for ratios."""
+    if is_missing(new) or is_missing(old):
+        return na(lang)
+    if unit == "ratio":
+        return pp(float(new) - float(old), lang)
+    if float(old) == 0:
+        return na(lang, "基数为0" if lang == "zh" else "base is 0")
+    return pct(float(new) / float(old) - 1, lang, signed=True)
+
+
+def ratio_x(x: Any, lang: str) -> str:
+    """ROI as "1:x" (e.g. ``1:8.3``)."""
+    if is_missing(x):
+        return na(lang)
+    return f"1:{float(x):.1f}"
