@@ -1,0 +1,160 @@
+"""Plan metrics: actions, weeks, budget reallocation, risks, plan targets round trip."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from opsnb.errors import NoData, ParamsError
+from opsnb.metrics.plan import (
+    actions,
+    plan_targets,
+    read_previous_plan_targets,
+    reallocation,
+    risk_matrix,
+    risks,
+    week_plan,
+    write_plan_targets,
+)
+from opsnb.pack import from_frames
+from opsnb.params import Settings, validate
+from opsnb.periods import Period
+
+P = Period.parse("2026-10")
+ACTIONS = pd.DataFrame(dict(
+    action_id=["a1", "a2", "a3", "a4", "a5", "a6"],
+    title=["会员召回", "渠道优化", "用户调研", "年度改版", "里程碑: 上线", "旧活动"],
+    owner=["张三", "李四", "王五", "赵六", "张三", "李四"],
+    start=["2026-10-01", "2026-09-01", "2026-11-03", "2026-11-01", "2026-11-20", "2026-08-01"],
+    due=["2026-11-15", "2026-10-20", "2027-02-15", "2027-06-30", "2026-11-20", "2026-09-01"],
+    status=["进行中", "in_progress", "planned", None, "planned", "done"],
+    done_at=[None, None, None, None, None, "2026-09-01"],
+))
+
+
+def _root(tmp_path):
+    (tmp_path / "params").mkdir()
+    return tmp_path
+
+
+def test_actions_status_overdue_horizon(tmp_path):
+    df = actions(from_frames({"actions": ACTIONS}), P, Settings(), root=_root(tmp_path)).set_index("action_id")
+    assert "a6" not in df.index  # done before the period
+    assert df.loc["a2", "state"] == "overdue" and df.loc["a2", "days_late"] == 11  # due 10-20, as of 10-31
+    assert df.loc["a1", "state"] == "in_progress" and not df.loc["a1", "overdue"]
+    assert df.loc["a1", "horizon"] == "short" and df.loc["a3", "horizon"] == "mid" and df.loc["a4", "horizon"] == "long"
+    assert df.loc["a4", "status"] == "planned"
+    assert bool(df.loc["a5", "milestone"]) and not bool(df.loc["a1", "milestone"])
+    assert list(df.index) == ["a2", "a1", "a5", "a3", "a4"]
+
+
+def test_actions_as_of_is_passed_in_not_the_clock(tmp_path):
+    df = actions(from_frames({"actions": ACTIONS}), P, Settings(), as_of=date(2026, 10, 15), root=_root(tmp_path))
+    assert not df.set_index("action_id").loc["a2", "overdue"]
+
+
+def test_actions_from_params_and_file(tmp_path):
+    root = _root(tmp_path)
+    (root / "params" / "actions").mkdir()
+    (root / "params" / "actions" / "shop.yaml").write_text(
+        "actions:\n  - {action_id: f1, title: 文件里的行动, owner: 钱七, start: 2026-11-01, due: 2026-11-30}\n"
+        "  - {action_id: a1, title: 覆盖, owner: 张三, start: 2026-10-01, due: 2026-12-01, status: delayed}\n",
+        encoding="utf-8")
+    s = validate({"unit": "shop", "plan": {"actions": [
+        {"action_id": "p1", "title": "params action", "owner": "Ann", "start": "2026-11-02", "due": "2026-11-02"}]}})
+    df = actions(from_frames({"actions": ACTIONS}), P, s, root=root).set_index("action_id")
+    assert df.loc["f1", "source"] == "file" and df.loc["p1", "source"] == "params"
+    assert df.loc["a1", "title"] == "覆盖" and df.loc["a1", "status"] == "delayed"
+    only = actions(from_frames({}), P, s, root=root)
+    assert set(only.action_id) == {"f1", "a1", "p1"}
+    (root / "params" / "actions" / "shop.yaml").write_text("- {action_id: x, title: t, owner: o, start: 2026-11-05, "
+                                                          "due: 2026-11-01}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="action 1"):
+        actions(from_frames({}), P, s, root=root)
+
+
+def test_empty_actions_is_nodata(tmp_path):
+    with pytest.raises(NoData) as exc:
+        actions(from_frames({}), P, Settings(), root=_root(tmp_path))
+    assert exc.value.table == "actions"
+
+
+def test_week_plan_next_month(tmp_path):
+    acts = actions(from_frames({"actions": ACTIONS}), P, Settings(), root=_root(tmp_path))
+    wp = week_plan(acts, P)
+    assert wp.month.label == "2026-11"
+    assert wp.weeks[0] == (date(2026, 11, 1), date(2026, 11, 7)) and wp.weeks[3] == (date(2026, 11, 22), date(2026, 11, 30))
+    t = wp.table.set_index("action_id")
+    assert "a2" not in t.index  # overdue in October, not active in November
+    assert list(t.loc["a1", ["w1", "w2", "w3", "w4"]]) == [True, True, True, False]
+    assert list(t.loc["a5", ["w1", "w2", "w3", "w4"]]) == [False, False, True, False]
+
+
+SPEND = pd.DataFrame(dict(date=["2026-10-01", "2026-10-02", "2026-10-01", "2026-09-30"], channel=["A", "B", "C", "A"],
+                          cost=[1000.0, 1000.0, 500.0, 777.0]))
+ORDERS = pd.DataFrame(dict(order_id=["1", "2", "3", "4", "5", "6"], user_id="u",
+                           ts=["2026-10-03", "2026-10-04", "2026-10-05", "2026-10-06", "2026-10-07", "2026-10-08"],
+                           amount=[5000.0, 1000.0, 1500.0, 200.0, 999.0, -30.0], channel=["A", "B", "C", "D", "A", "A"],
+                           status=["paid", "paid", None, "paid", "cancelled", "refunded"]))
+
+
+def test_reallocation_moves_share_and_preserves_total():
+    r = reallocation(from_frames({"channel_spend": SPEND, "orders": ORDERS}), P, Settings())
+    t = r.table.set_index("channel")
+    assert t.loc["A", "roi"] == 5.0 and t.loc["B", "roi"] == 1.0 and t.loc["C", "roi"] == 3.0
+    assert pd.isna(t.loc["D", "roi"]) and t.loc["D", "roi_reason"] == "no_cost" and t.loc["D", "role"] == "excluded"
+    assert (t.loc["A", "role"], t.loc["B", "role"], t.loc["C", "role"]) == ("receiver", "donor", "keep")
+    assert list(t.loc[["A", "B", "C"], "new_budget"]) == [1100.0, 900.0, 500.0]
+    assert r.moved == 100.0 and r.total_before == r.total_after == 2500.0
+    assert r.gmv_before == 7500.0 and r.expected_after == 7900.0
+    assert t["change"].sum() == 0
+
+
+def test_reallocation_total_exact_with_awkward_cents():
+    spend = pd.DataFrame(dict(date="2026-10-01", channel=list("ABCDEFG"),
+                              cost=[333.33, 0.07, 1000.01, 12.34, 99.99, 45.67, 0.01]))
+    orders = pd.DataFrame(dict(order_id=list("1234567"), user_id="u", ts="2026-10-02", channel=list("ABCDEFG"),
+                               amount=[1000.0, 1.0, 50.0, 7.0, 300.0, 10.0, 5.0]))
+    r = reallocation(from_frames({"channel_spend": spend, "orders": orders}),
+                     P, validate({"plan": {"reallocation_share": 0.37}}))
+    assert round(sum(r.table["new_budget"]) * 100) == round(sum(spend.cost) * 100)
+    assert round(r.total_after * 100) == round(r.total_before * 100)
+
+
+def test_reallocation_needs_spend():
+    with pytest.raises(NoData):
+        reallocation(from_frames({"orders": ORDERS}), P, Settings())
+
+
+def test_risk_register_and_matrix():
+    pack = from_frames({"risks": pd.DataFrame(dict(risk=["人手不足", "预算削减", "系统故障", "竞品"],
+                                                   likelihood=["3", "2", "1", ""], impact=["5", "3", "1", ""],
+                                                   mitigation=["招聘", "", "演练", ""], owner=["HR", "", "IT", ""]))})
+    s = validate({"plan": {"risks": [{"risk": "政策变化", "likelihood": 4, "impact": 4, "owner": "法务"}]}})
+    reg = risks(pack, s)
+    assert list(reg.risk) == ["政策变化", "人手不足", "预算削减", "系统故障", "竞品"]
+    assert list(reg.level[:4]) == ["high", "high", "medium", "low"] and pd.isna(reg.level[4])
+    m = risk_matrix(reg)
+    assert m.shape == (5, 5) and int(m.to_numpy().sum()) == 4
+    assert m.loc[3, 5] == 1 and m.loc[4, 4] == 1 and m.loc[1, 1] == 1
+
+
+def test_plan_targets_round_trip(tmp_path):
+    months = [p.strftime("%Y-%m") for p in pd.period_range("2025-01", periods=22, freq="M")]
+    orders = pd.DataFrame(dict(order_id=[f"o{i}" for i in range(22)], user_id="u",
+                               ts=[f"{m}-10" for m in months], amount=100.0))
+    pack = from_frames({"orders": orders, "kpis": pd.DataFrame(dict(metric=["aov"], period=["2026-10"], target=[99.5]))})
+    df = plan_targets(pack, P, Settings())
+    assert list(df.columns) == ["metric", "period", "target", "source"]
+    got = df.set_index("metric")
+    assert got.loc["gmv", "target"] == 160.0 and got.loc["orders", "target"] == 2.0
+    assert got.loc["aov", "target"] == 99.5
+    assert set(df.period) == {"2026-11"} and set(df.source) == {"plan 2026-10"}
+    unit_dir = tmp_path / "outputs" / "shop"
+    path = write_plan_targets(df, unit_dir / "2026-10" / "plan_targets.csv")
+    assert path.is_file() and [p.name for p in path.parent.iterdir()] == ["plan_targets.csv"]
+    back = read_previous_plan_targets(unit_dir, "2026-11")
+    pd.testing.assert_frame_equal(back.astype(object), df.astype(object))
+    assert read_previous_plan_targets(unit_dir, Period.parse("2026-12")).empty
