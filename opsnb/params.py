@@ -145,10 +145,12 @@ def _default_rfm() -> list[RFMRule]:
         r("Promising", "有潜力新客", (4, 4), (1, 1)),
         r("Need Attention", "需要关注", (3, 3), (2, 3), (2, 3)),
         r("About to Sleep", "即将沉睡", (2, 3), (1, 2)),
-        r("At Risk", "流失风险客户", (1, 2), (2, 5), (2, 5)),
+        # Narrow rules before the broad ones that contain them, or they could never match:
+        # Can't Lose ⊂ At Risk and Lost ⊂ Hibernating.
         r("Can't Lose", "不可流失客户", (1, 1), (4, 5), (4, 5)),
-        r("Hibernating", "沉睡客户", (1, 2), (1, 2)),
+        r("At Risk", "流失风险客户", (1, 2), (2, 5), (2, 5)),
         r("Lost", "已流失客户", (1, 1), (1, 1)),
+        r("Hibernating", "沉睡客户", (1, 2), (1, 2)),
     ]
 
 
@@ -163,7 +165,33 @@ class InsightsSettings(_Model):
     time_decay_half_life_days: float = Field(default=7.0, gt=0)
     position_weights: tuple[float, float, float] = (0.4, 0.2, 0.4)
     channel_grade_weights: dict[str, float] = Field(default_factory=lambda: {"roi": 0.5, "cac": 0.3, "retention": 0.2})
-    channel_grade_cuts: tuple[float, float, float] = (0.75, 0.5, 0.25)  # score quantiles for S, A, B (rest C)
+    # Grade score = weighted mean of min-max normalised ROI, CAC (reversed) and retention among
+    # paid channels (0..1); cuts are score thresholds for S, A, B (rest C).
+    channel_grade_cuts: tuple[float, float, float] = (0.75, 0.5, 0.25)
+
+    @field_validator("channel_grade_weights")
+    @classmethod
+    def _grade_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(set(v) - {"roi", "cac", "retention"})
+        if bad:
+            raise ValueError(f"unknown graded metric(s) {bad}; known: ['roi', 'cac', 'retention']")
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        return v
+
+    @field_validator("channel_grade_cuts")
+    @classmethod
+    def _cuts(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not 1 >= v[0] >= v[1] >= v[2] >= 0:
+            raise ValueError("need 1 >= S cut >= A cut >= B cut >= 0")
+        return v
+
+    @field_validator("position_weights")
+    @classmethod
+    def _position(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(v) < 0 or abs(sum(v) - 1) > 1e-9 or v[0] + v[2] <= 0:
+            raise ValueError("need (first, middle, last) >= 0 summing to 1, first + last > 0")
+        return v
 
 
 class ManualProblem(_Model):

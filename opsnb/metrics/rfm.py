@@ -1,0 +1,144 @@
+"""RFM: recency, frequency and monetary value per customer at the end of a period, and segments.
+
+Definitions (all computed in the backend; only the segment summary comes back by default):
+
+* **Orders counted**: paid orders (``status`` paid or null) with ``ts`` before the period's
+  (exclusive) end and, when ``lookback_days`` is given, on or after ``end - lookback_days``.
+  The default lookback is *all history up to the period end*, as in the R ``rfm`` package.
+  Refund and cancelled rows are not netted (refunds are reported elsewhere).
+* **Recency** = days from the period end (the first day after the period, the "analysis
+  date") to the local day of the customer's last paid order: an order on the period's last
+  day has recency 1.
+* **Frequency** = number of paid orders; **monetary** = sum of their amounts.
+* **Scores** 1–5 are quintiles: ``NTILE(5)`` over the customers ordered by the value
+  (recency *descending*, so 5 = most recent; frequency and monetary ascending, so 5 = most),
+  ties broken by ``user_id`` ascending. Ties can therefore straddle a quintile border; every
+  quintile holds ``n // 5`` or ``n // 5 + 1`` customers (the first ones get the extra).
+* Customers without a paid order in the window have no RFM row (they are not customers yet).
+* **Segments**: the rules of ``settings.insights.rfm_segments`` (inclusive score ranges on R, F
+  and M) applied in order, first match wins; no match → ``Others``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import ibis
+import pandas as pd
+
+from opsnb.errors import NoData
+from opsnb.pack import Pack
+from opsnb.params import RFMRule
+from opsnb.periods import Period
+
+OTHERS = "Others"
+
+
+def ts_at(d: object) -> ibis.expr.types.TimestampScalar:
+    """An Ibis timestamp literal at local midnight of day ``d`` (a ``date``)."""
+    return ibis.timestamp(datetime(d.year, d.month, d.day))  # type: ignore[attr-defined]
+
+
+def paid_orders(pack: Pack) -> ibis.Table:
+    """The pack's paid orders (``status`` paid or null); raises :class:`NoData` without orders."""
+    t = pack.table("orders")
+    if "status" in t.columns:
+        t = t.filter(t.status.isnull() | (t.status.lower().strip() == "paid"))
+    return t
+
+
+def rfm_scores(pack: Pack, period: Period, *, lookback_days: int | None = None) -> ibis.Table:
+    """Per-customer RFM values and 1–5 scores at the end of ``period``, as a lazy Ibis table.
+
+    Parameters
+    ----------
+    pack, period
+        The data pack and the review period (the analysis date is ``period.end``).
+    lookback_days
+        Only orders within this many days before the period end count; ``None`` = all history.
+
+    Returns
+    -------
+    ibis.Table
+        Columns ``user_id, last_order, recency, frequency, monetary, r, f, m`` — one row per
+        customer with a paid order in the window. Nothing is executed: call ``.execute()`` (or
+        aggregate further) when the per-customer rows are really needed.
+    """
+    o = paid_orders(pack)
+    end = ts_at(period.end)
+    o = o.filter(o.ts < end)
+    if lookback_days is not None:
+        o = o.filter(o.ts >= ts_at(period.end - timedelta(days=lookback_days)))
+    per = o.group_by("user_id").aggregate(
+        last_order=o.ts.max(),
+        frequency=o.count(),
+        monetary=o.amount.sum(),
+    )
+    analysis_day = ibis.date(period.end.isoformat())
+    per = per.mutate(recency=analysis_day.delta(per.last_order.date(), unit="day"))
+    return per.mutate(
+        r=ibis.ntile(5).over(order_by=[ibis.desc(per.recency), per.user_id]) + 1,
+        f=ibis.ntile(5).over(order_by=[per.frequency, per.user_id]) + 1,
+        m=ibis.ntile(5).over(order_by=[per.monetary, per.user_id]) + 1,
+    ).select("user_id", "last_order", "recency", "frequency", "monetary", "r", "f", "m")
+
+
+def _segment_expr(s: ibis.Table, rules: Sequence[RFMRule]) -> ibis.expr.types.StringValue:
+    def within(col: ibis.expr.types.IntegerValue, rng: tuple[int, int]) -> ibis.expr.types.BooleanValue:
+        return col.between(rng[0], rng[1])
+
+    if not rules:
+        return ibis.literal(OTHERS)
+    branches = [(within(s.r, rule.r) & within(s.f, rule.f) & within(s.m, rule.m), rule.segment) for rule in rules]
+    return ibis.cases(*branches, else_=OTHERS)
+
+
+def rfm_segments(pack: Pack, period: Period, rules: Sequence[RFMRule], *,
+                 lookback_days: int | None = None) -> pd.DataFrame:
+    """Size and revenue of each RFM segment at the end of ``period``.
+
+    Parameters
+    ----------
+    pack, period
+        The data pack and the review period.
+    rules
+        Segment rules in priority order (``settings.insights.rfm_segments``); first match wins.
+    lookback_days
+        See :func:`rfm_scores`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rule segment in rule order, then ``Others``: ``segment, customers, share,
+        revenue, revenue_share, recency, frequency, monetary`` (the last three are segment
+        means; ``None`` for an empty segment). Shares are fractions of all scored customers
+        and of their total monetary value.
+
+    Raises
+    ------
+    NoData
+        No orders table, or no paid order before the period end.
+    """
+    s = rfm_scores(pack, period, lookback_days=lookback_days)
+    s = s.mutate(segment=_segment_expr(s, rules))
+    agg = s.group_by("segment").aggregate(
+        customers=s.count(),
+        revenue=s.monetary.sum(),
+        recency=s.recency.mean(),
+        frequency=s.frequency.mean(),
+        monetary=s.monetary.mean(),
+    ).execute()
+    if agg.empty:
+        raise NoData("orders", f"no paid order before {period.end.isoformat()}")
+    order = list(dict.fromkeys([r.segment for r in rules] + [OTHERS]))
+    out = pd.DataFrame({"segment": order}).merge(agg, on="segment", how="left")
+    out["customers"] = out["customers"].fillna(0).astype("int64")
+    out["revenue"] = out["revenue"].fillna(0.0).astype("float64")
+    total_c = int(out["customers"].sum())
+    total_r = float(out["revenue"].sum())
+    out["share"] = out["customers"] / total_c
+    out["revenue_share"] = out["revenue"] / total_r if total_r else None
+    for c in ("recency", "frequency", "monetary"):
+        out[c] = out[c].astype("object").where(out["customers"] > 0, None)
+    return out[["segment", "customers", "share", "revenue", "revenue_share", "recency", "frequency", "monetary"]]
