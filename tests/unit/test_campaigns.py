@@ -1,0 +1,148 @@
+"""Campaign results, uplift, after-effect and timeline on hand-made packs (exact numbers)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from opsnb.errors import NoData
+from opsnb.metrics.campaigns import after_effect, campaign_results, roi_text, timeline, uplift
+from opsnb.pack import from_frames
+from opsnb.periods import Period
+
+sys.path.insert(0, str(Path(__file__).parent))
+from campaign_packs import campaign_pack, campaigns_frame, orders_frame, users_frame  # noqa: E402
+
+OCT = Period.parse("2026-10")
+
+
+def _row(df: pd.DataFrame, cid: str) -> dict:
+    return df.set_index("campaign_id").loc[cid].to_dict()
+
+
+def test_results_exact_numbers_and_attribution():
+    r = campaign_results(campaign_pack(), OCT, roi_threshold=3.0)
+    assert list(r["campaign_id"]) == ["A", "C", "B"]  # D (November) is not in the period; B (n/a ROI) last
+    a = _row(r, "A")
+    # participants u1 (touch + order), u2 (touch + order); o3 is a day after the end, o4 is a refund row
+    assert (a["reach"], a["reach_source"], a["participants"], a["new_users"]) == (1000, "table", 2, 1)
+    assert (a["buyers"], a["orders"], a["gmv"], a["cost"]) == (2, 2, 500.0, 100.0)
+    assert (a["roi"], a["roi_text"], a["cac"], a["conversion"]) == (5.0, "1:5.0", 100.0, 1.0)
+    assert (a["new_users_attainment"], a["gmv_attainment"], a["roi_rank"], a["low_roi"]) == (0.5, 1.0, 1, False)
+    c = _row(r, "C")  # starts in September, overlaps the period's first day
+    assert (c["reach"], c["reach_source"], c["participants"], c["new_users"]) == (1, "touchpoints", 1, 1)
+    assert (c["gmv"], c["roi"], c["cac"], c["roi_rank"], c["low_roi"]) == (1000.0, 2.5, 400.0, 2, True)
+    assert pd.isna(c["new_users_attainment"]) and c["new_users_attainment_reason"] == "no_target"
+
+
+def test_zero_cost_campaign_roi_is_na_not_inf():
+    b = _row(campaign_results(campaign_pack(), OCT), "B")
+    # u1 and u3 touched it (u2's touch is after the end); u5's cancelled order makes u5 a participant
+    assert (b["reach"], b["participants"], b["new_users"], b["buyers"], b["gmv"]) == (2, 3, 2, 1, 80.0)
+    assert pd.isna(b["roi"]) and b["roi_reason"] == "zero_cost" and pd.isna(b["roi_text"])
+    assert pd.isna(b["roi_rank"]) and b["low_roi"] is False or b["low_roi"] == False  # noqa: E712
+    assert b["cac"] == 0.0 and b["conversion"] == pytest.approx(1 / 3, abs=1e-12)
+
+
+def test_overlapping_campaigns_do_not_share_orders():
+    r = campaign_results(campaign_pack(), OCT)
+    # A (1-3 Oct) and B (2-5 Oct) overlap; u1 takes part in both, orders go by campaign_id only
+    assert _row(r, "A")["gmv"] + _row(r, "B")["gmv"] == 580.0
+    assert _row(r, "A")["participants"] == 2 and _row(r, "B")["participants"] == 3
+
+
+def test_roi_text():
+    assert roi_text(8.26) == "1:8.3" and roi_text(None) is None
+
+
+def test_missing_or_empty_campaigns_is_nodata():
+    no_table = from_frames({"orders": orders_frame()})
+    with pytest.raises(NoData) as e:
+        campaign_results(no_table, OCT)
+    assert e.value.table == "campaigns"
+    empty = from_frames({"orders": orders_frame(), "campaigns": campaigns_frame().iloc[0:0]})
+    with pytest.raises(NoData):
+        campaign_results(empty, OCT)
+    with pytest.raises(NoData, match="2026-12"):
+        campaign_results(campaign_pack(), Period.parse("2026-12"))
+
+
+def test_without_users_new_users_are_na():
+    p = from_frames({"campaigns": campaigns_frame(), "orders": orders_frame()})
+    a = _row(campaign_results(p, OCT), "A")
+    assert pd.isna(a["new_users"]) and a["cac_reason"] == "no_users_table" and a["participants"] == 2
+
+
+def _uplift_pack():
+    camps = pd.DataFrame({"campaign_id": ["X", "Y"], "name": ["X", "Y"], "type": ["promo", "promo"],
+                          "start": ["2026-10-10", "2026-10-05"], "end": ["2026-10-12", "2026-10-08"],
+                          "cost": ["10", "10"]})
+    orders = pd.DataFrame({
+        "order_id": [f"o{i}" for i in range(9)],
+        "user_id": ["u"] * 9,
+        "ts": ["2025-10-01", "2025-10-11", "2026-10-07", "2026-10-08", "2026-10-09", "2026-10-10",
+               "2026-10-11 23:00", "2026-10-13", "2026-10-11"],
+        "amount": ["50", "200", "100", "100", "100", "300", "300", "999", "-300"],
+        "status": ["paid"] * 8 + ["refunded"],
+    })
+    users = pd.DataFrame({"user_id": ["a", "b", "c", "d"],
+                          "signup_at": ["2026-10-10", "2026-10-12 22:00", "2026-10-08", "2026-10-13"]})
+    return from_frames({"campaigns": camps, "orders": orders, "users": users})
+
+
+def test_uplift_against_baseline_and_last_year():
+    u = uplift(_uplift_pack(), OCT).set_index("campaign_id")
+    x = u.loc["X"].to_dict()
+    assert (x["baseline_start"], x["baseline_end"], x["days"]) == (date(2026, 10, 7), date(2026, 10, 9), 3)
+    assert (x["gmv"], x["gmv_baseline"], x["gmv_uplift"]) == (600.0, 300.0, 1.0)
+    assert (x["gmv_ly"], x["gmv_yoy"]) == (200.0, 2.0)
+    assert (x["new_users"], x["new_users_baseline"], x["new_users_uplift"]) == (2.0, 1.0, 1.0)
+    assert x["new_users_ly"] == 0.0 and pd.isna(x["new_users_yoy"]) and x["new_users_yoy_reason"] == "no_baseline"
+    # Y (5-8 Oct) runs in X's baseline; 7 Oct 2026 is a day off in lieu of the National Day holiday
+    assert x["baseline_overlaps"] == ["Y"] and x["baseline_holidays"] == [date(2026, 10, 7)] and x["caveat"]
+    y = u.loc["Y"].to_dict()
+    assert (y["gmv"], y["gmv_baseline"], y["gmv_uplift_reason"]) == (200.0, 0.0, "no_baseline")
+    assert pd.isna(y["gmv_uplift"])
+    assert y["baseline_overlaps"] == [] and y["baseline_holidays"] == [date(2026, 10, d) for d in (1, 2, 3)]
+
+
+def test_uplift_baseline_before_data_is_na():
+    a = uplift(campaign_pack(), OCT).set_index("campaign_id").loc["A"]
+    assert pd.isna(a["gmv_baseline"]) and a["gmv_uplift_reason"] == "before_data"
+    assert a["gmv"] == 560.0  # all paid GMV on 1-3 Oct, attributed or not; the refund row is not netted
+
+
+def test_after_effect_against_cohort_matched_non_participants():
+    users = pd.concat([users_frame(), pd.DataFrame({
+        "user_id": ["u6", "u7", "u8", "u9", "u10"],
+        "signup_at": ["2026-09-10", "2026-10-01", "2026-08-15", "2026-10-20", "2026-09-05"]})])
+    orders = pd.concat([orders_frame(), pd.DataFrame({
+        "order_id": ["o9"], "user_id": ["u6"], "ts": ["2026-10-10"], "amount": ["30"], "status": ["paid"],
+        "campaign_id": [""]})])
+    events = pd.DataFrame({"user_id": ["u1", "u2", "u7", "u6"], "ts": ["2026-10-05", "2026-10-20", "2026-10-15",
+                                                                      "2026-10-03"], "event": ["visit"] * 4})
+    r = after_effect(campaign_pack(users=users, orders=orders, events=events), OCT, days=30).set_index("campaign_id")
+    a = r.loc["A"].to_dict()
+    assert (a["follow_start"], a["follow_end"]) == (date(2026, 10, 4), date(2026, 11, 2))
+    # comparison: u6, u10 (Sep) and u7 (Oct); u8's cohort has no participant; u9 signed up after 4 Oct
+    assert (a["participants"], a["comparison"], a["complete"]) == (2, 3, False)
+    # participants: u2 buys on 4 Oct → 1/2; comparison: Sep 1/2, Oct 0/1, weighted ½·½ + ½·0
+    assert (a["repurchase_participants"], a["repurchase_comparison"], a["repurchase_diff"]) == (0.5, 0.25, 0.25)
+    # retention: both participants active; Sep 0/2 (u6's visit is before the window), Oct 1/1 → 0.5
+    assert (a["retention_participants"], a["retention_comparison"], a["retention_diff"]) == (1.0, 0.5, 0.5)
+
+
+def test_after_effect_without_comparison_group():
+    r = after_effect(campaign_pack(), OCT).set_index("campaign_id")
+    assert r.loc["A", "comparison"] == 0 and r.loc["A", "repurchase_comparison_reason"] == "no_comparison"
+    assert r.loc["A", "retention_participants_reason"] == "no_events_table"
+
+
+def test_timeline_daily_gmv_and_bars():
+    tl = timeline(campaign_pack(), OCT)
+    assert len(tl.daily) == 31 and tl.daily[date(2026, 10, 2)] == 260.0 and tl.daily.sum() == 690.0
+    assert list(tl.campaigns["campaign_id"]) == ["C", "A", "B"]
