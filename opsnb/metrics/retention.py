@@ -1,0 +1,260 @@
+"""Cohort retention on calendar periods, and D1/D7/D30 retention of new vs returning users.
+
+Definitions follow PostHog's retention insight (posthog.com/docs/product-analytics/retention):
+
+* **first_time** — a user's cohort is the period of their first ever *start event* (any event
+  when ``start_event`` is None), or of their ``users.signup_at`` with ``anchor="signup"``;
+* **recurring** — a user belongs to every cohort period in which they did the start event;
+* cell (c, k) = users of cohort c who did the *return event* (any event when None) in period
+  c + k. Period 0 is the cohort itself (its size, 100 %), as PostHog shows it.
+
+Periods are calendar days, ISO weeks (Monday start) or months of local time (timestamps in a
+pack are naive local time). Only data before :func:`~opsnb.metrics.activity.reference_end` is
+used (the earlier of the review period's end and the day after the pack's last day), so a
+review is reproducible when later data arrives; a cell whose period ends after that point is
+*incomplete*: its ``users`` is what has been observed so far and its ``rate`` is missing
+(never a misleading 0 %).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Literal
+
+import ibis
+import pandas as pd
+
+from opsnb.errors import NoData
+from opsnb.metrics.activity import (
+    Interval,
+    day_index,
+    events_between,
+    index_label,
+    index_of,
+    index_start,
+    interval_index,
+    reference_end,
+    ts_literal,
+)
+from opsnb.pack import Pack
+from opsnb.periods import Period
+
+Mode = Literal["first_time", "recurring"]
+Anchor = Literal["event", "signup"]
+INCOMPLETE = "incomplete period"
+EMPTY_COHORT = "empty cohort"
+
+
+def retention(
+    pack: Pack,
+    period: Period,
+    *,
+    interval: Interval = "month",
+    mode: Mode = "first_time",
+    cohorts: int = 12,
+    start_event: str | None = None,
+    return_event: str | None = None,
+    anchor: Anchor = "event",
+    shape: Literal["long", "wide"] = "long",
+) -> pd.DataFrame:
+    """Cohort retention table for the ``cohorts`` periods ending with the one holding ``period``'s end.
+
+    Parameters
+    ----------
+    pack
+        The data pack (needs ``events``; ``users`` too with ``anchor="signup"``).
+    period
+        The review period; its end (or the pack's last day, if earlier) closes the table.
+    interval
+        ``"day"``, ``"week"`` (ISO, Monday start) or ``"month"``.
+    mode
+        ``"first_time"`` or ``"recurring"`` (see the module docstring).
+    cohorts
+        How many cohort periods, the last one being the period that holds the reference end.
+    start_event, return_event
+        Event names that qualify for entering a cohort and for counting as retained;
+        ``None`` means any event.
+    anchor
+        ``"event"``: cohort by first start event; ``"signup"`` (first_time mode only): by
+        ``users.signup_at``, so users who signed up but never came back are in the cohort size.
+    shape
+        ``"long"`` (default) or ``"wide"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        *long*: one row per cell with columns ``cohort`` (first day of the cohort period,
+        Timestamp), ``cohort_label`` (``2026-10``, ``2026-W41`` or ``2026-10-05``), ``period``
+        (k, int), ``cohort_size``, ``users`` (Int64), ``rate`` (Float64: users ÷ cohort size;
+        missing for incomplete cells and empty cohorts), ``complete`` (bool) and ``reason``.
+        Only cells up to the reference end are present (a triangle).
+        *wide*: index ``cohort_label`` plus a final row ``"average"`` (see
+        :func:`retention_average`); column ``cohort_size`` then one column per k holding
+        ``rate`` (missing where incomplete or absent).
+
+    Raises
+    ------
+    NoData
+        No events table (or users table with ``anchor="signup"``), or every cohort is empty.
+    """
+    if mode not in ("first_time", "recurring"):
+        raise ValueError(f"unknown retention mode {mode!r}; known: first_time, recurring")
+    if anchor == "signup" and mode != "first_time":
+        raise ValueError("anchor='signup' only applies to mode='first_time'")
+    if cohorts < 1:
+        raise ValueError("cohorts must be at least 1")
+    ref_end = reference_end(pack, period)
+    last = index_of(ref_end - timedelta(days=1), interval)
+    first = last - cohorts + 1
+    first_day = index_start(first, interval)
+
+    # cohort membership: (user_id, c)
+    if anchor == "signup":
+        u = pack.table("users")
+        u = u.filter(u.signup_at.notnull(), u.signup_at < ts_literal(ref_end))
+        members = u.select(u.user_id, c=interval_index(u.signup_at, interval)).distinct()
+    elif mode == "first_time":
+        s = events_between(pack, None, ref_end, start_event)
+        s = s.group_by(s.user_id).aggregate(t0=s.ts.min())
+        members = s.select(s.user_id, c=interval_index(s.t0, interval))
+    else:
+        s = events_between(pack, first_day, ref_end, start_event)
+        members = s.select(s.user_id, c=interval_index(s.ts, interval)).distinct()
+    members = members.filter(members.c >= first, members.c <= last)
+
+    r = events_between(pack, first_day, ref_end, return_event)
+    active = r.select(r.user_id, a=interval_index(r.ts, interval)).distinct()
+    j = members.join(active, "user_id")
+    j = j.filter(j.a > j.c)
+    cells = j.group_by(j.c, k=j.a - j.c).aggregate(users=j.count())
+    sizes = members.group_by(members.c).aggregate(size=members.count())
+    sizes_df = sizes.execute()
+    cells_df = cells.execute()
+
+    size_of = dict(zip(sizes_df["c"].astype(int), sizes_df["size"].astype(int), strict=True))
+    if not any(size_of.values()):
+        raise NoData("events", f"no users in any retention cohort up to {ref_end - timedelta(days=1)}")
+    count_of = {(int(c), int(k)): int(n) for c, k, n in zip(cells_df["c"], cells_df["k"], cells_df["users"], strict=True)}
+    rows = []
+    for c in range(first, last + 1):
+        size = size_of.get(c, 0)
+        for k in range(0, last - c + 1):
+            complete = index_start(c + k + 1, interval) <= ref_end
+            users = size if k == 0 else count_of.get((c, k), 0)
+            if not complete:
+                rate, reason = None, INCOMPLETE
+            elif size == 0:
+                rate, reason = None, EMPTY_COHORT
+            else:
+                rate, reason = users / size, ""
+            rows.append((pd.Timestamp(index_start(c, interval)), index_label(c, interval), k, size, users,
+                         rate, complete, reason))
+    long = pd.DataFrame(rows, columns=["cohort", "cohort_label", "period", "cohort_size", "users", "rate",
+                                       "complete", "reason"])
+    long = long.astype({"period": "int64", "cohort_size": "int64", "users": "Int64", "rate": "Float64",
+                        "complete": "bool"})
+    if shape == "long":
+        return long
+    if shape == "wide":
+        return retention_wide(long)
+    raise ValueError(f"unknown shape {shape!r}; known: long, wide")
+
+
+def retention_average(long: pd.DataFrame) -> pd.DataFrame:
+    """Weighted average retention per period k over the complete cells of non-empty cohorts.
+
+    rate(k) = Σ users(c, k) ÷ Σ cohort_size(c), both over cohorts whose cell k is complete
+    (so the average of a late period only uses the cohorts old enough to have it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period, cohorts, cohort_size, users, rate`` (rate missing where no cohort qualifies).
+    """
+    ok = long[long["complete"] & (long["cohort_size"] > 0)]
+    g = ok.groupby("period").agg(cohorts=("cohort", "size"), cohort_size=("cohort_size", "sum"),
+                                 users=("users", "sum"))
+    g = g.reindex(sorted(long["period"].unique()), fill_value=0)
+    g.index.name = "period"
+    g = g.reset_index()
+    g["rate"] = pd.array([u / s if s else None for u, s in zip(g["users"], g["cohort_size"], strict=True)],
+                         dtype="Float64")
+    return g.astype({"cohorts": "int64", "cohort_size": "int64", "users": "int64"})
+
+
+def retention_wide(long: pd.DataFrame, values: Literal["rate", "users"] = "rate") -> pd.DataFrame:
+    """Pivot a long retention table: one row per cohort plus ``"average"``; columns ``cohort_size``, 0..K."""
+    wide = long.pivot(index="cohort_label", columns="period", values=values)
+    order = long.drop_duplicates("cohort_label").set_index("cohort_label")
+    wide = wide.reindex(order.index)
+    wide.insert(0, "cohort_size", order["cohort_size"].astype("Int64"))
+    avg = retention_average(long).set_index("period")[values]
+    avg_row = {"cohort_size": int(order["cohort_size"].sum()), **avg.to_dict()}
+    wide.loc["average"] = pd.Series(avg_row)
+    wide.columns.name = None
+    return wide
+
+
+def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 30)) -> pd.DataFrame:
+    """D1/D7/D30 retention of the period's new and returning users.
+
+    Definition (ours, in the spirit of PostHog's "on day N" retention): every user active in
+    ``period`` has a *first day* — their first active local day in the period. They are *new*
+    when they had no event before the period, *returning* otherwise. The user is retained on
+    day N when they have any event on exactly day ``first day + N``. The base for day N is
+    only the users whose day N is on or before the pack's last day (users whose day N is not
+    yet in the data are left out, not counted as lost). Data after the period is used: D30
+    of October's users needs November.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` (``new``, ``returning``, ``all``), ``day_n``, ``users`` (active in the
+        period), ``eligible`` (day N within the data), ``retained``, ``rate`` (Float64;
+        missing with ``reason`` when nobody is eligible).
+
+    Raises
+    ------
+    NoData
+        No events table or no event in the period.
+    """
+    ns = sorted({int(n) for n in days})
+    if not ns or ns[0] < 1:
+        raise ValueError("days must be positive integers, e.g. (1, 7, 30)")
+    last_day = pack.last_day
+    if last_day is None:
+        raise NoData("events", "the pack has no dated activity")
+    last = (last_day - index_start(0, "day")).days
+    e = events_between(pack, period.start, period.end)
+    base = e.group_by(e.user_id).aggregate(f=day_index(e.ts).min())
+    before = events_between(pack, None, period.start)
+    before = before.select(before.user_id).distinct().mutate(old=ibis.literal(True))
+    base = base.left_join(before, "user_id").select("user_id", "f", returning=ibis.coalesce(ibis._.old, False))
+    later = events_between(pack, period.start, period.end + timedelta(days=ns[-1]))
+    ud = later.select(later.user_id, d=day_index(later.ts)).distinct()
+    j = base.join(ud, "user_id")
+    j = j.mutate(n=j.d - j.f).filter(ibis._.n.isin(ns))
+    hits = j.group_by(j.returning, j.n).aggregate(retained=j.count()).execute()
+    aggs = {"users": base.count()}
+    for n in ns:
+        aggs[f"e{n}"] = (base.f + n <= last).cast("int64").sum()
+    counts = base.group_by(base.returning).aggregate(**aggs).execute()
+    if counts.empty:
+        raise NoData("events", f"no events in {period.label}")
+    rows = []
+    for group in ("new", "returning", "all"):
+        sel = counts if group == "all" else counts[counts["returning"] == (group == "returning")]
+        hsel = hits if group == "all" else hits[hits["returning"] == (group == "returning")]
+        users = int(sel["users"].sum())
+        for n in ns:
+            eligible = int(sel[f"e{n}"].fillna(0).sum())
+            retained = int(hsel.loc[hsel["n"] == n, "retained"].sum())
+            if eligible:
+                rows.append((group, n, users, eligible, retained, retained / eligible, ""))
+            else:
+                reason = "no users" if users == 0 else f"day {n} not yet in the data"
+                rows.append((group, n, users, eligible, retained, None, reason))
+    out = pd.DataFrame(rows, columns=["group", "day_n", "users", "eligible", "retained", "rate", "reason"])
+    return out.astype({"day_n": "int64", "users": "int64", "eligible": "int64", "retained": "int64",
+                       "rate": "Float64"})
