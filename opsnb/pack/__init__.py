@@ -5,6 +5,8 @@
 """
 
 from opsnb.pack.core import Pack, from_frames, open_pack, validate_pack
+from opsnb.pack.problems import PackProblem, format_problems
 from opsnb.pack.schemas import SCHEMAS, TableSchema
 
-__all__ = ["SCHEMAS", "Pack", "TableSchema", "from_frames", "open_pack", "validate_pack"]
+__all__ = ["SCHEMAS", "Pack", "PackProblem", "TableSchema", "format_problems", "from_frames", "open_pack",
+           "validate_pack"]

@@ -1,139 +1,357 @@
 """Type coercion of raw pack columns to the contract's types, reporting every bad value.
 
-Never ``errors="coerce"``: a value that cannot be read is a :class:`~opsnb.errors.Problem`
-naming the file, column, 1-based file line and the value, never a silent NaN.
+Never a silent NaN: a value that cannot be read is a :class:`~opsnb.pack.problems.PackProblem`
+naming the file, sheet, column, 1-based line and the value. Every step is vectorised (pandas string
+methods and one regular expression per form); only a column whose values fail the vectorised
+parse is looked at value by value, over its distinct values.
+
+Rules (also in docs/ingest.md):
+
+* **Missing values.** An empty cell, or one of :data:`NA_MARKERS` (``nan``, ``NULL``, ``N/A``,
+  ``-``, ``—`` …, any case) in an id, number, date or yes/no column, is *missing*. Missing in a
+  required column is an error naming the marker; in an optional column it becomes null and one
+  warning per column says how many cells were read as missing. Text columns keep such values as text.
+* **Numbers.** Full-width forms are folded (NFKC: ``１２００`` → ``1200``, ``￥`` → ``¥``); a
+  currency sign (``¥``, ``$``) before the number and ``元`` after it are dropped; thousands
+  separators must group by three (``1,200``, ``1,200.50``; ``1,20`` is an error). ``%`` only in
+  ``ratio`` columns (see :mod:`opsnb.pack.schemas`). ``int`` columns must hold whole numbers.
+* **Dates and times.** ISO 8601 (``2026-10-01``, ``2026-10-01 08:30``, ``2026-10-01T08:30:00+08:00``,
+  ``…Z``), ``2026/10/01``, ``2026.10.01``, ``20261001``, ``2026年10月1日`` (optionally followed by a
+  time), and Excel serial day numbers 25569–73050 (1970-01-01 … 2099-12-31, a fraction is the time
+  of day). Naive values are local business time; aware values are converted to the pack's timezone
+  and stored naive. Years outside 1970–2099 are errors. A ``date`` column drops the time of day.
+* **Ids** are text: surrounding spaces stripped, full-width digits folded, leading zeros kept; a
+  whole-number float id (``123.0`` from a typed source) becomes ``"123"``.
 """
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 
-from opsnb.errors import Problem
+from opsnb.pack.problems import PER_KIND_CAP, PackProblem, problem
 from opsnb.pack.schemas import Column, TableSchema
 
+#: Cell texts read as "no value" in id, number, date and yes/no columns (compared case-insensitively).
+NA_MARKERS = frozenset({"", "nan", "null", "none", "n/a", "na", "#n/a", "nil", "-", "--", "—", "——", "–", "无"})
 _TRUE = {"1", "true", "yes", "y", "t", "是", "会员"}
 _FALSE = {"0", "false", "no", "n", "f", "否", "非会员"}
 
+_NUM_RE = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+"
+_ZONE_RE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
+_TIME_RE = r"\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+_ISO_RE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]" + _TIME_RE + _ZONE_RE + "?)?"
+_AWARE_RE = _TIME_RE + _ZONE_RE + "$"
+_SERIAL_RE = r"\d{5}(?:\.\d+)?"
+#: Excel serial day numbers accepted in date columns: 1970-01-01 … 2099-12-31.
+SERIAL_RANGE = (25569, 73050)
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+YEAR_RANGE = (1970, 2099)
 
-def _blank(s: pd.Series) -> pd.Series:
-    return s.isna() | (s.astype("string").str.strip() == "")
+
+@dataclass
+class Ctx:
+    """Where a frame came from, for problem messages."""
+
+    file: str
+    sheet: str = ""
+    line_kind: str = "line"
+    lines: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
+    problems: list[PackProblem] = field(default_factory=list)
+
+    def report(self, mask: pd.Series, code: str, *, column: str, values: pd.Series | None = None,
+               level: str = "error", **kw: object) -> int:
+        """One problem per flagged row (first :data:`PER_KIND_CAP`), then "… and N more"; returns the count."""
+        idx = mask[mask.fillna(False).astype(bool)].index
+        n = len(idx)
+        for i in idx[:PER_KIND_CAP]:
+            v = None if values is None else values[i]
+            if v is not None and not isinstance(v, str | int | float | bool):
+                v = str(v)
+            if isinstance(v, float) and np.isnan(v):
+                v = None
+            self.problems.append(problem(code, file=self.file, sheet=self.sheet, column=column,
+                                         line=int(self.lines[i]), line_kind=self.line_kind, value=v,
+                                         level=level, **kw))  # type: ignore[arg-type]
+        if n > PER_KIND_CAP:
+            self.problems.append(problem("more", file=self.file, sheet=self.sheet, column=column, level=level,
+                                         n=n - PER_KIND_CAP, what=code))  # type: ignore[arg-type]
+        return n
+
+    def add(self, code: str, *, column: str = "", level: str = "error", value: object = None, **kw: object) -> None:
+        """One problem about the whole file or a column."""
+        self.problems.append(problem(code, file=self.file, sheet=self.sheet, column=column, value=value,
+                                     level=level, **kw))  # type: ignore[arg-type]
 
 
-def coerce_column(s: pd.Series, col: Column, *, tz: str, where: str, line_of: pd.Series) -> tuple[pd.Series, list[Problem]]:
-    """Coerce one column; return the typed series and the problems found (one per bad cell)."""
-    problems: list[Problem] = []
-    blank = _blank(s)
-    if col.required and blank.any():
-        for i in blank[blank].index[:20]:
-            problems.append(Problem(f"{where}, column '{col.name}', line {line_of[i]}", "empty value in a required column",
-                                    "", "a value"))
+def _text(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.StringDtype):
+        return s
+    return s.astype("string")
+
+
+def _na_mask(t: pd.Series) -> pd.Series:
+    return t.isna() | t.str.strip().str.lower().isin(NA_MARKERS)
+
+
+def _missing(s: pd.Series, col: Column, ctx: Ctx, na: pd.Series, raw: pd.Series | None) -> None:
+    """Report missing values: errors in a required column, one warning in an optional one."""
+    if col.required:
+        ctx.report(na, "empty_required", column=col.name,
+                   values=None if raw is None else raw.where(raw.str.strip() != ""))
+    elif raw is not None:
+        marked = na & raw.notna() & (raw.str.strip() != "")
+        n = int(marked.sum())
+        if n:
+            ctx.add("na_markers", column=col.name, level="warning", n=n,
+                    markers=", ".join(sorted({repr(v) for v in raw[marked].str.strip().unique()[:5]})))
+
+
+def coerce_column(s: pd.Series, col: Column, ctx: Ctx, *, tz: str) -> tuple[pd.Series, pd.Series | None]:
+    """Coerce one column to its contract type; problems go to ``ctx``.
+
+    Returns the typed series and, for ``ratio`` columns, the mask of cells written with ``%``.
+    """
     t = col.type
-    if t in ("id", "str"):
-        if pd.api.types.is_float_dtype(s) and t == "id":
-            s = s.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-        out = s.astype("string").str.strip()
-        out = out.mask(blank)
-        return out, problems
+    if t == "str":
+        raw = _text(s)
+        out = raw.str.strip()
+        out = out.mask(out == "")
+        if col.required:
+            ctx.report(out.isna(), "empty_required", column=col.name)
+        return out, None
+    if t == "id":
+        return _coerce_id(s, col, ctx), None
     if t == "bool":
-        low = s.astype("string").str.strip().str.lower()
-        out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-        out[low.isin(_TRUE)] = True
-        out[low.isin(_FALSE)] = False
-        bad = ~blank & out.isna()
-        for i in bad[bad].index[:20]:
-            problems.append(Problem(f"{where}, column '{col.name}', line {line_of[i]}", "not a yes/no value",
-                                    s[i], "true/false, 1/0, yes/no, 是/否"))
-        return out, problems
+        return _coerce_bool(s, col, ctx), None
     if t in ("float", "int", "ratio"):
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            out = s.astype("float64")
-        else:
-            txt = s.astype("string").str.strip().str.replace(",", "", regex=False).str.replace(r"^[¥￥$]", "", regex=True)
-            out = _to_float(txt, blank)
-            bad = ~blank & out.isna()
-            for i in bad[bad].index[:20]:
-                problems.append(Problem(f"{where}, column '{col.name}', line {line_of[i]}", "not a number", s[i],
-                                        "a number such as 1200 or 1,200.50"))
-        if col.nonnegative:
-            neg = out < 0
-            for i in neg[neg.fillna(False)].index[:20]:
-                problems.append(Problem(f"{where}, column '{col.name}', line {line_of[i]}", "negative value", s[i],
-                                        "a value >= 0"))
-        if t == "int":
-            return out.round().astype("Int64"), problems
-        return out, problems
+        return _coerce_number(s, col, ctx)
     if t in ("ts", "date"):
-        if pd.api.types.is_datetime64_any_dtype(s):
-            out = s
-        else:
-            out = _parse_datetimes(s.astype("string").str.strip().mask(blank), tz)
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert(tz).dt.tz_localize(None)
-        bad = ~blank & out.isna()
-        for i in bad[bad].index[:20]:
-            problems.append(Problem(f"{where}, column '{col.name}', line {line_of[i]}", "not a date/time", s[i],
-                                    "a date such as 2026-10-01 or 2026-10-01 08:30:00"))
-        out = out.astype("datetime64[us]")
-        if t == "date":
-            out = out.dt.normalize()
-        return out, problems
-    raise AssertionError(t)
+        return _coerce_datetime(s, col, ctx, tz=tz), None
+    raise AssertionError(f"unknown column type {t!r}")
 
 
-def _parse_one(v: object, tz: str) -> pd.Timestamp | None:
-    if v is None or v is pd.NA:
-        return None
-    try:
-        ts = pd.Timestamp(str(v))
-    except (ValueError, TypeError):
-        return None
-    if ts is pd.NaT:
-        return None
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(tz).tz_localize(None)
-    return ts
-
-
-def _parse_datetimes(txt: pd.Series, tz: str) -> pd.Series:
-    """Vectorised ISO parse; per-distinct-value parse when the column mixes forms or zones."""
-    try:
-        out = pd.to_datetime(txt, format="ISO8601")
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert(tz).dt.tz_localize(None)
+def _coerce_id(s: pd.Series, col: Column, ctx: Ctx) -> pd.Series:
+    if pd.api.types.is_integer_dtype(s):
+        out = s.astype("string")
+        _missing(s, col, ctx, out.isna(), None)
         return out
-    except (ValueError, TypeError):
-        uniq = {v: _parse_one(v, tz) for v in txt.dropna().unique()}
-        return pd.to_datetime(txt.map(uniq))
+    if pd.api.types.is_float_dtype(s):
+        whole = s.notna() & (s == np.floor(s))
+        out = pd.Series(pd.NA, index=s.index, dtype="string")
+        out[whole] = s[whole].astype("int64").astype("string")
+        frac = s.notna() & ~whole
+        out[frac] = s[frac].astype("string")
+        _missing(s, col, ctx, out.isna(), None)
+        return out
+    raw = _text(s)
+    na = _na_mask(raw)
+    _missing(s, col, ctx, na, raw)
+    return raw.str.normalize("NFKC").str.strip().mask(na)
 
 
-def _to_float(txt: pd.Series, blank: pd.Series) -> pd.Series:
-    def one(v: object) -> float | None:
+def _coerce_bool(s: pd.Series, col: Column, ctx: Ctx) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("boolean")
+    raw = _text(s)
+    na = _na_mask(raw)
+    _missing(s, col, ctx, na, raw)
+    low = raw.str.normalize("NFKC").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[low.isin(_TRUE).fillna(False)] = True
+    out[low.isin(_FALSE).fillna(False)] = False
+    ctx.report(~na & out.isna(), "not_bool", column=col.name, values=raw)
+    return out
+
+
+def _coerce_number(s: pd.Series, col: Column, ctx: Ctx) -> tuple[pd.Series, pd.Series | None]:
+    pct: pd.Series | None = None
+    if pd.api.types.is_bool_dtype(s):
+        ctx.add("bool_in_number", column=col.name)
+        out = pd.Series(np.nan, index=s.index, dtype="float64")
+    elif pd.api.types.is_numeric_dtype(s):
+        out = s.astype("float64")
+        if col.required:
+            ctx.report(out.isna(), "empty_required", column=col.name)
+    else:
+        raw = _text(s)
+        na = _na_mask(raw)
+        _missing(s, col, ctx, na, raw)
+        t = raw.str.normalize("NFKC").str.strip()
+        pct = t.str.endswith("%").fillna(False) & ~na
+        t = t.str.replace(r"\s*%$", "", regex=True)
+        t = t.str.replace(r"^([+-]?)\s*[¥$]\s*", r"\1", regex=True).str.replace(r"\s*元$", "", regex=True)
+        ok = t.str.fullmatch(_NUM_RE).fillna(False) & ~na
+        ctx.report(~na & ~ok, "not_number", column=col.name, values=raw)
+        good = t.where(ok).str.replace(",", "", regex=False)
+        out = pd.to_numeric(good).astype("float64") if ok.any() else pd.Series(np.nan, index=s.index)
+        out = out.where(ok)
+        if col.type == "ratio":
+            out = out.where(~pct, out / 100.0)
+        else:
+            ctx.report(pct & ok, "percent_not_allowed", column=col.name, values=raw)
+            out = out.where(~pct)
+    if col.type == "int":
+        frac = out.notna() & (out != np.floor(out))
+        ctx.report(frac, "not_whole", column=col.name, values=s)
+        return out.where(~frac).round().astype("Int64"), pct
+    return out, pct
+
+
+def _parse_iso(t: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
+    """Parse ISO strings (naive or aware); returns (naive local datetimes, mask of values that failed)."""
+    out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[us]")
+    bad = pd.Series(False, index=t.index)
+    aware = t.str.contains(_AWARE_RE, regex=True).fillna(False)
+    for sub_mask, utc in ((~aware, False), (aware, True)):
+        sub = t[sub_mask]
+        if sub.empty:
+            continue
         try:
-            return float(v)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
+            parsed = pd.to_datetime(sub, format="ISO8601", utc=utc)
+        except (ValueError, TypeError, OverflowError):
+            # Rare: a value matched the pattern but is no date (2026-13-45): parse distinct values one by one.
+            vals: dict[str, pd.Timestamp | None] = {}
+            for v in sub.unique():
+                try:
+                    vals[v] = pd.Timestamp(v)
+                except (ValueError, TypeError, OverflowError):
+                    vals[v] = None
+            bad_vals = {v for v, p in vals.items() if p is None}
+            bad |= sub_mask & t.isin(bad_vals)
+            sub = sub[~sub.isin(bad_vals)]
+            parsed = pd.to_datetime(sub, format="ISO8601", utc=utc)
+        if utc:
+            parsed = parsed.dt.tz_convert(tz).dt.tz_localize(None)
+        out[sub.index] = parsed.astype("datetime64[us]")
+    return out, bad
 
-    return pd.Series([None if b else one(v) for v, b in zip(txt, blank, strict=True)], index=txt.index, dtype="float64")
+
+def _coerce_datetime(s: pd.Series, col: Column, ctx: Ctx, *, tz: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert(tz).dt.tz_localize(None)
+        out = out.astype("datetime64[us]")
+        if col.required:
+            ctx.report(out.isna(), "empty_required", column=col.name)
+    elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        out = _from_serial(s.astype("float64"), col, ctx, s)
+        if col.required:
+            ctx.report(s.isna(), "empty_required", column=col.name)
+    else:
+        raw = _text(s)
+        na = _na_mask(raw)
+        _missing(s, col, ctx, na, raw)
+        t = raw.str.normalize("NFKC").str.strip()
+        t = t.str.replace(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?", r"\1-\2-\3", regex=True)
+        t = t.str.replace(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})(?=$|[ T])", r"\1-\3-\4", regex=True)
+        t = t.str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True)
+        t = t.str.replace(r"^(\S+)\s+(\d):", r"\1 0\2:", regex=True)  # 8:30 → 08:30
+        t = t.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True).str.replace(r"\s+([+-]\d{2}:?\d{2})$", r"\1",
+                                                                            regex=True)
+        iso = t.str.fullmatch(_ISO_RE).fillna(False) & ~na
+        serial = t.str.fullmatch(_SERIAL_RE).fillna(False) & ~na
+        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+        if iso.any():
+            parsed, failed = _parse_iso(t[iso], tz)
+            out[iso] = parsed
+            iso &= ~failed.reindex(s.index, fill_value=False)
+        if serial.any():
+            out[serial] = _from_serial(pd.to_numeric(t[serial]), col, ctx, raw[serial])
+        ctx.report(~na & ~iso & ~serial, "not_datetime" if col.type == "ts" else "not_date", column=col.name,
+                   values=raw)
+    years = out.dt.year
+    ctx.report(out.notna() & ((years < YEAR_RANGE[0]) | (years > YEAR_RANGE[1])), "year_out_of_range",
+               column=col.name, values=out.dt.strftime("%Y-%m-%d"), lo=YEAR_RANGE[0], hi=YEAR_RANGE[1])
+    if col.type == "date":
+        out = out.dt.normalize()
+    return out
 
 
-def coerce_frame(df: pd.DataFrame, schema: TableSchema, *, tz: str, where: str,
-                 first_line: int = 2) -> tuple[pd.DataFrame, list[Problem]]:
-    """Coerce every declared column of ``df``; unknown columns pass through as text."""
-    problems: list[Problem] = []
-    missing = [c for c in schema.required if c not in df.columns]
-    if missing:
-        problems.append(Problem(where, f"missing required column(s) {missing}", None,
-                                f"columns {schema.names}; columns in file: {list(df.columns)}"))
-        return df, problems
+def _from_serial(x: pd.Series, col: Column, ctx: Ctx, raw: pd.Series) -> pd.Series:
+    lo, hi = SERIAL_RANGE
+    ok = x.notna() & (x >= lo) & (x < hi + 1)
+    ctx.report(x.notna() & ~ok, "serial_out_of_range", column=col.name, values=raw, lo=lo, hi=hi)
+    secs = (x.where(ok) * 86400).round()
+    out = _EXCEL_EPOCH + pd.to_timedelta(secs, unit="s")
+    return out.astype("datetime64[us]")
+
+
+def check_header(columns: list[str], schema: TableSchema, ctx: Ctx) -> bool:
+    """Report missing, duplicated and unknown column names; returns False when the file cannot be read on.
+
+    Unknown columns pass through as text (a warning lists them). When an unknown name is close to
+    a contract name (``difflib``), the message suggests it: an error when that contract column is
+    required and missing, a warning otherwise.
+    """
+    known = schema.names
+    seen: set[str] = set()
+    dup = sorted({c for c in columns if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
+    for c in dup:
+        ctx.add("duplicate_column", column=c)
+    present = set(columns)
+    missing = [c for c in schema.required if c not in present]
+    unknown = [c for c in columns if c not in known]
+    lower = {k.lower(): k for k in known}
+    suggested: dict[str, str] = {}
+    for u in unknown:
+        key = u.strip().lower().replace(" ", "_").replace("-", "_")
+        match = lower.get(key) or next(iter(difflib.get_close_matches(u.lower(), list(lower), n=1, cutoff=0.6)), None)
+        if match:
+            suggested[u] = lower.get(match, match)
+    for m in missing:
+        near = [u for u, k in suggested.items() if k == m]
+        if near:
+            ctx.add("unknown_column_suggest", column=near[0], name=near[0], suggestion=m)
+        else:
+            ctx.add("missing_column", column=m, found=", ".join(map(repr, columns)) or "none")
+    for u in unknown:
+        if u in suggested and suggested[u] in missing:
+            continue
+        if u in suggested and suggested[u] not in present:
+            ctx.add("unknown_column_suggest", column=u, level="warning", name=u, suggestion=suggested[u])
+        else:
+            ctx.add("extra_column", column=u, level="warning", name=u)
+    return not missing and not dup
+
+
+def coerce_frame(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, *, tz: str) -> pd.DataFrame:
+    """Coerce every declared column of ``df`` (header already checked); unknown columns pass through as text.
+
+    Problems are appended to ``ctx.problems``; the returned frame has a fresh RangeIndex.
+    """
     df = df.reset_index(drop=True)
-    line_of = pd.Series(range(first_line, first_line + len(df)), index=df.index)
-    out = {}
+    if len(ctx.lines) != len(df):
+        ctx.lines = pd.Series(np.arange(1, len(df) + 1), index=df.index)
+    out: dict[str, pd.Series] = {}
+    pcts: dict[str, pd.Series] = {}
     for c in schema.columns:
         if c.name not in df.columns:
             continue
-        out[c.name], p = coerce_column(df[c.name], c, tz=tz, where=where, line_of=line_of)
-        problems += p
+        out[c.name], pct = coerce_column(df[c.name], c, ctx, tz=tz)
+        if pct is not None:
+            pcts[c.name] = pct
+    for name, pct in pcts.items():
+        _mixed_percent(out[name], pct, schema.column(name), out, df[name], ctx)
     for c in df.columns:
         if c not in out:
-            out[c] = df[c]
-    return pd.DataFrame(out), problems
+            out[c] = df[c] if pd.api.types.is_string_dtype(df[c]) else df[c].astype("string")
+    return pd.DataFrame(out, index=df.index)
+
+
+def _mixed_percent(vals: pd.Series, pct: pd.Series, col: Column, frame: dict[str, pd.Series], raw: pd.Series,
+                   ctx: Ctx) -> None:
+    """The mixed-percent rule: in a group with any ``%`` value, a plain number above 1 is ambiguous."""
+    if not pct.any():
+        return
+    if col.group and col.group in frame:
+        group = frame[col.group].fillna("")
+        has_pct = pct.groupby(group).transform("any")
+    else:
+        has_pct = pd.Series(True, index=vals.index)
+    ambiguous = has_pct & ~pct & (vals.abs() > 1)
+    ctx.report(ambiguous, "mixed_percent", column=col.name, values=raw, group=col.group or col.name)

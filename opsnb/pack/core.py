@@ -1,22 +1,41 @@
-"""Open a pack (folder of files or a .duckdb file) as an Ibis DuckDB connection."""
+"""Open a pack (folder of files or a ``.duckdb`` file) as an Ibis DuckDB connection.
+
+Flow per table file: content hash → Parquet cache hit? register it as a view and stop. Otherwise a
+Parquet input whose Arrow types already match the contract is registered directly as a DuckDB view
+(timezone-aware timestamps converted in SQL); anything else is read as text (CSV/TSV/XLSX),
+header-checked, coerced (:mod:`opsnb.pack.coerce`), checked (:mod:`opsnb.pack.checks`) and written
+to the cache atomically. Every problem of every file is collected before anything is raised.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import ibis
+import numpy as np
 import pandas as pd
 
 from opsnb.errors import NoData, PackError, Problem
-from opsnb.pack.coerce import coerce_frame
-from opsnb.pack.schemas import SCHEMAS
+from opsnb.pack.checks import _q, run_checks
+from opsnb.pack.coerce import Ctx, check_header, coerce_frame
+from opsnb.pack.config import CONFIG_NAME, TableSpec, load_config
+from opsnb.pack.problems import PackProblem, is_error, problem
+from opsnb.pack.readers import ReadFailed, read_csv, read_xlsx
+from opsnb.pack.schemas import SCHEMAS, TableSchema
 from opsnb.paths import cache_dir
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 SUFFIXES = (".parquet", ".csv", ".tsv", ".xlsx")
+#: Data-looking files that are not read (a warning says so, with the fix).
+UNSUPPORTED = (".xls", ".xlsm", ".json", ".txt", ".ods")
 
 
 @dataclass
@@ -28,6 +47,8 @@ class Pack:
     source: str = "<memory>"
     fingerprints: dict[str, str] = field(default_factory=dict)
     _names: list[str] = field(default_factory=list)
+    #: Warnings found while opening (extra columns, ignored files, missing-value markers…).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -35,7 +56,7 @@ class Pack:
         return list(self._names)
 
     def has(self, name: str) -> bool:
-        """Whether table ``name`` is present (and non-empty)."""
+        """Whether table ``name`` is present."""
         return name in self._names
 
     def table(self, name: str) -> ibis.Table:
@@ -74,118 +95,366 @@ class Pack:
 
 
 def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _find_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
-    found: dict[str, Path] = {}
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def _discover(folder: Path, specs: dict[str, TableSpec]) -> tuple[dict[str, TableSpec], list[Problem]]:
+    """Tables to read: ``pack.yaml`` entries, then files named after a table; warn about the rest."""
+    found = dict(specs)
     problems: list[Problem] = []
+    mapped = {s.file for s in specs.values()}
     for p in sorted(folder.iterdir()):
-        if p.suffix.lower() not in SUFFIXES or p.name.startswith((".", "~$")):
+        if p.is_dir() or p.name.startswith((".", "~$")) or p.name == CONFIG_NAME or p.name in mapped:
+            continue
+        suf = p.suffix.lower()
+        if suf not in SUFFIXES:
+            if suf in UNSUPPORTED:
+                problems.append(problem("unsupported_file", file=p.name, level="warning", suffix=suf))
             continue
         name = p.stem
         if name not in SCHEMAS:
+            near = difflib.get_close_matches(name.lower(), sorted(SCHEMAS), n=1, cutoff=0.6)
+            problems.append(problem("unknown_file", file=p.name, level="warning", hint=near[0] if near else "-",
+                                    known=", ".join(sorted(SCHEMAS))))
+            continue
+        if name in specs:
+            problems.append(problem("file_shadowed", file=p.name, level="warning", table=name,
+                                    other=specs[name].file))
             continue
         if name in found:
-            problems.append(Problem(str(p), f"table '{name}' given twice", p.name, f"one file; also {found[name].name}"))
+            problems.append(problem("table_twice", file=p.name, table=name, other=found[name].file))
             continue
-        found[name] = p
+        found[name] = TableSpec(p.name)
     return found, problems
 
 
-def read_raw(path: Path) -> pd.DataFrame:
-    """Read a pack file as text columns (CSV/TSV/XLSX) or typed columns (Parquet)."""
+# ---------------------------------------------------------------- Parquet fast path
+
+
+def _arrow_expr(col_type: str, atype: object, src: str, tz: str) -> str | None:
+    """SQL that turns a Parquet column of Arrow type ``atype`` into the contract type, or None."""
+    import pyarrow as pa
+
+    q = _q(src)
+    t = atype
+    if col_type in ("id", "str"):
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            return q
+        if col_type == "id" and pa.types.is_integer(t):
+            return f"CAST({q} AS VARCHAR)"
+        return None
+    if col_type in ("ts", "date"):
+        if pa.types.is_timestamp(t):
+            expr = f"timezone({_sql_str(tz)}, {q})" if t.tz else f"CAST({q} AS TIMESTAMP)"  # type: ignore[attr-defined]
+        elif pa.types.is_date(t):
+            expr = f"CAST({q} AS TIMESTAMP)"
+        else:
+            return None
+        return f"CAST(date_trunc('day', {expr}) AS TIMESTAMP)" if col_type == "date" else expr
+    if col_type in ("float", "ratio"):
+        if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
+            return f"CAST({q} AS DOUBLE)"
+        return None
+    if col_type == "int":
+        return f"CAST({q} AS BIGINT)" if pa.types.is_integer(t) else None
+    if col_type == "bool":
+        return q if pa.types.is_boolean(t) else None
+    return None
+
+
+def _parquet_select(path: Path, schema: TableSchema, spec: TableSpec, tz: str, ctx: Ctx) -> str | None:
+    """A SELECT list over ``read_parquet`` when every contract column's type already fits, else None."""
+    import pyarrow.parquet as pq
+
+    arrow = pq.read_schema(path)
+    exprs = []
+    for src in arrow.names:
+        dst = spec.columns.get(src, src)
+        if dst in schema.names:
+            e = _arrow_expr(schema.column(dst).type, arrow.field(src).type, src, tz)
+            if e is None:
+                return None
+            exprs.append(f"{e} AS {_q(dst)}")
+        else:
+            exprs.append(f"{_q(src)} AS {_q(dst)}")
+    return ", ".join(exprs)
+
+
+# ---------------------------------------------------------------- one table
+
+
+@dataclass
+class _Result:
+    problems: list[Problem]
+    digest: str
+    registered: bool
+
+
+def _cache_paths(name: str, key: str) -> tuple[Path, Path]:
+    base = cache_dir() / f"{name}-{key}"
+    return base.with_suffix(".parquet"), base.with_suffix(".json")
+
+
+def _atomic_write(target: Path, write: object) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(write)}.tmp")
+    try:
+        write(tmp)  # type: ignore[operator]
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _dump_warnings(problems: list[Problem]) -> str:
+    out = []
+    for p in problems:
+        d = dataclasses.asdict(p) if isinstance(p, PackProblem) else {"where": p.where, "message": p.message}
+        out.append(d)
+    return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def _load_warnings(text: str) -> list[Problem]:
+    out: list[Problem] = []
+    for d in json.loads(text):
+        if "code" in d:
+            d["args"] = tuple(tuple(a) for a in d.get("args", ()))
+            out.append(PackProblem(**d))
+        else:
+            out.append(Problem(d["where"], d["message"]))
+    return out
+
+
+def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, con: ibis.BaseBackend) -> _Result:
+    path = folder / spec.file
+    schema = SCHEMAS[name]
+    digest = _hash_file(path)
+    key = hashlib.sha256(f"{CACHE_VERSION}|{name}|{tz}|{digest}|{spec.key()}".encode()).hexdigest()[:24]
+    target, meta = _cache_paths(name, key)
+    ctx = Ctx(file=spec.file, sheet=spec.sheet or "")
+    raw_con: duckdb.DuckDBPyConnection = con.con  # type: ignore[attr-defined]
+    if use_cache and target.is_file() and meta.is_file():
+        con.read_parquet(target, table_name=name)
+        return _Result(_load_warnings(meta.read_text(encoding="utf-8")), digest, True)
     suf = path.suffix.lower()
     if suf == ".parquet":
-        return pd.read_parquet(path)
-    if suf == ".xlsx":
-        return pd.read_excel(path, dtype=str, keep_default_na=False)
-    sep = "\t" if suf == ".tsv" else ","
-    return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+        ctx.line_kind = "row"
+        select = _parquet_select(path, schema, spec, tz, ctx)
+        if select is not None:
+            return _ingest_parquet_view(name, path, schema, spec, select, ctx, digest, meta, use_cache, raw_con)
+        df = pd.read_parquet(path)
+        columns = [str(c) for c in df.columns]
+        ctx.lines = pd.Series(np.arange(1, len(df) + 1), index=df.index)
+    else:
+        try:
+            if suf == ".xlsx":
+                raw = read_xlsx(path, ctx, table=name, sheet=spec.sheet)
+            else:
+                raw = read_csv(path.read_bytes(), ctx, sep="\t" if suf == ".tsv" else ",", encoding=spec.encoding)
+        except ReadFailed:
+            return _Result(list(ctx.problems), digest, False)
+        df, columns = raw.frame, raw.columns
+    typed = _typed(df, columns, schema, spec, ctx, tz, raw_con)
+    if typed is None or any(is_error(p) for p in ctx.problems):
+        return _Result(list(ctx.problems), digest, False)
+    warnings = list(ctx.problems)
+    if use_cache:
+        try:
+            _atomic_write(meta, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
+            _atomic_write(target, lambda p: typed.to_parquet(p, index=False))
+            con.read_parquet(target, table_name=name)
+            return _Result(warnings, digest, True)
+        except OSError as exc:
+            warnings.append(problem("cache_unwritable", file=spec.file, level="warning", error=str(exc)))
+    con.create_table(name, typed)
+    return _Result(warnings, digest, True)
 
 
-def _ingest_file(name: str, path: Path, tz: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    raw = read_raw(path)
-    if raw.empty:
-        return None, [Problem(str(path), "no rows", None, "a header line and at least one row")]
-    return coerce_frame(raw, SCHEMAS[name], tz=tz, where=str(path))
+def _typed(df: pd.DataFrame, columns: list[str], schema: TableSchema, spec: TableSpec, ctx: Ctx, tz: str,
+           duck: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """Rename (pack.yaml), check the header, coerce and check a raw frame; None when unusable."""
+    if spec.columns:
+        absent = [s for s in spec.columns if s not in columns]
+        for s in absent:
+            ctx.add("config_column_missing", column=s, name=s, found=", ".join(map(repr, columns)))
+        if absent:
+            return None
+        columns = [spec.columns.get(c, c) for c in columns]
+        df = df.set_axis(columns, axis=1)
+    if not check_header(columns, schema, ctx):
+        return None
+    if df.empty:
+        if schema.name == "kpis":
+            ctx.add("header_only_required")
+            return None
+        ctx.add("header_only", level="warning")
+    typed = coerce_frame(df, schema, ctx, tz=tz)
+    rel = f"__check_{schema.name}"
+    duck.register(rel, typed.assign(__line=ctx.lines.to_numpy()))
+    try:
+        run_checks(duck, rel, schema, ctx, present=set(typed.columns))
+    finally:
+        duck.unregister(rel)
+    return typed
 
 
-def _cached(name: str, path: Path, tz: str, use_cache: bool) -> tuple[Path | pd.DataFrame | None, str, list[Problem]]:
-    digest = _hash_file(path)
-    key = hashlib.sha256(f"{CACHE_VERSION}|{name}|{tz}|{digest}".encode()).hexdigest()[:24]
-    target = cache_dir() / f"{name}-{key}.parquet"
-    if use_cache and target.is_file():
-        return target, digest, []
-    df, problems = _ingest_file(name, path, tz)
-    if problems or df is None:
-        return None, digest, problems
-    if not use_cache:
-        return df, digest, []
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{id(df)}")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(target)
-    return target, digest, []
+def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: TableSpec, select: str, ctx: Ctx,
+                         digest: str, meta: Path, use_cache: bool, duck: duckdb.DuckDBPyConnection) -> _Result:
+    """Register a type-matching Parquet file directly as a view; checks run in SQL (once per content)."""
+    import pyarrow.parquet as pq
+
+    src = _sql_str(str(path.resolve()))
+    columns = [spec.columns.get(c, c) for c in pq.read_schema(path).names]
+    if not check_header(columns, schema, ctx):
+        return _Result(list(ctx.problems), digest, False)
+    marker = meta.with_suffix(".view.json")
+    if use_cache and marker.is_file():
+        warnings = _load_warnings(marker.read_text(encoding="utf-8"))
+    else:
+        rel = f"(SELECT {select}, file_row_number + 1 AS __line FROM read_parquet({src}, file_row_number = true))"
+        run_checks(duck, rel, schema, ctx, present=set(columns), nulls=True)
+        if any(is_error(p) for p in ctx.problems):
+            return _Result(list(ctx.problems), digest, False)
+        warnings = list(ctx.problems)
+        if use_cache:
+            try:
+                _atomic_write(marker, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
+            except OSError:
+                pass
+    duck.execute(f"CREATE OR REPLACE VIEW {_q(name)} AS SELECT {select} FROM read_parquet({src})")
+    return _Result(warnings, digest, True)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def _open(src: Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Problem]]:
+    if not src.exists():
+        return None, [problem("pack_not_found", file=str(src))]
+    if src.is_file():
+        if src.suffix.lower() == ".duckdb":
+            return _open_duckdb(src, tz)
+        return None, [problem("pack_not_folder", file=str(src))]
+    specs, problems = load_config(src)
+    files, more = _discover(src, specs)
+    problems = list(problems) + more
+    if "kpis" not in files:
+        problems.append(problem("no_kpis", file=src.name or str(src)))
+    con = ibis.duckdb.connect()
+    names, prints = [], {}
+    for name, spec in sorted(files.items()):
+        try:
+            res = _ingest(name, src, spec, tz, use_cache, con)
+        except Exception as exc:  # a corrupt workbook, a Parquet file that is not one…: reported, never raised
+            problems.append(problem("unreadable", file=spec.file, error=f"{type(exc).__name__}: {exc}"))
+            continue
+        problems += res.problems
+        prints[name] = res.digest[:16]
+        if res.registered:
+            names.append(name)
+    return Pack(con, tz, str(src), prints, sorted(names)), problems
+
+
+def _open_duckdb(src: Path, tz: str) -> tuple[Pack | None, list[Problem]]:
+    con = ibis.duckdb.connect(str(src), read_only=True)
+    problems: list[Problem] = []
+    names = []
+    for n in con.list_tables():
+        if n not in SCHEMAS:
+            continue
+        ctx = Ctx(file=f"{src.name}:{n}", line_kind="row")
+        if check_header(list(con.table(n).columns), SCHEMAS[n], ctx):
+            names.append(n)
+        problems += ctx.problems
+    if "kpis" not in names:
+        problems.append(problem("no_kpis", file=src.name))
+    st = src.stat()
+    return Pack(con, tz, str(src), {n: f"duckdb-{st.st_size}-{st.st_mtime_ns}" for n in names}, sorted(names)), problems
 
 
 def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = True) -> Pack:
-    """Open a pack folder (or ``.duckdb`` file); raise :class:`PackError` listing every problem."""
-    src = Path(path)
-    if not src.exists():
-        raise PackError([Problem(str(src), "pack not found", None,
-                                 "a folder of CSV/TSV/XLSX/Parquet files or a .duckdb file (run `opsnb sample` for one)")])
-    if src.is_file() and src.suffix == ".duckdb":
-        con = ibis.duckdb.connect(str(src), read_only=True)
-        names = [n for n in con.list_tables() if n in SCHEMAS]
-        return Pack(con, tz, str(src), {n: "duckdb" for n in names}, names)
-    files, problems = _find_files(src)
-    if "kpis" not in files:
-        problems.append(Problem(str(src), "the pack has no kpis table", None, "a file kpis.csv (metric, period, target)"))
-    con = ibis.duckdb.connect()
-    names, prints = [], {}
-    for name, p in files.items():
-        obj, digest, probs = _cached(name, p, tz, use_cache)
-        problems += probs
-        prints[name] = digest[:16]
-        if obj is None:
-            continue
-        if isinstance(obj, Path):
-            con.read_parquet(obj, table_name=name)
-        else:
-            con.create_table(name, obj)
-        names.append(name)
-    if problems:
-        raise PackError(problems)
-    return Pack(con, tz, str(src), prints, sorted(names))
+    """Open a pack folder (or read-only ``.duckdb`` file).
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder of CSV/TSV/XLSX/Parquet files named after the contract tables (or mapped by
+        ``pack.yaml``), or a ``.duckdb`` file whose tables carry the contract names.
+    tz : str
+        Business timezone: naive timestamps are read as local time in it, aware ones converted to it.
+    use_cache : bool
+        Reuse and write the Parquet cache under :func:`opsnb.paths.cache_dir` (keyed by content hash).
+
+    Returns
+    -------
+    Pack
+        With ``warnings`` holding the non-fatal problems.
+
+    Raises
+    ------
+    PackError
+        Listing every error of every file (warnings are not raised).
+    """
+    pack, problems = _open(Path(path), tz, use_cache)
+    errors = [p for p in problems if is_error(p)]
+    if errors or pack is None:
+        raise PackError(errors)
+    pack.warnings = [p for p in problems if not is_error(p)]
+    return pack
 
 
 def validate_pack(path: str | Path, *, tz: str = "Asia/Shanghai") -> list[Problem]:
-    """Every problem of a pack, without raising (for ``opsnb validate``)."""
+    """Every problem (errors and warnings, see ``.level``) of a pack, without raising (``opsnb validate``)."""
     try:
-        open_pack(path, tz=tz)
-    except PackError as exc:
-        return exc.problems
-    return []
+        _, problems = _open(Path(path), tz, True)
+    except Exception as exc:  # validation must always answer with a list
+        return [problem("unreadable", file=str(path), error=f"{type(exc).__name__}: {exc}")]
+    return problems
 
 
 def from_frames(frames: dict[str, pd.DataFrame], *, tz: str = "Asia/Shanghai") -> Pack:
-    """A pack from in-memory frames (tests, notebooks), coerced exactly as files are."""
+    """A pack from in-memory frames (tests, notebooks), coerced and checked exactly as files are.
+
+    Problems name the table as ``<orders>`` and rows 1-based in frame order.
+    """
     con = ibis.duckdb.connect()
     problems: list[Problem] = []
     names = []
     for name, df in frames.items():
         if name not in SCHEMAS:
             raise KeyError(f"unknown pack table {name!r}; known: {sorted(SCHEMAS)}")
-        typed, probs = coerce_frame(df, SCHEMAS[name], tz=tz, where=f"<{name}>")
-        problems += probs
-        if not probs:
+        ctx = Ctx(file=f"<{name}>", line_kind="row", lines=pd.Series(np.arange(1, len(df) + 1)))
+        df = df.reset_index(drop=True)
+        df.columns = [str(c) for c in df.columns]
+        typed = _typed_frame(df, SCHEMAS[name], ctx, tz, con.con)  # type: ignore[attr-defined]
+        problems += ctx.problems
+        if typed is not None and not any(is_error(p) for p in ctx.problems):
             con.create_table(name, typed)
             names.append(name)
-    if problems:
-        raise PackError(problems)
-    return Pack(con, tz, "<memory>", {n: "memory" for n in names}, sorted(names))
+    errors = [p for p in problems if is_error(p)]
+    if errors:
+        raise PackError(errors)
+    return Pack(con, tz, "<memory>", {n: "memory" for n in names}, sorted(names),
+                [p for p in problems if not is_error(p)])
+
+
+def _typed_frame(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, tz: str,
+                 duck: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    if not check_header(list(df.columns), schema, ctx):
+        return None
+    typed = coerce_frame(df, schema, ctx, tz=tz)
+    rel = f"__check_{schema.name}"
+    duck.register(rel, typed.assign(__line=ctx.lines.to_numpy()))
+    try:
+        run_checks(duck, rel, schema, ctx, present=set(typed.columns))
+    finally:
+        duck.unregister(rel)
+    return typed

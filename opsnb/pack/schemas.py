@@ -5,7 +5,12 @@ Types after ingest:
 * ``id``/``str``: text (ids keep leading zeros);
 * ``ts``: naive timestamp in **local business time** of the configured timezone (aware inputs
   are converted, naive inputs are taken as already local), so ``ts.date()`` is the local day;
-* ``date``: calendar date; ``float``/``int``: numbers; ``bool``: booleans.
+* ``date``: calendar date; ``float``/``int``: numbers; ``bool``: booleans;
+* ``ratio``: a number that may be written as a percent string. ``"15%"`` is 0.15; a plain number is
+  taken as written (``0.15``, or ``3.2`` for an ROI). Within one group (``ratio@metric``: the rows of
+  one metric; without ``@``: the whole column) that has any ``%`` value, a plain number above 1 in
+  absolute value (``"15"`` next to ``"15%"``) is ambiguous and an error listing the rows: write
+  ``15%`` or ``0.15``. Outside ``ratio`` columns a ``%`` value is an error.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ class Column:
     type: ColType
     required: bool = True
     nonnegative: bool = False
+    #: For ``ratio`` columns: the column whose value groups rows for the mixed-percent rule.
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,13 +41,16 @@ class TableSchema:
 
     @property
     def required(self) -> list[str]:
+        """Names of the required columns."""
         return [c.name for c in self.columns if c.required]
 
     @property
     def names(self) -> list[str]:
+        """Names of every declared column, in contract order."""
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
+        """The declared column ``name`` (``StopIteration`` when unknown)."""
         return next(c for c in self.columns if c.name == name)
 
 
@@ -53,7 +63,8 @@ def _t(name: str, cols: str, key: tuple[str, ...] = (), feeds: str = "") -> Tabl
         raw = raw.strip("[]")
         nonneg = raw.endswith("!")
         n, t = raw.rstrip("!").split(":")
-        out.append(Column(n, t, not optional, nonneg))  # type: ignore[arg-type]
+        t, _, group = t.partition("@")
+        out.append(Column(n, t, not optional, nonneg, group))  # type: ignore[arg-type]
     return TableSchema(name, tuple(out), key, feeds)
 
 
@@ -76,9 +87,9 @@ SCHEMAS: dict[str, TableSchema] = {s.name: s for s in [
        ("content_id",), "content review"),
     _t("feedback", "ticket_id:id, created_at:ts, category:str, [resolved_at:ts], [priority:str], [satisfaction:float!]",
        ("ticket_id",), "service quality, problems"),
-    _t("kpis", "metric:str, period:str, target:float, [actual:float]", ("metric", "period"), "goals"),
+    _t("kpis", "metric:str, period:str, target:ratio@metric, [actual:ratio@metric]", ("metric", "period"), "goals"),
     _t("actions", "action_id:id, title:str, owner:str, start:date, due:date, [status:str], [done_at:date], "
-       "[horizon:str], [metric:str], [target:float], [budget:float!], [problem:str]",
+       "[horizon:str], [metric:str], [target:ratio@metric], [budget:float!], [problem:str]",
        ("action_id",), "plan, overdue problems"),
     _t("risks", "risk:str, [likelihood:int!], [impact:int!], [mitigation:str], [owner:str]", ("risk",), "plan"),
 ]}

@@ -1,0 +1,142 @@
+"""``pack.yaml``: map other file, sheet and column names onto the contract, validated with clear errors.
+
+.. code-block:: yaml
+
+    tables:
+      orders: {file: 订单导出.xlsx, sheet: Sheet1, columns: {订单号: order_id, 用户ID: user_id, 下单时间: ts, 实付金额: amount}}
+      users: {file: users_gbk.csv, encoding: gb18030}
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from opsnb.pack.problems import PackProblem, problem
+from opsnb.pack.schemas import SCHEMAS
+
+CONFIG_NAME = "pack.yaml"
+_TOP_KEYS = ("tables",)
+_SPEC_KEYS = ("file", "sheet", "columns", "encoding")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Where one contract table comes from: file, optional sheet and encoding, column renames."""
+
+    file: str
+    sheet: str | None = None
+    encoding: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def key(self) -> str:
+        """A stable text of the spec for cache keys."""
+        cols = ";".join(f"{k}={v}" for k, v in sorted(self.columns.items()))
+        return f"{self.file}|{self.sheet}|{self.encoding}|{cols}"
+
+
+def _near(word: str, options: list[str] | tuple[str, ...]) -> str:
+    m = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return m[0] if m else ""
+
+
+def load_config(folder: Path) -> tuple[dict[str, TableSpec], list[PackProblem]]:
+    """Read and validate ``folder/pack.yaml``; an absent file is an empty mapping."""
+    path = folder / CONFIG_NAME
+    if not path.is_file():
+        return {}, []
+    probs: list[PackProblem] = []
+
+    def bad(code: str, **kw: object) -> None:
+        probs.append(problem(code, file=CONFIG_NAME, **kw))  # type: ignore[arg-type]
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        bad("config_encoding")
+        return {}, probs
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        probs.append(problem("config_yaml", file=CONFIG_NAME, line=line,
+                             error=str(getattr(exc, "problem", exc))))
+        return {}, probs
+    if data is None:
+        return {}, []
+    if not isinstance(data, dict):
+        bad("config_not_mapping", value=type(data).__name__)
+        return {}, probs
+    for k in data:
+        if k not in _TOP_KEYS:
+            bad("config_unknown_key", key=str(k), where="top level", known=", ".join(_TOP_KEYS),
+                hint=_near(str(k), _TOP_KEYS) or "-")
+    tables = data.get("tables") or {}
+    if not isinstance(tables, dict):
+        bad("config_tables_not_mapping", value=type(tables).__name__)
+        return {}, probs
+    specs: dict[str, TableSpec] = {}
+    files_used: dict[str, str] = {}
+    for name, spec in tables.items():
+        name = str(name)
+        if name not in SCHEMAS:
+            bad("config_unknown_table", table=name, hint=_near(name, sorted(SCHEMAS)) or "-",
+                known=", ".join(sorted(SCHEMAS)))
+            continue
+        if isinstance(spec, str):
+            spec = {"file": spec}
+        if not isinstance(spec, dict):
+            bad("config_spec_not_mapping", table=name, value=type(spec).__name__)
+            continue
+        for k in spec:
+            if k not in _SPEC_KEYS:
+                bad("config_unknown_key", key=str(k), where=f"tables.{name}", known=", ".join(_SPEC_KEYS),
+                    hint=_near(str(k), _SPEC_KEYS) or "-")
+        file = spec.get("file")
+        if not isinstance(file, str) or not file:
+            bad("config_no_file", table=name)
+            continue
+        if not (folder / file).is_file():
+            present = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != CONFIG_NAME)
+            bad("config_file_missing", table=name, name=file, hint=_near(file, present) or "-",
+                found=", ".join(present) or "none")
+            continue
+        if file in files_used:
+            bad("config_file_twice", table=name, other=files_used[file], name=file)
+            continue
+        files_used[file] = name
+        sheet = spec.get("sheet")
+        if sheet is not None and (not isinstance(sheet, str | int) or not file.lower().endswith((".xlsx", ".xlsm"))):
+            bad("config_sheet_not_excel", table=name, name=file)
+            sheet = None
+        encoding = spec.get("encoding")
+        if encoding is not None:
+            try:
+                codecs.lookup(str(encoding))
+            except LookupError:
+                bad("config_encoding_unknown", table=name, value=str(encoding))
+                encoding = None
+        cols = spec.get("columns") or {}
+        mapping: dict[str, str] = {}
+        if not isinstance(cols, dict):
+            bad("config_columns_not_mapping", table=name, value=type(cols).__name__)
+            cols = {}
+        known = SCHEMAS[name].names
+        targets: dict[str, str] = {}
+        for src, dst in cols.items():
+            src, dst = str(src), str(dst)
+            if dst not in known:
+                bad("config_unknown_target", table=name, source=src, target=dst, hint=_near(dst, known) or "-",
+                    known=", ".join(known))
+                continue
+            if dst in targets:
+                bad("config_target_twice", table=name, target=dst, first=targets[dst], source=src)
+                continue
+            targets[dst] = src
+            mapping[src] = dst
+        specs[name] = TableSpec(file, None if sheet is None else str(sheet),
+                                None if encoding is None else str(encoding), mapping)
+    return specs, probs
