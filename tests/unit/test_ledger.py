@@ -1,0 +1,49 @@
+"""KPI ledger: atomic appends, previous publication, restatements."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from opsnb.metrics.ledger import append_ledger, previous_publications, read_ledger
+from opsnb.periods import Period
+
+
+def _res(gmv: float, cac: float | None) -> pd.DataFrame:
+    return pd.DataFrame({"key": ["gmv", "cac"], "actual": pd.Series([gmv, cac], dtype="object"),
+                         "target": pd.Series([150.0, None], dtype="object"),
+                         "attainment": pd.Series([gmv / 150.0, None], dtype="object"), "status": ["exceeded", "n/a"]})
+
+
+def test_append_and_restatement(tmp_path):
+    path = tmp_path / "u" / "ledger.parquet"
+    append_ledger(path, "u", Period.parse("2026-09"), _res(180.0, 40.0), "run1", "2026-10-02 08:00")
+    append_ledger(path, "u", "2026-09", _res(180.0, 40.0), "run1", "2026-10-02 08:00")  # same run: replaced
+    led = read_ledger(path)
+    assert len(led) == 2 and set(led["metric"]) == {"gmv", "cac"}
+    assert not list(tmp_path.glob("u/.ledger-*"))  # no temp file left
+    append_ledger(path, "u", "2026-09", _res(190.0, 40.0), "run2", "2026-10-05 08:00")  # late data: GMV restated
+    append_ledger(path, "u", "2026-10", _res(200.0, 35.0), "run3", "2026-11-02 08:00")
+    assert len(read_ledger(path)) == 6
+    prev = previous_publications(path, Period.parse("2026-10")).set_index("metric")
+    assert prev.loc["gmv", "period"] == "2026-09"
+    assert prev.loc["gmv", "value"] == 190.0 and prev.loc["gmv", "first_value"] == 180.0
+    assert bool(prev.loc["gmv", "restated"]) and prev.loc["gmv", "publications"] == 2
+    assert not bool(prev.loc["cac", "restated"])
+    assert prev.loc["gmv", "run_id"] == "run2"
+
+
+def test_restatement_against_current_values(tmp_path):
+    path = tmp_path / "ledger.parquet"
+    append_ledger(path, "u", "2026-09", _res(180.0, None), "r1", "2026-10-02")
+    cur = pd.DataFrame({"metric": ["gmv", "cac"], "value": [180.0, 41.0]})
+    prev = previous_publications(path, "2026-10", current=cur).set_index("metric")
+    assert not bool(prev.loc["gmv", "restated"])
+    assert bool(prev.loc["cac", "restated"])  # published n/a, now 41
+    assert prev.loc["cac", "value"] is None
+
+
+def test_nothing_published_before(tmp_path):
+    assert previous_publications(tmp_path / "none.parquet", "2026-10").empty
+    path = tmp_path / "ledger.parquet"
+    append_ledger(path, "u", "2026-10", _res(1.0, 1.0), "r1", "2026-11-02")
+    assert previous_publications(path, "2026-10").empty
