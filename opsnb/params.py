@@ -57,6 +57,7 @@ class KPI(_Model):
     source: str = "builtin"  # "builtin" (key names a built-in definition) or "table" (kpis table)
     builtin: str | None = None  # built-in definition name when it differs from key
     headline: bool = False  # shown as a card on the summary page
+    additive: bool | None = None  # table KPIs: months add up to quarters/years (None: count/currency units do)
 
     @property
     def definition(self) -> str:
