@@ -158,3 +158,44 @@ def test_plan_targets_round_trip(tmp_path):
     back = read_previous_plan_targets(unit_dir, "2026-11")
     pd.testing.assert_frame_equal(back.astype(object), df.astype(object))
     assert read_previous_plan_targets(unit_dir, Period.parse("2026-12")).empty
+
+
+def _ctx(tmp_path, frames, lang="en"):
+    from opsnb.nb import Context
+
+    s = validate({"lang": lang, "unit": "shop"})
+    return Context(s, from_frames(frames), P, section="plan", data_last_day=date(2026, 10, 31), root=_root(tmp_path))
+
+
+def test_view_renders_every_subsection(tmp_path):
+    from opsnb import nb
+    from opsnb.sections.plan import SUBSECTIONS, next_actions
+
+    acts = ACTIONS.assign(title=["Recall", "Channels", "Survey", "Revamp", "Launch", "Old"])
+    months = [p.strftime("%Y-%m") for p in pd.period_range("2025-01", periods=22, freq="M")]
+    orders = pd.concat([ORDERS, pd.DataFrame(dict(order_id=[f"h{i}" for i in range(22)], user_id="u", channel="A",
+                                                  ts=[f"{m}-10" for m in months], amount=100.0))])
+    frames = {"actions": acts, "orders": orders, "channel_spend": SPEND,
+              "risks": pd.DataFrame(dict(risk=["<script>x</script>"], likelihood=[4], impact=[4]))}
+    ctx = _ctx(tmp_path, frames)
+    assert [s.key for s in SUBSECTIONS] == ["plan.actions", "plan.gantt", "plan.weeks", "plan.targets",
+                                            "plan.calendar", "plan.budget", "plan.risks"]
+    for sub in SUBSECTIONS:
+        result, objs = nb.render(ctx, sub.key)
+        assert result is not None, sub.key
+        html = "".join(o._repr_html_() for o in objs if hasattr(o, "_repr_html_"))
+        assert "<script>x" not in html
+    assert next_actions(ctx, n=2) == ["Channels (李四, due 2026-10-20, Overdue)",
+                                      "Recall (张三, due 2026-11-15, In progress)"]
+
+
+def test_view_empty_actions_shows_a_note(tmp_path):
+    from opsnb import nb
+    from opsnb.sections.plan import next_actions
+
+    ctx = _ctx(tmp_path, {}, lang="zh")
+    result, objs = nb.render(ctx, "plan.actions")
+    assert result is None
+    note = objs[2]._repr_html_()
+    assert "暂无数据" in note and "plan.actions" in note
+    assert next_actions(ctx) == []

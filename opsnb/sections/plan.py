@@ -1,0 +1,332 @@
+"""View of section 05 改进建议与后续计划: actions, Gantt, weeks, targets, calendar, budget, risks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from opsnb.errors import NoData
+from opsnb.metrics import calendar as cal
+from opsnb.metrics import plan as m
+from opsnb.metrics import targets as tg
+from opsnb.render import ui
+from opsnb.sections.base import Subsection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsnb.nb import Context
+
+STATE_COLOURS = {"planned": "#90a4ae", "in_progress": "#1565c0", "done": "#2e7d32", "delayed": "#f9a825",
+                 "overdue": "#c62828"}
+
+
+def as_of(ctx: Context) -> date:
+    """The report's "today": the period's last day, or the data's last day when the pack ends earlier."""
+    last = ctx.period.last_day
+    return min(last, ctx.data_last_day) if ctx.data_last_day is not None else last
+
+
+def _label(ctx: Context, metric: str | None) -> str:
+    if not metric:
+        return ""
+    # an action may name a metric that is not a declared KPI: show it as written
+    return ctx.settings.kpi(metric).label(ctx.lang) if _known(ctx, metric) else metric
+
+
+def _actions(ctx: Context) -> pd.DataFrame:
+    return ctx.memo("plan.actions", lambda: m.actions(ctx.pack, ctx.period, ctx.settings, as_of=as_of(ctx),
+                                                      root=ctx.root))
+
+
+def _plan(ctx: Context) -> tg.AnnualPlan:
+    return ctx.memo("plan.annual", lambda: tg.annual_plan(ctx.pack, ctx.period, ctx.settings))
+
+
+def _d(d: Any) -> str:
+    return d.isoformat() if isinstance(d, date) else ""
+
+
+# ---------------------------------------------------------------- actions
+
+
+def actions_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
+    """The action list, short term first, with translated labels."""
+    t = ctx.t
+    out = pd.DataFrame({
+        t("plan.col.horizon"): [t(f"plan.horizon.{h}") for h in df["horizon"]],
+        t("plan.col.title"): df["title"], t("plan.col.owner"): df["owner"],
+        t("plan.col.start"): [_d(x) for x in df["start"]], t("plan.col.due"): [_d(x) for x in df["due"]],
+        t("plan.col.state"): [t(f"plan.state.{s}") for s in df["state"]],
+        t("plan.col.metric"): [_label(ctx, x) for x in df["metric"]],
+        t("plan.col.target"): [ctx.fmt(v, ctx.settings.kpi(k).unit) if pd.notna(v) and _known(ctx, k) else
+                               ("" if pd.isna(v) else f"{v:g}") for k, v in zip(df["metric"], df["target"], strict=True)],
+        t("plan.col.problem"): df["problem"].fillna(""),
+    })
+    return ui.table(out, ctx.lang, currency=ctx.settings.currency)
+
+
+def _known(ctx: Context, key: Any) -> bool:
+    return isinstance(key, str) and any(k.key == key for k in ctx.settings.goals.kpis)
+
+
+def actions_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
+    """Counts by horizon and state, then every overdue action."""
+    n = df["horizon"].value_counts()
+    out = [ctx.t("plan.bullet.counts", total=len(df), short=int(n.get("short", 0)), mid=int(n.get("mid", 0)),
+                 long=int(n.get("long", 0)), done=int((df["state"] == "done").sum()),
+                 overdue=int(df["overdue"].sum()))]
+    for r in df[df["overdue"]].itertuples():
+        out.append(ctx.t("plan.bullet.overdue", title=r.title, owner=r.owner, due=_d(r.due), days=int(r.days_late)))
+    return out
+
+
+def next_actions(ctx: Context, n: int = 3) -> list[str]:
+    """The next ``n`` open actions for the summary page: overdue first, then by due day."""
+    try:
+        df = _actions(ctx)
+    except NoData:
+        return []
+    open_ = df[df["status"] != "done"].sort_values(["overdue", "days_late", "due"], ascending=[False, False, True])
+    return [ctx.t("plan.next_action", title=r.title, owner=r.owner, due=_d(r.due), state=ctx.t(f"plan.state.{r.state}"))
+            for r in open_.head(n).itertuples()]
+
+
+# ---------------------------------------------------------------- Gantt and weeks
+
+
+def gantt(df: pd.DataFrame, *, today: date, labels: dict[str, str], today_label: str, ax: Any = None,
+          title: str | None = None) -> Any:
+    """Gantt chart: one bar per action coloured by state, diamonds for milestones, a dashed today line.
+
+    ``today`` is passed in (the period end / data as-of day), never the wall clock.
+    """
+    import matplotlib.dates as mdates
+    from matplotlib.patches import Patch
+
+    from opsnb.render.charts import new_ax
+
+    ax = new_ax(ax, figsize=(9.0, max(2.4, 0.4 * len(df) + 1.2)))
+    for i, r in enumerate(df.itertuples()):
+        colour = STATE_COLOURS[r.state]
+        if r.milestone:
+            ax.scatter([mdates.date2num(r.start)], [i], marker="D", s=60, color=colour, zorder=3)
+        else:
+            end = r.due + timedelta(days=1)  # due is inclusive
+            ax.barh(i, (end - r.start).days, left=mdates.date2num(r.start), height=0.5, color=colour)
+    ax.axvline(mdates.date2num(today), color="#c62828", linestyle="--", linewidth=1)
+    ax.text(mdates.date2num(today), -0.8, today_label, color="#c62828", fontsize=8, ha="center")
+    ax.set_yticks(range(len(df)), [str(x) for x in df["title"]])
+    ax.set_ylim(len(df) - 0.5, -1.2)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    states = [s for s in m.STATES if s in set(df["state"])]
+    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=labels[s]) for s in states], fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def gantt_chart(df: pd.DataFrame, ctx: Context) -> Any:
+    return gantt(df, today=as_of(ctx), labels={s: ctx.t(f"plan.state.{s}") for s in m.STATES},
+                 today_label=ctx.t("plan.today", day=as_of(ctx).isoformat()))
+
+
+def gantt_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
+    ms = df[df["milestone"]]
+    out = [ctx.t("plan.bullet.milestone", title=r.title, day=_d(r.due)) for r in ms.itertuples()]
+    return out or [ctx.t("plan.bullet.no_milestone")]
+
+
+def weeks_table(wp: m.WeekPlan, ctx: Context) -> ui.Table:
+    """Which open actions are active in week 1 … 4 of next month (✓)."""
+    out = pd.DataFrame({ctx.t("plan.col.title"): wp.table["title"], ctx.t("plan.col.owner"): wp.table["owner"]})
+    for i, (a, b) in enumerate(wp.weeks, start=1):
+        head = ctx.t(f"plan.week.w{i}") + f" ({a:%m-%d}–{b:%m-%d})"
+        out[head] = ["✓" if v else "" for v in wp.table[f"w{i}"]]
+    return ui.table(out, ctx.lang)
+
+
+def weeks_bullets(wp: m.WeekPlan, ctx: Context) -> list[str]:
+    return [ctx.t("plan.bullet.week", week=ctx.t(f"plan.week.w{i}"), n=int(wp.table[f"w{i}"].sum()))
+            for i in range(1, 5)]
+
+
+# ---------------------------------------------------------------- targets
+
+
+def targets_chart(plan: tg.AnnualPlan, ctx: Context) -> Any:
+    """Monthly targets of the first volume KPI as bars."""
+    from opsnb.render import charts
+
+    months = plan.targets[(plan.targets["level"] == "month") & (plan.targets["basis"] != "copied")]
+    if months.empty:
+        return None
+    key = months["metric"].iloc[0]
+    data = months[months["metric"] == key]
+    return charts.bar(data.assign(month=data["period"]), x="month", y="target",
+                      title=ctx.t("plan.targets.chart", metric=_label(ctx, key), year=plan.year))
+
+
+def targets_table(plan: tg.AnnualPlan, ctx: Context) -> ui.Table:
+    """Year, quarter and month targets per metric (formatted by the metric's unit)."""
+    df = plan.targets
+    out = pd.DataFrame({
+        ctx.t("plan.col.metric"): [_label(ctx, k) for k in df["metric"]],
+        ctx.t("plan.col.level"): [ctx.t(f"plan.level.{x}") for x in df["level"]],
+        ctx.t("plan.col.period"): df["period"],
+        ctx.t("plan.col.share"): [None if pd.isna(s) else float(s) for s in df["share"]],
+        ctx.t("plan.col.target"): [ctx.fmt(v, u) for v, u in zip(df["target"], df["unit"], strict=True)],
+        ctx.t("plan.col.method"): [ctx.t(f"plan.method.{x}") for x in df["method"]],
+    })
+    return ui.table(out, ctx.lang, formats={ctx.t("plan.col.share"): "ratio"})
+
+
+def targets_bullets(plan: tg.AnnualPlan, ctx: Context) -> list[str]:
+    out = []
+    years = plan.targets[plan.targets["level"] == "year"]
+    for r in years.itertuples():
+        if r.basis == "copied":
+            continue
+        out.append(ctx.t(f"plan.bullet.year_{plan.mode}", metric=_label(ctx, r.metric), year=plan.year,
+                         target=ctx.fmt(r.target, r.unit), actual=ctx.fmt(r.actual, r.unit),
+                         growth=ctx.fmt(ctx.settings.plan.annual_growth, "ratio"),
+                         basis=ctx.t(f"plan.basis.{r.basis}")))
+    for key, notes in plan.notes.items():
+        out += [ctx.t(n.key, **{**n.kwargs, "metric": _label(ctx, n.kwargs.get("metric", key))}) for n in notes]
+    return out
+
+
+# ---------------------------------------------------------------- calendar
+
+
+def _calendar(ctx: Context) -> cal.MarketingCalendar:
+    try:
+        plan = _plan(ctx)
+    except NoData:
+        plan = None
+    return cal.marketing_calendar(ctx.pack, ctx.period, ctx.settings, plan=plan)
+
+
+def calendar_table(c: cal.MarketingCalendar, ctx: Context) -> ui.Table:
+    ev = c.events
+    names = [ctx.t(f"plan.festival.{k}") if kind == "festival" else (zh if ctx.lang == "zh" else en)
+             for kind, k, zh, en in zip(ev["kind"], ev["key"], ev["name_zh"], ev["name_en"], strict=True)]
+    out = pd.DataFrame({
+        ctx.t("plan.col.start"): [_d(x) for x in ev["start"]], ctx.t("plan.col.due"): [_d(x) for x in ev["end"]],
+        ctx.t("plan.col.kind"): [ctx.t(f"plan.kind.{k}") for k in ev["kind"]], ctx.t("plan.col.name"): names,
+        ctx.t("plan.col.quarter"): ev["quarter"], ctx.t("plan.col.theme"): [ctx.t(f"plan.theme.{x}") for x in ev["theme"]],
+    })
+    return ui.table(out, ctx.lang)
+
+
+def calendar_bullets(c: cal.MarketingCalendar, ctx: Context) -> list[str]:
+    out = []
+    for r in c.themes.itertuples():
+        unit = ctx.settings.kpi(r.metric).unit if _known(ctx, r.metric) else "count"
+        goal = ctx.fmt(r.target, unit) if r.target is not None and pd.notna(r.target) else ctx.t("plan.goal_open")
+        out.append(ctx.t("plan.bullet.theme", quarter=r.quarter, theme=ctx.t(f"plan.theme.{r.theme}"),
+                         metric=_label(ctx, r.metric), goal=goal))
+    out += [ctx.t(n.key, **n.kwargs) for n in c.notes]
+    return out
+
+
+# ---------------------------------------------------------------- budget
+
+
+def budget_chart(r: m.Reallocation, ctx: Context) -> Any:
+    from opsnb.render import charts
+
+    t = r.table[r.table["role"] != "excluded"]
+    before, after = ctx.t("plan.budget.before"), ctx.t("plan.budget.after")
+    long = pd.concat([pd.DataFrame({"channel": t["channel"], "budget": t["cost"], "when": before}),
+                      pd.DataFrame({"channel": t["channel"], "budget": t["new_budget"], "when": after})])
+    return charts.bar(long, x="channel", y="budget", hue="when", title=ctx.t("plan.budget.chart"))
+
+
+def budget_table(r: m.Reallocation, ctx: Context) -> ui.Table:
+    t = r.table
+    c = ctx.t
+    out = pd.DataFrame({c("plan.col.channel"): t["channel"], c("plan.col.cost"): t["cost"], c("plan.col.gmv"): t["gmv"],
+                        c("plan.col.roi"): [None if pd.isna(x) else float(x) for x in t["roi"]],
+                        c("plan.col.role"): [c(f"plan.role.{x}") for x in t["role"]],
+                        c("plan.col.new_budget"): t["new_budget"], c("plan.col.change"): t["change"],
+                        c("plan.col.expected_gmv"): [None if pd.isna(x) else float(x) for x in t["expected_gmv"]]})
+    money = {k: "currency" for k in (c("plan.col.cost"), c("plan.col.gmv"), c("plan.col.new_budget"),
+                                     c("plan.col.change"), c("plan.col.expected_gmv"))}
+    return ui.table(out, ctx.lang, formats={**money, c("plan.col.roi"): "roi"}, currency=ctx.settings.currency)
+
+
+def budget_bullets(r: m.Reallocation, ctx: Context) -> list[str]:
+    t = r.table
+    donors = "、".join(t[t["role"] == "donor"]["channel"]) if ctx.lang == "zh" else ", ".join(t[t["role"] == "donor"]["channel"])
+    recv = "、".join(t[t["role"] == "receiver"]["channel"]) if ctx.lang == "zh" else ", ".join(t[t["role"] == "receiver"]["channel"])
+    return [ctx.t("plan.bullet.move", share=ctx.fmt(r.share, "ratio"), donors=donors, receivers=recv,
+                  moved=ctx.fmt(r.moved, "currency"), total=ctx.fmt(r.total_after, "currency")),
+            ctx.t("plan.bullet.expected", before=ctx.fmt(r.gmv_before, "currency"),
+                  after=ctx.fmt(r.expected_after, "currency"),
+                  change=ctx.fmt((r.expected_after - r.gmv_before) / r.gmv_before, "ratio") if r.gmv_before else
+                  ctx.t("common.na"))]
+
+
+# ---------------------------------------------------------------- risks
+
+
+def risk_heatmap(reg: pd.DataFrame, *, ax: Any = None, title: str | None = None, xlabel: str = "",
+                 ylabel: str = "") -> Any:
+    """5×5 likelihood × impact grid coloured by score, with each rated risk's name in its cell."""
+    import seaborn as sns
+
+    from opsnb.render.charts import new_ax
+
+    ax = new_ax(ax, figsize=(6.5, 5.0))
+    score = pd.DataFrame([[li * im for im in range(1, 6)] for li in range(5, 0, -1)], index=[5, 4, 3, 2, 1],
+                         columns=[1, 2, 3, 4, 5])
+    sns.heatmap(score, ax=ax, cmap="RdYlGn_r", vmin=1, vmax=25, cbar=False, linewidths=0.5, annot=False)
+    rated = reg.dropna(subset=["likelihood", "impact"])
+    for (li, im), g in rated.groupby([rated["likelihood"].astype(int), rated["impact"].astype(int)]):
+        names = [str(x)[:12] for x in g["risk"]]
+        text = "\n".join(names[:3] + (["…"] if len(names) > 3 else []))
+        ax.text(im - 1 + 0.5, 5 - li + 0.5, text, ha="center", va="center", fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def risks_chart(reg: pd.DataFrame, ctx: Context) -> Any:
+    return risk_heatmap(reg, xlabel=ctx.t("plan.col.impact"), ylabel=ctx.t("plan.col.likelihood"))
+
+
+def risks_table(reg: pd.DataFrame, ctx: Context) -> ui.Table:
+    c = ctx.t
+    out = pd.DataFrame({c("plan.col.risk"): reg["risk"],
+                        c("plan.col.likelihood"): [None if pd.isna(x) else int(x) for x in reg["likelihood"]],
+                        c("plan.col.impact"): [None if pd.isna(x) else int(x) for x in reg["impact"]],
+                        c("plan.col.score"): [None if pd.isna(x) else int(x) for x in reg["score"]],
+                        c("plan.col.level"): [c("plan.risk_level.unrated") if pd.isna(x) else c(f"plan.risk_level.{x}")
+                                              for x in reg["level"]],
+                        c("plan.col.mitigation"): reg["mitigation"], c("plan.col.owner"): reg["owner"]})
+    return ui.table(out, ctx.lang)
+
+
+def risks_bullets(reg: pd.DataFrame, ctx: Context) -> list[str]:
+    out = [ctx.t("plan.bullet.risk", risk=r.risk, level=ctx.t(f"plan.risk_level.{r.level}"), score=int(r.score),
+                 mitigation=r.mitigation or ctx.t("plan.none"), owner=r.owner or ctx.t("plan.none"))
+           for r in reg[reg["level"] == "high"].itertuples()]
+    return out or [ctx.t("plan.bullet.no_high_risk")]
+
+
+SUBSECTIONS: list[Subsection] = [
+    Subsection("plan.actions", _actions, table=actions_table, bullets=actions_bullets),
+    Subsection("plan.gantt", _actions, chart=gantt_chart, bullets=gantt_bullets),
+    Subsection("plan.weeks", lambda ctx: m.week_plan(_actions(ctx), ctx.period), table=weeks_table,
+               bullets=weeks_bullets),
+    Subsection("plan.targets", _plan, chart=targets_chart, table=targets_table, bullets=targets_bullets),
+    Subsection("plan.calendar", _calendar, table=calendar_table, bullets=calendar_bullets),
+    Subsection("plan.budget", lambda ctx: m.reallocation(ctx.pack, ctx.effective_period, ctx.settings),
+               chart=budget_chart, table=budget_table, bullets=budget_bullets),
+    Subsection("plan.risks", lambda ctx: m.risks(ctx.pack, ctx.settings), chart=risks_chart, table=risks_table,
+               bullets=risks_bullets),
+]
