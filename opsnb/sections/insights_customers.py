@@ -1,0 +1,278 @@
+"""Insights, part B (03 数据分析与洞察): channels, RFM segments, regions and attribution.
+
+Each subsection computes with :mod:`opsnb.metrics` (channels, rfm, regions, attribution) and turns
+the small result into a chart, a translated table and written-review bullets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from opsnb.metrics.attribution import MODELS, attribution
+from opsnb.metrics.channels import UNKNOWN, channels
+from opsnb.metrics.regions import RegionsResult, regions
+from opsnb.metrics.rfm import OTHERS, rfm_segments
+from opsnb.render import charts, fmt, ui
+from opsnb.render.theme import PALETTE
+from opsnb.sections.base import Subsection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsnb.nb import Context
+
+GRADE_COLOURS = {"S": PALETTE["good"], "A": PALETTE["accent"], "B": PALETTE["warn"], "C": PALETTE["bad"]}
+
+
+def _name(x: Any, ctx: Context) -> str:
+    """A channel or region name, the unknown bucket translated."""
+    return ctx.t("insights.customers.unknown") if x == UNKNOWN else str(x)
+
+
+def _money(x: Any, ctx: Context) -> str:
+    return fmt.money(x, ctx.lang, currency=ctx.settings.currency)
+
+
+def _sep(ctx: Context) -> str:
+    return "、" if ctx.lang == "zh" else ", "
+
+
+# ---------------------------------------------------------------- channels
+
+
+def _channels(ctx: Context) -> pd.DataFrame:
+    return ctx.memo("insights.channels", lambda: channels(ctx.pack, ctx.effective_period, ctx.settings.insights))
+
+
+def channels_chart(df: pd.DataFrame, ctx: Context) -> Any:
+    """Grade score per paid channel (coloured by grade) beside budget share vs return share."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, max(2.6, 0.4 * len(df) + 1.2)))
+    graded = df[df["score"].notna()].sort_values("score", ascending=False)
+    names = [_name(c, ctx) for c in graded["channel"]]
+    left.barh(names, [float(s) for s in graded["score"]],
+              color=[GRADE_COLOURS.get(str(g), PALETTE["muted"]) for g in graded["grade"]])
+    for i, g in enumerate(graded["grade"]):
+        left.text(0.01, i, str(g), va="center", color="white", fontweight="bold")
+    left.invert_yaxis()
+    left.set_xlim(0, 1)
+    left.set_title(ctx.t("insights.channels.chart_grade"))
+    shares = df[(df["budget_share"].notna()) | (df["return_share"].notna())]
+    long = pd.DataFrame({
+        "channel": [_name(c, ctx) for c in shares["channel"]] * 2,
+        "share": [float(v) if v is not None else 0.0 for v in shares["budget_share"]]
+        + [float(v) if v is not None else 0.0 for v in shares["return_share"]],
+        "kind": [ctx.t("insights.channels.budget_share")] * len(shares) + [ctx.t("insights.channels.return_share")]
+        * len(shares),
+    })
+    charts.bar(long, x="channel", y="share", hue="kind", ax=right, percent=True,
+               title=ctx.t("insights.channels.chart_budget"))
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return left
+
+
+def channels_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
+    """The channel table with translated headers."""
+    cols = {"channel": "channel", "traffic_share": "ratio", "new_users": "int", "conversion_rate": "ratio",
+            "cost": "currency", "ctr": "ratio", "cpc": "currency", "cac": "currency", "gmv": "currency",
+            "roi": "roi", "retention": "ratio", "grade": "grade"}
+    out = df[list(cols)].copy()
+    out["channel"] = [_name(c, ctx) for c in out["channel"]]
+    labels = {c: ctx.t(f"insights.channels.col.{c}") for c in cols}
+    formats = {labels[c]: u for c, u in cols.items() if u not in ("channel", "grade")}
+    return ui.table(out.rename(columns=labels), ctx.lang, formats=formats, currency=ctx.settings.currency)
+
+
+def channels_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
+    """Traffic leader, best and worst graded channels, budget share against return share."""
+    out: list[str] = []
+    traffic = df[df["traffic_share"].notna()]
+    if not traffic.empty:
+        top = traffic.loc[traffic["traffic_share"].astype(float).idxmax()]
+        out.append(ctx.t("insights.channels.bullet.traffic", channel=_name(top["channel"], ctx),
+                         share=fmt.pct(top["traffic_share"], ctx.lang), n=len(df)))
+    graded = df[df["grade"].notna()]
+    for letter in ("S", "C"):
+        g = graded[graded["grade"] == letter]
+        if not g.empty:
+            row = g.iloc[0]
+            out.append(ctx.t(f"insights.channels.bullet.grade_{letter}",
+                             channels=_sep(ctx).join(_name(c, ctx) for c in g["channel"]),
+                             roi=fmt.ratio_x(row["roi"], ctx.lang), cac=_money(row["cac"], ctx)))
+    gap = ctx.settings.problems.budget_gap_pp / 100
+    for _, row in df.iterrows():
+        b, r = row["budget_share"], row["return_share"]
+        if b is None or r is None:
+            continue
+        if b - r >= gap:
+            out.append(ctx.t("insights.channels.bullet.over_budget", channel=_name(row["channel"], ctx),
+                             budget=fmt.pct(b, ctx.lang), ret=fmt.pct(r, ctx.lang)))
+        elif r - b >= gap:
+            out.append(ctx.t("insights.channels.bullet.under_budget", channel=_name(row["channel"], ctx),
+                             budget=fmt.pct(b, ctx.lang), ret=fmt.pct(r, ctx.lang)))
+    no_cac = [_name(c, ctx) for c, na in zip(df["channel"], df["na"], strict=True)
+              if na.get("cac") == "no_new_users"]
+    if no_cac:
+        out.append(ctx.t("insights.channels.bullet.no_cac", channels=_sep(ctx).join(no_cac)))
+    return out or [ctx.t("insights.channels.bullet.none")]
+
+
+# ---------------------------------------------------------------- RFM
+
+
+def _rfm(ctx: Context) -> pd.DataFrame:
+    df = rfm_segments(ctx.pack, ctx.effective_period, ctx.settings.insights.rfm_segments)
+    labels = {r.segment: r.label(ctx.lang) for r in ctx.settings.insights.rfm_segments}
+    labels[OTHERS] = ctx.t("insights.rfm.others")
+    return df.assign(label=[labels.get(s, s) for s in df["segment"]])
+
+
+def rfm_chart(df: pd.DataFrame, ctx: Context) -> Any:
+    """Customer share and revenue share per segment (horizontal grouped bars)."""
+    d = df[df["customers"] > 0]
+    long = pd.DataFrame({
+        "segment": list(d["label"]) * 2,
+        "share": [float(x) for x in d["share"]] + [float(x or 0.0) for x in d["revenue_share"]],
+        "kind": [ctx.t("insights.rfm.col.share")] * len(d) + [ctx.t("insights.rfm.col.revenue_share")] * len(d),
+    })
+    ax = charts.new_ax(figsize=(8.0, max(2.6, 0.5 * len(d) + 1.0)))
+    return charts.bar(long, x="segment", y="share", hue="kind", horizontal=True, percent=True, ax=ax,
+                      title=ctx.t("insights.rfm.chart"))
+
+
+def rfm_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
+    """Segments with size, revenue and mean R/F/M."""
+    cols = {"label": None, "customers": "int", "share": "ratio", "revenue": "currency", "revenue_share": "ratio",
+            "recency": "score", "frequency": "score", "monetary": "currency"}
+    labels = {c: ctx.t(f"insights.rfm.col.{c}") for c in cols}
+    formats = {labels[c]: u for c, u in cols.items() if u}
+    return ui.table(df[list(cols)].rename(columns=labels), ctx.lang, formats=formats, currency=ctx.settings.currency)
+
+
+def rfm_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
+    """Largest segment, the segment carrying most revenue, and the revenue at risk."""
+    total = int(df["customers"].sum())
+    d = ctx.effective_period.last_day
+    day = f"{d.year}年{d.month}月{d.day}日" if ctx.lang == "zh" else d.strftime("%d %b %Y")
+    out = [ctx.t("insights.rfm.bullet.total", n=fmt.number(total, ctx.lang), date=day)]
+    big = df.loc[df["customers"].idxmax()]
+    out.append(ctx.t("insights.rfm.bullet.largest", segment=big["label"], share=fmt.pct(big["share"], ctx.lang)))
+    if df["revenue_share"].notna().any():
+        rich = df.loc[df["revenue_share"].astype(float).idxmax()]
+        out.append(ctx.t("insights.rfm.bullet.revenue", segment=rich["label"],
+                         share=fmt.pct(rich["share"], ctx.lang), revenue=fmt.pct(rich["revenue_share"], ctx.lang)))
+        risk = df[df["segment"].isin(["At Risk", "Can't Lose"])]
+        if int(risk["customers"].sum()) > 0:
+            out.append(ctx.t("insights.rfm.bullet.at_risk", n=fmt.number(int(risk["customers"].sum()), ctx.lang),
+                             revenue=fmt.pct(float(risk["revenue_share"].astype(float).sum()), ctx.lang)))
+    return out
+
+
+# ---------------------------------------------------------------- regions
+
+
+def _regions(ctx: Context) -> RegionsResult:
+    return regions(ctx.pack, ctx.effective_period)
+
+
+def regions_chart(r: RegionsResult, ctx: Context) -> Any:
+    """GMV (or users) per region, top 15."""
+    d = r.table.head(15)
+    data = pd.DataFrame({"region": [_name(x, ctx) for x in d["region"]],
+                         "value": [float(v or 0.0) for v in d[r.basis]]})
+    ax = charts.new_ax(figsize=(8.0, max(2.4, 0.35 * len(d) + 1.0)))
+    return charts.bar(data, x="region", y="value", horizontal=True, ax=ax, colors=[PALETTE["accent"]] * len(d),
+                      title=ctx.t(f"insights.regions.chart_{r.basis}"))
+
+
+def regions_table(r: RegionsResult, ctx: Context) -> ui.Table:
+    """Per-region users, GMV, share and growth."""
+    cols = {"region": None, "users": "int", "new_users": "int", "active_users": "int", "gmv": "currency",
+            "share": "ratio", "gmv_growth": "change", "active_users_growth": "change"}
+    out = r.table[list(cols)].copy()
+    out["region"] = [_name(x, ctx) for x in out["region"]]
+    labels = {c: ctx.t(f"insights.regions.col.{c}") for c in cols}
+    formats = {labels[c]: u for c, u in cols.items() if u}
+    return ui.table(out.rename(columns=labels), ctx.lang, formats=formats, currency=ctx.settings.currency)
+
+
+def regions_bullets(r: RegionsResult, ctx: Context) -> list[str]:
+    """Top region and concentration; fastest-growing and shrinking regions."""
+    if r.top_region is None:
+        return [ctx.t("insights.regions.bullet.none")]
+    out = [ctx.t(f"insights.regions.bullet.top_{r.basis}", region=_name(r.top_region, ctx),
+                 share=fmt.pct(r.top_share, ctx.lang), n=len(r.table), hhi=f"{r.hhi:.2f}")]
+    level = "high" if (r.hhi or 0) >= 0.25 else "moderate" if (r.hhi or 0) >= 0.15 else "low"
+    out.append(ctx.t(f"insights.regions.bullet.hhi_{level}", hhi=f"{r.hhi:.2f}"))
+    g = r.table[r.table["gmv_growth"].notna()]
+    if len(g) >= 2:
+        vals = g["gmv_growth"].astype(float)
+        up, down = g.loc[vals.idxmax()], g.loc[vals.idxmin()]
+        out.append(ctx.t("insights.regions.bullet.growth", up=_name(up["region"], ctx),
+                         up_change=fmt.pct(up["gmv_growth"], ctx.lang, signed=True),
+                         down=_name(down["region"], ctx),
+                         down_change=fmt.pct(down["gmv_growth"], ctx.lang, signed=True)))
+    return out
+
+
+# ---------------------------------------------------------------- attribution
+
+
+def _attribution(ctx: Context) -> pd.DataFrame:
+    return attribution(ctx.pack, ctx.effective_period, ctx.settings.insights)
+
+
+def attribution_chart(df: pd.DataFrame, ctx: Context) -> Any:
+    """Credited conversions per channel, one bar per model."""
+    long = df.melt(id_vars="channel", value_vars=list(MODELS), var_name="model", value_name="credit")
+    long["model"] = [ctx.t(f"insights.attribution.model.{m}") for m in long["model"]]
+    long["channel"] = [_name(c, ctx) for c in long["channel"]]
+    ax = charts.new_ax(figsize=(9.0, 3.8))
+    return charts.bar(long, x="channel", y="credit", hue="model", ax=ax, title=ctx.t("insights.attribution.chart"),
+                      ylabel=ctx.t("insights.attribution.ylabel"))
+
+
+def attribution_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
+    """Side-by-side credits; the caption reports unattributed conversions."""
+    out = df.copy()
+    out["channel"] = [_name(c, ctx) for c in out["channel"]]
+    out[list(MODELS)] = out[list(MODELS)].round(1)
+    labels = {"channel": ctx.t("insights.attribution.col.channel")}
+    labels |= {m: ctx.t(f"insights.attribution.model.{m}") for m in MODELS}
+    cap = ctx.t("insights.attribution.caption", conversions=fmt.number(df.attrs["conversions"], ctx.lang),
+                unattributed=fmt.number(df.attrs["unattributed"], ctx.lang),
+                lookback=ctx.settings.insights.attribution_lookback_days)
+    return ui.table(out.rename(columns=labels), ctx.lang, caption=cap)
+
+
+def attribution_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
+    """Coverage, the top channel by the data-driven model, and where last touch misleads most."""
+    a = df.attrs
+    out = [ctx.t("insights.attribution.bullet.coverage", conversions=fmt.number(a["conversions"], ctx.lang),
+                 attributed=fmt.number(a["attributed"], ctx.lang),
+                 unattributed=fmt.number(a["unattributed"], ctx.lang),
+                 share=fmt.pct(a["unattributed"] / a["conversions"], ctx.lang))]
+    if a["attributed"] == 0 or df.empty:
+        return out
+    top = df.iloc[0]
+    out.append(ctx.t("insights.attribution.bullet.top", channel=_name(top["channel"], ctx),
+                     share=fmt.pct(top["markov"] / a["attributed"], ctx.lang),
+                     last=fmt.pct(top["last"] / a["attributed"], ctx.lang)))
+    diff = (df["markov"] - df["last"]) / a["attributed"]
+    i = diff.abs().idxmax()
+    if abs(diff[i]) >= 0.05:
+        key = "undervalued" if diff[i] > 0 else "overvalued"
+        out.append(ctx.t(f"insights.attribution.bullet.{key}", channel=_name(df.at[i, "channel"], ctx),
+                         diff=fmt.pp(abs(diff[i]), ctx.lang, signed=False)))
+    return out
+
+
+SUBSECTIONS: list[Subsection] = [
+    Subsection("insights.channels", _channels, chart=channels_chart, table=channels_table, bullets=channels_bullets),
+    Subsection("insights.rfm", _rfm, chart=rfm_chart, table=rfm_table, bullets=rfm_bullets),
+    Subsection("insights.regions", _regions, chart=regions_chart, table=regions_table, bullets=regions_bullets),
+    Subsection("insights.attribution", _attribution, chart=attribution_chart, table=attribution_table,
+               bullets=attribution_bullets),
+]
