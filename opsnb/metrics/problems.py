@@ -528,7 +528,8 @@ def unattributed(pack: Pack, period: Period) -> pd.DataFrame:
 def _platform_days(pack: Pack, start: date, end: date) -> pd.DataFrame:
     e = pack.table("events")
     e = e.filter(_in(e, "ts", start, end))
-    df = e.group_by(day=e.ts.date(), platform=e.platform.fill_null(NO_CHANNEL)).aggregate(n=e.count()).execute()
+    plat = e.platform.fill_null(NO_CHANNEL) if "platform" in e.columns else ibis.literal(NO_CHANNEL)
+    df = e.group_by(day=e.ts.date(), platform=plat).aggregate(n=e.count()).execute()
     return df
 
 

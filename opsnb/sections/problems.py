@@ -187,9 +187,11 @@ def _table(df: pd.DataFrame, ctx: Context) -> Any:
     return ui.table(out, lang)
 
 
-def _bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
+def _bullets(df: pd.DataFrame, ctx: Context, *, notes: bool = True) -> list[str]:
     lang = ctx.lang
-    out = narrative(df, lang, currency=ctx.settings.currency) + notes_text(df.attrs.get("notes", []), lang)
+    out = narrative(df, lang, currency=ctx.settings.currency)
+    if notes:  # the overview leaves skipped checks to their own subsections
+        out += notes_text(df.attrs.get("notes", []), lang)
     if df.attrs.get("dropped"):
         out.append(t("problems.dropped", lang, n=df.attrs["dropped"], max=ctx.settings.problems.max_problems))
     if df.empty and not out:
@@ -292,7 +294,8 @@ def top_problems(ctx: Context, n: int = 3) -> list[str]:
 
 
 SUBSECTIONS: list[Subsection] = [
-    Subsection("problems.overview", _all, chart=_overview_chart, table=_table, bullets=_bullets),
+    Subsection("problems.overview", _all, chart=_overview_chart, table=_table,
+               bullets=lambda df, ctx: _bullets(df, ctx, notes=False)),
     Subsection("problems.anomalies", _compute_anomalies, chart=_anomaly_chart, table=_anomaly_table,
                bullets=lambda r, ctx: _bullets(r["problems"], ctx)),
     Subsection("problems.kpis", _section(("kpi",)), table=_table, bullets=_bullets),
