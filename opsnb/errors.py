@@ -40,8 +40,11 @@ class ProblemsError(OpsnbError):
         self.problems = list(problems)
         if title is not None:
             self.title = title
+        if len(self.problems) == 1:
+            super().__init__(f"{self.title}: {self.problems[0]}")
+            return
         shown = self.problems[:cap]
-        lines = [f"{self.title}: {len(self.problems)} problem(s)"]
+        lines = [f"{self.title}: {len(self.problems)} problems"]
         lines += [f"  - {p}" for p in shown]
         if len(self.problems) > cap:
             lines.append(f"  … and {len(self.problems) - cap} more")

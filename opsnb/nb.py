@@ -32,6 +32,7 @@ class Context:
     data_first_day: date | None = None
     data_last_day: date | None = None
     root: Path = field(default_factory=project_root)
+    run_dir: Path | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -78,7 +79,7 @@ def _resolve(path: str, root: Path) -> Path:
 
 
 def setup(*, section: str, period: str = "", unit: str = "", pack: str = "", params_file: str = "",
-          lang: str = "", settings: Settings | None = None, apply_theme: bool = True) -> Context:
+          lang: str = "", run_dir: str = "", settings: Settings | None = None, apply_theme: bool = True) -> Context:
     """Load and validate settings, open the pack (generating the default sample if absent), pick the period.
 
     Empty arguments fall back to the settings (``params/default.yaml`` and the unit's file).
@@ -104,10 +105,10 @@ def setup(*, section: str, period: str = "", unit: str = "", pack: str = "", par
         per = latest_full_month(last)
     else:
         raise NoData("events", "the pack has no events or orders to choose a period from; pass --period")
-    return Context(settings, p, per, section, first, last, root)
+    return Context(settings, p, per, section, first, last, root, Path(run_dir) if run_dir else None)
 
 
-def title(ctx: Context) -> list[Any]:
+def title(ctx: Context) -> None:
     """The section's H1, purpose sentence, partial-period note and analyst commentary."""
     from IPython.display import display
 
@@ -123,7 +124,6 @@ def title(ctx: Context) -> list[Any]:
         out.append(commentary(text, ctx))
     for o in out:
         display(o)
-    return out
 
 
 def commentary_path(ctx: Context) -> Path:

@@ -1,0 +1,324 @@
+"""Run a period: validate, execute sections in parallel, export HTML, summarise, publish atomically.
+
+Layout of a unit's outputs::
+
+    outputs/<unit>/<period>            → symlink to .runs/<period>-<run id> (swapped atomically)
+    outputs/<unit>/.runs/<period>-<id>/ index.html, 01_goals.html …, *.ipynb, manifest.json
+    outputs/<unit>/ledger.parquet       KPI values of every publication
+    outputs/<unit>/.<period>.lock       held while a run works on that period
+
+A reader therefore always sees the old complete report or the new complete one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opsnb.errors import LockedError, OpsnbError
+from opsnb.params import NOTEBOOKS, Settings, load_params
+from opsnb.paths import notebooks_dir, outputs_dir, project_root
+from opsnb.periods import Period, latest_full_month
+
+KEEP_RUNS = 3  # earlier runs of a period kept under .runs for recovery
+
+
+@dataclass
+class SectionResult:
+    """Outcome of one section notebook."""
+
+    section: str
+    status: str = "pending"  # ok | failed | skipped
+    duration_s: float = 0.0
+    html: str | None = None
+    notebook: str | None = None
+    error: str | None = None
+    failing_cell: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class RunResult:
+    """Outcome of a batch run."""
+
+    unit: str
+    period: str
+    out_dir: Path
+    run_dir: Path
+    sections: list[SectionResult] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sections)
+
+    @property
+    def index(self) -> Path:
+        return self.out_dir / "index.html"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("opsnb", "pandas", "ibis-framework", "duckdb", "papermill", "nbconvert", "seaborn", "matplotlib"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "?"
+    return out
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() or None
+
+
+class _Lock:
+    """An exclusive lock on one output period (``fcntl.flock``): a second run waits or fails fast."""
+
+    def __init__(self, path: Path, *, wait: bool, log: Any):
+        self.path, self.wait, self.log = path, wait, log
+        self.fd: int | None = None
+
+    def __enter__(self) -> _Lock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not self.wait:
+                os.close(self.fd)
+                raise LockedError(f"another opsnb run is writing {self.path.parent}; it holds {self.path}. "
+                                  "Wait for it, or rerun without --no-wait to queue behind it.") from None
+            self.log(f"waiting for another run to finish with {self.path.parent} …")
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+
+
+def publish(run_dir: Path, target: Path) -> None:
+    """Point ``target`` at ``run_dir`` with one atomic ``os.replace`` of a symlink."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_symlink():  # a plain folder from an older layout: keep it as a run
+        legacy = target.parent / ".runs" / f"{target.name}-legacy-{int(time.time())}"
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(target, legacy)
+    tmp = target.parent / f".{target.name}.link-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(run_dir, target.parent), tmp)
+    os.replace(tmp, target)
+
+
+def _prune(runs: Path, period: str, keep: Path) -> None:
+    mine = sorted((p for p in runs.glob(f"{period}-*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
+    for old in mine[: max(0, len(mine) - (KEEP_RUNS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _error_of(exc: BaseException) -> tuple[str, int | None]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return f"{exc.ename}: {exc.evalue}", exc.cell_index
+    return f"{type(exc).__name__}: {exc}", None
+
+
+def _source_cell_index(executed: Path, index: int | None) -> int | None:
+    """Map a cell index of the executed notebook back to the source notebook (papermill injects one cell)."""
+    if index is None or not executed.is_file():
+        return index
+    import nbformat
+
+    cells = [c for c in nbformat.read(executed, as_version=4).cells
+             if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+    injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    return index - 1 if injected and injected[0] < index else index
+
+
+def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: dict[str, Any], timeout_s: int,
+                    lang: str, header: list[tuple[str, str]], toc_title: str, title: str) -> SectionResult:
+    """Execute one section notebook with papermill, check it is complete, export HTML into ``run_dir``."""
+    import nbformat
+    import papermill as pm
+
+    from opsnb.export import export_html, notebook_problems
+
+    name = NOTEBOOKS[section]
+    res = SectionResult(section, notebook=name)
+    t0 = time.perf_counter()
+    out_nb = run_dir / name
+    try:
+        pm.execute_notebook(str(nb_dir / name), str(out_nb), parameters=parameters, kernel_name="python3",
+                            cwd=str(nb_dir), progress_bar=False, log_output=False, execution_timeout=timeout_s,
+                            request_save_on_cell_execute=False)
+        nb = nbformat.read(out_nb, as_version=4)
+        problems = notebook_problems(nb)
+        if problems:
+            raise OpsnbError("; ".join(problems))
+        html = export_html(nb, lang=lang, title=title, header=header, toc_title=toc_title)
+        html_name = "index.html" if section == "summary" else name.replace(".ipynb", ".html")
+        tmp = run_dir / f".{html_name}.tmp"
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, run_dir / html_name)
+        res.html = html_name
+        res.status = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure of one section is recorded, the others go on
+        res.status = "failed"
+        res.error, res.failing_cell = _error_of(exc)
+        res.failing_cell = _source_cell_index(out_nb, res.failing_cell)
+        if not isinstance(exc, OpsnbError):
+            res.error += "\n" + "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
+    res.duration_s = round(time.perf_counter() - t0, 2)
+    return res
+
+
+def resolve_period(settings: Settings, pack_last_day: Any) -> Period:
+    """The run's period: the setting, else the latest full month of the pack."""
+    if settings.period:
+        return Period.parse(settings.period)
+    if pack_last_day is None:
+        raise OpsnbError("the pack has no dated events or orders; pass --period YYYY-MM")
+    return latest_full_month(pack_last_day)
+
+
+def run(*, period: str | None = None, unit: str | None = None, pack: str | None = None,
+        sections: list[str] | None = None, lang: str | None = None, workers: int | None = None,
+        params_file: str | None = None, overrides: list[str] | None = None, wait: bool = True,
+        root: Path | None = None, nb_dir: Path | None = None, log: Any = None, progress: bool = True) -> RunResult:
+    """Run one period for one unit. Validates params and the pack before any kernel starts.
+
+    Raises :class:`~opsnb.errors.ParamsError` / :class:`~opsnb.errors.PackError` (nothing started) and
+    :class:`~opsnb.errors.LockedError`; a failing section is recorded, not raised.
+    """
+    from opsnb.pack import open_pack
+    from opsnb.render.i18n import t
+
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    t_start = time.perf_counter()
+    root = (root or project_root()).resolve()
+    nb_dir = nb_dir or notebooks_dir(root)
+    over: dict[str, Any] = {}
+    for k, v in {"period": period, "pack": pack, "lang": lang}.items():
+        if v:
+            over[k] = v
+    if workers:
+        over.setdefault("batch", {})["workers"] = workers
+    if sections:
+        over.setdefault("batch", {})["sections"] = list(sections)
+    from opsnb.params import _merge, parse_overrides
+
+    merged = _merge(parse_overrides(list(overrides or [])), over)
+    settings = load_params(unit=unit, params_file=params_file, overrides=merged, root=root)
+
+    pack_path = Path(settings.pack)
+    pack_path = pack_path if pack_path.is_absolute() else root / pack_path
+    if not pack_path.exists() and settings.pack == "data/sample":
+        from opsnb.sample import generate
+
+        log(f"generating the sample pack in {pack_path} …")
+        generate(pack_path)
+    the_pack = open_pack(pack_path, tz=settings.timezone)  # validates and warms the cache
+    per = resolve_period(settings, the_pack.day_range()[1])
+    lang_ = settings.lang
+
+    unit_dir = outputs_dir(root) / settings.unit
+    target = unit_dir / per.label
+    with _Lock(unit_dir / f".{per.label}.lock", wait=wait, log=log):
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+        run_dir = unit_dir / ".runs" / f"{per.label}-{run_id}"
+        run_dir.mkdir(parents=True)
+        result = RunResult(settings.unit, per.label, target, run_dir)
+        # The kernels load exactly the settings validated here: one YAML file with every setting.
+        effective = settings.model_dump(mode="json")
+        effective.update(period=per.label, pack=str(pack_path))
+        import yaml
+
+        (run_dir / "params.yaml").write_text(yaml.safe_dump(effective, allow_unicode=True, sort_keys=False),
+                                             encoding="utf-8")
+        params_nb = {"period": per.label, "unit": settings.unit, "pack": str(pack_path),
+                     "params_file": str(run_dir / "params.yaml"), "lang": lang_, "run_dir": str(run_dir)}
+        header = [(t("common.unit", lang_), settings.unit), (t("common.period", lang_), per.label),
+                  (t("common.generated_at", lang_), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+                  (t("common.data_as_of", lang_), str(the_pack.day_range()[1]))]
+        toc = t("common.contents", lang_)
+        chosen = [s for s in settings.batch.sections]
+        os.environ.setdefault("OPSNB_HOME", str(root))
+
+        def one(section: str) -> SectionResult:
+            return execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,
+                                   timeout_s=settings.batch.timeout_s, lang=lang_, header=header, toc_title=toc,
+                                   title=f"{t(f'sections.{section}.title', lang_)} · {per.label}")
+
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(chosen) + 1, desc=f"opsnb {settings.unit} {per.label}", unit="section",
+                       file=sys.stderr, leave=True)
+        done: dict[str, SectionResult] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(settings.batch.workers, len(chosen) or 1))) as pool:
+            futures = {pool.submit(one, s): s for s in chosen}
+            for fut in as_completed(futures):
+                r = fut.result()
+                done[r.section] = r
+                if bar is not None:
+                    bar.set_postfix_str(f"{r.section}: {r.status}")
+                    bar.update(1)
+        result.sections = [done[s] for s in chosen]
+        (run_dir / "status.json").write_text(json.dumps([asdict(s) for s in result.sections], ensure_ascii=False,
+                                                        indent=2), encoding="utf-8")
+        summary = one("summary")
+        if bar is not None:
+            bar.update(1)
+            bar.close()
+        result.sections.insert(0, summary)
+        result.duration_s = round(time.perf_counter() - t_start, 2)
+        manifest = {
+            "unit": settings.unit, "period": per.label, "run_id": run_id, "started_at": header[2][1],
+            "finished_at": _now(), "duration_s": result.duration_s, "ok": result.ok,
+            "params": settings.model_dump(mode="json"), "pack": {"path": str(pack_path),
+                                                                   "fingerprint": the_pack.fingerprint,
+                                                                   "tables": the_pack.fingerprints},
+            "versions": _versions(), "git_commit": _git_commit(root),
+            "sections": [asdict(s) for s in result.sections],
+        }
+        tmp = run_dir / ".manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        os.replace(tmp, run_dir / "manifest.json")
+        if any(s.ok for s in result.sections):
+            publish(run_dir, target)
+        else:
+            log(f"every section failed: {target} keeps its previous report; this run is in {run_dir}")
+        _prune(unit_dir / ".runs", per.label, run_dir)
+    return result

@@ -1,0 +1,106 @@
+"""The ``opsnb`` command: thin argument parsing over batch, sample and validate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from opsnb.errors import LockedError, OpsnbError, PackError, ParamsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="opsnb", description="Operations review workbook (运营复盘).")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run a period: validate, execute sections in parallel, export, publish")
+    r.add_argument("--period", help="YYYY-MM, YYYY-Qn or YYYY (default: the pack's latest full month)")
+    r.add_argument("--unit", help="business unit: params/<unit>.yaml (default: sample)")
+    r.add_argument("--pack", help="data pack folder or .duckdb file (default: from params)")
+    r.add_argument("--sections", help="comma-separated: goals,campaigns,insights,problems,plan")
+    r.add_argument("--lang", choices=["zh", "en"], help="report language (default zh)")
+    r.add_argument("--workers", type=int, help="sections executed in parallel")
+    r.add_argument("--params-file", help="extra YAML settings layered on top")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting, repeatable")
+    r.add_argument("--no-wait", action="store_true", help="fail fast if another run holds the output")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="write the deterministic sample pack")
+    s.add_argument("--out", default="data/sample")
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--scale", type=float, default=1.0)
+
+    v = sub.add_parser("validate", help="check a pack (and params) and print every problem; runs nothing")
+    v.add_argument("pack")
+    v.add_argument("--unit")
+    v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    i = sub.add_parser("import", help="turn a known export into a pack")
+    i.add_argument("kind", choices=["online-retail"])
+    i.add_argument("path")
+    i.add_argument("--out", required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 only when everything succeeded)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "run":
+            from opsnb import batch
+
+            res = batch.run(period=args.period, unit=args.unit, pack=args.pack, lang=args.lang,
+                            sections=args.sections.split(",") if args.sections else None, workers=args.workers,
+                            params_file=args.params_file, overrides=args.set, wait=not args.no_wait,
+                            progress=not args.quiet)
+            for s in res.sections:
+                line = f"  {s.section:<10} {s.status:<7} {s.duration_s:6.1f}s"
+                if s.error:
+                    line += f"  {s.error.splitlines()[0]}" + (f" (cell {s.failing_cell})" if s.failing_cell is not None
+                                                              else "")
+                print(line, file=sys.stderr)
+            print(f"{'ok' if res.ok else 'FAILED'} in {res.duration_s:.1f}s", file=sys.stderr)
+            print(res.index)
+            return 0 if res.ok else 1
+        if args.cmd == "sample":
+            from opsnb.sample import generate
+
+            generate(Path(args.out), seed=args.seed, scale=args.scale)
+            print(args.out)
+            return 0
+        if args.cmd == "validate":
+            from opsnb.pack import validate_pack
+            from opsnb.params import load_params
+
+            settings = load_params(unit=args.unit, overrides=args.set)
+            problems = validate_pack(args.pack, tz=settings.timezone)
+            if problems:
+                try:
+                    from opsnb.pack import format_problems  # type: ignore[attr-defined]
+
+                    print(format_problems(problems))
+                except ImportError:
+                    print(str(PackError(problems)))
+                return 2
+            print(f"{args.pack}: ok")
+            return 0
+        if args.cmd == "import":
+            from opsnb.importers import online_retail  # type: ignore[import-not-found]
+
+            report = online_retail.import_pack(Path(args.path), Path(args.out))
+            print(report)
+            return 0
+    except (ParamsError, PackError) as exc:
+        print(f"opsnb: {exc}", file=sys.stderr)
+        return 2
+    except LockedError as exc:
+        print(f"opsnb: {exc}", file=sys.stderr)
+        return 3
+    except OpsnbError as exc:
+        print(f"opsnb: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The summary page (00 总结): headline KPI cards, wins, problems, next actions, section health, run metadata.
+
+It is run last by the batch, which passes ``run_dir`` so the page can read each section's status.
+Each block borrows the section modules' own summary functions, so every number has one source.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from opsnb.errors import NoData
+from opsnb.nb import Context
+from opsnb.params import NOTEBOOKS, SECTIONS
+from opsnb.render import ui
+from opsnb.sections.base import Subsection
+
+
+def _cards(ctx: Context) -> list[dict[str, Any]]:
+    from opsnb.sections.goals import kpi_cards
+
+    cards = kpi_cards(ctx)
+    if not cards:
+        raise NoData("kpis", ctx.t("summary.no_kpis"))
+    return cards
+
+
+def _cards_table(cards: list[dict[str, Any]], ctx: Context) -> ui.Html:
+    return ui.cards(cards)
+
+
+def _wins(ctx: Context) -> list[str]:
+    from opsnb.sections.goals import wins
+
+    return wins(ctx)
+
+
+def _problems(ctx: Context) -> list[str]:
+    from opsnb.sections.problems import top_problems
+
+    return top_problems(ctx, n=3)
+
+
+def _actions(ctx: Context) -> list[str]:
+    from opsnb.sections.plan import next_actions
+
+    return next_actions(ctx, n=3)
+
+
+def _as_bullets(items: list[str], ctx: Context) -> list[str]:
+    return items if items else [ctx.t("summary.none")]
+
+
+def section_status(ctx: Context) -> pd.DataFrame:
+    """One row per section: status, duration, error, link — from the batch's ``status.json``."""
+    if ctx.run_dir is None or not (ctx.run_dir / "status.json").is_file():
+        raise NoData("status", ctx.t("summary.no_status"))
+    rows = json.loads((ctx.run_dir / "status.json").read_text(encoding="utf-8"))
+    by = {r["section"]: r for r in rows}
+    out = []
+    for s in SECTIONS:
+        r = by.get(s, {"status": "skipped", "duration_s": None, "error": None, "html": None})
+        out.append({"section": s, "title": ctx.t(f"sections.{s}.title"), "status": r["status"],
+                    "duration_s": r.get("duration_s"), "error": (r.get("error") or "").splitlines()[0][:300]
+                    if r.get("error") else "", "html": r.get("html") or NOTEBOOKS[s].replace(".ipynb", ".html"),
+                    "commentary": (ctx.root / "params" / "commentary" / ctx.unit / ctx.period.label /
+                                   f"{s}.md").is_file()})
+    return pd.DataFrame(out)
+
+
+def _status_links(df: pd.DataFrame, ctx: Context) -> ui.Html:
+    items = []
+    for r in df.itertuples():
+        label = f"{r.title} — {ctx.t('summary.status.' + r.status)}"
+        if r.commentary:
+            label += f" · {ctx.t('common.commentary')}"
+        href = r.html if r.status == "ok" else f"#{ui.slug('summary.sections')}"
+        items.append((href, label, r.status))
+    return ui.link_list(items)
+
+
+def _status_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
+    view = pd.DataFrame({
+        ctx.t("summary.col.section"): df["title"],
+        ctx.t("summary.col.status"): [ctx.t("summary.status." + s) for s in df["status"]],
+        ctx.t("summary.col.duration"): [None if pd.isna(d) else f"{d:.1f}s" for d in df["duration_s"]],
+        ctx.t("summary.col.error"): df["error"],
+    })
+    return ui.table(view, ctx.lang)
+
+
+def _status_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
+    ok = int((df["status"] == "ok").sum())
+    out = [ctx.t("summary.health", ok=ok, total=len(df))]
+    for r in df[df["status"] == "failed"].itertuples():
+        out.append(ctx.t("summary.failed", section=r.title, error=r.error))
+    return out
+
+
+def run_metadata(ctx: Context) -> pd.DataFrame:
+    """Parameters, data fingerprints and versions of this run (from the manifest inputs)."""
+    from importlib.metadata import version
+
+    rows = [
+        (ctx.t("common.unit"), ctx.unit), (ctx.t("common.period"), ctx.period.label),
+        (ctx.t("summary.meta.pack"), ctx.settings.pack), (ctx.t("summary.meta.fingerprint"), ctx.pack.fingerprint),
+        (ctx.t("common.data_as_of"), str(ctx.data_last_day)), (ctx.t("summary.meta.timezone"), ctx.settings.timezone),
+        (ctx.t("summary.meta.lang"), ctx.lang), ("opsnb", version("opsnb")), ("pandas", version("pandas")),
+        ("ibis", version("ibis-framework")), ("duckdb", version("duckdb")),
+    ]
+    rows += [(f"{ctx.t('summary.meta.table')} {k}", v) for k, v in sorted(ctx.pack.fingerprints.items())]
+    return pd.DataFrame(rows, columns=[ctx.t("summary.meta.key"), ctx.t("summary.meta.value")])
+
+
+SUBSECTIONS = [
+    Subsection("summary.kpis", _cards, table=_cards_table),
+    Subsection("summary.wins", _wins, bullets=_as_bullets),
+    Subsection("summary.problems", _problems, bullets=_as_bullets),
+    Subsection("summary.actions", _actions, bullets=_as_bullets),
+    Subsection("summary.sections", section_status, table=_status_links,
+               bullets=_status_bullets),
+    Subsection("summary.meta", run_metadata, table=lambda df, ctx: ui.table(df, ctx.lang)),
+]

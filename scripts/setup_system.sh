@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages opsnb needs: a CJK font for Chinese chart text, Chromium for the browser tests.
+set -euo pipefail
+need=()
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "opsnb: please install ${need[*]} (a CJK font and Chromium) with your system's package manager" >&2
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "opsnb: run as root or install: apt-get install ${need[*]}" >&2; exit 0; fi
+fi
+echo "opsnb: installing ${need[*]} …"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# matplotlib's font cache may predate the font: drop it so the new font is found.
+rm -f ~/.cache/matplotlib/fontlist-*.json

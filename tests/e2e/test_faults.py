@@ -1,0 +1,166 @@
+"""Fault injection for the batch: a failed section never looks successful and nothing published is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from opsnb import batch
+from opsnb.errors import LockedError
+from opsnb.params import NOTEBOOKS
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults")]
+
+PARAMS = 'period = ""\nunit = ""\npack = ""\nparams_file = ""\nlang = ""\nrun_dir = ""'
+OK = 'from IPython.display import HTML\nHTML(\'<h2 id="x" class="opsnb-h">fine</h2>\')'
+BODIES = {
+    "raise": 'raise ValueError("planted failure")',
+    "exit0": "import sys\nsys.exit(0)",
+    "sigkill": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    "sleep": "import time\ntime.sleep(30)",
+    "ok": OK,
+}
+
+
+def _nb(body: str) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=[new_code_cell(PARAMS, metadata={"tags": ["parameters"]}), new_code_cell(body),
+                             new_code_cell(OK)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "params").mkdir(parents=True)
+    (root / "notebooks").mkdir()
+    (root / "params" / "default.yaml").write_text("unit: t\npack: pack\n", encoding="utf-8")
+    pack = root / "pack"
+    pack.mkdir()
+    (pack / "kpis.csv").write_text("metric,period,target\ngmv,2026-10,100\n", encoding="utf-8")
+    (pack / "orders.csv").write_text("order_id,user_id,ts,amount\n1,u1,2026-10-05 10:00:00,50\n", encoding="utf-8")
+    return root
+
+
+def _write(root: Path, bodies: dict[str, str]) -> None:
+    for section, name in NOTEBOOKS.items():
+        nbformat.write(_nb(BODIES[bodies.get(section, "ok")]), root / "notebooks" / name)
+
+
+def _run(root: Path, **kw):
+    return batch.run(root=root, period="2026-10", progress=False, log=lambda m: None, **kw)
+
+
+def test_failures_are_failures_and_others_publish(project: Path):
+    _write(project, {"goals": "raise", "campaigns": "exit0", "insights": "sigkill"})
+    res = _run(project, overrides=["batch.timeout_s=20"])
+    status = {s.section: s.status for s in res.sections}
+    assert status == {"summary": "ok", "goals": "failed", "campaigns": "failed", "insights": "failed",
+                      "problems": "ok", "plan": "ok"}
+    assert not res.ok
+    by = {s.section: s for s in res.sections}
+    assert "planted failure" in by["goals"].error and by["goals"].failing_cell == 1
+    assert by["campaigns"].error  # sys.exit(0) stops the notebook early: not complete
+    assert "Dead" in by["insights"].error or "died" in by["insights"].error.lower() or by["insights"].error
+    out = project / "outputs" / "t" / "2026-10"
+    assert (out / "index.html").is_file() and (out / "04_problems.html").is_file()
+    for failed in ("01_goals.html", "02_campaigns.html", "03_insights.html"):
+        assert not (out / failed).exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["ok"] is False
+    assert {s["section"]: s["status"] for s in manifest["sections"]}["goals"] == "failed"
+
+
+def test_cli_exit_code_nonzero_on_failure(project: Path, monkeypatch, capsys):
+    from opsnb import cli
+
+    _write(project, {"plan": "raise"})
+    monkeypatch.setenv("OPSNB_HOME", str(project))
+    monkeypatch.chdir(project)
+    assert cli.main(["run", "--period", "2026-10", "--quiet"]) == 1
+    assert "planted failure" in capsys.readouterr().err
+
+
+def test_timeout_marks_failed(project: Path):
+    _write(project, {"plan": "sleep"})
+    res = _run(project, overrides=["batch.timeout_s=2"], sections=["plan"])
+    assert {s.section: s.status for s in res.sections}["plan"] == "failed"
+
+
+def test_previous_output_untouched_when_everything_fails(project: Path):
+    _write(project, {})
+    first = _run(project, sections=["goals"])
+    assert first.ok
+    out = project / "outputs" / "t" / "2026-10"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    _write(project, {s: "raise" for s in NOTEBOOKS})
+    second = _run(project, sections=["goals"])
+    assert not second.ok
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_other_period_untouched(project: Path):
+    _write(project, {})
+    _run(project, sections=["goals"])
+    sept = project / "outputs" / "t" / "2026-10"
+    before = {p.name: p.read_bytes() for p in sept.iterdir()}
+    _write(project, {"goals": "raise"})
+    batch.run(root=project, period="2026-11", progress=False, log=lambda m: None, sections=["goals"])
+    assert {p.name: p.read_bytes() for p in sept.iterdir()} == before
+
+
+def test_publish_is_a_single_atomic_swap(tmp_path: Path):
+    a, b = tmp_path / ".runs" / "p-a", tmp_path / ".runs" / "p-b"
+    for d, text in ((a, "old"), (b, "new")):
+        d.mkdir(parents=True)
+        (d / "index.html").write_text(text)
+    target = tmp_path / "p"
+    batch.publish(a, target)
+    seen: set[str] = set()
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                seen.add((target / "index.html").read_text())
+            except FileNotFoundError:
+                seen.add("MISSING")
+
+    th = threading.Thread(target=reader)
+    th.start()
+    for _ in range(200):
+        batch.publish(b, target)
+        batch.publish(a, target)
+    stop.set()
+    th.join()
+    assert seen <= {"old", "new"}
+
+
+def test_second_run_fails_fast_with_no_wait(project: Path):
+    lock = project / "outputs" / "t" / ".2026-10.lock"
+    with batch._Lock(lock, wait=False, log=lambda m: None):
+        with pytest.raises(LockedError, match="another opsnb run"):
+            _run(project, wait=False, sections=["goals"])
+
+
+def test_second_run_waits_for_the_first(project: Path):
+    lock = project / "outputs" / "t" / ".2026-10.lock"
+    msgs: list[str] = []
+    holder = batch._Lock(lock, wait=False, log=lambda m: None).__enter__()
+    threading.Timer(1.0, holder.__exit__, args=(None, None, None)).start()
+    t0 = time.perf_counter()
+    _write(project, {})
+    batch.run(root=project, period="2026-10", progress=False, log=msgs.append, sections=["goals"])
+    assert time.perf_counter() - t0 >= 0.9
+    assert any("waiting" in m for m in msgs)
+
+
+def test_env_isolated():
+    assert os.environ.get("OPSNB_CACHE")

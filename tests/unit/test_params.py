@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opsnb.errors import ParamsError
+from opsnb.params import Settings, load_params, parse_overrides
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_default_yaml_matches_model_defaults():
+    """params/default.yaml documents every setting with the model's default value."""
+    data = yaml.safe_load((ROOT / "params" / "default.yaml").read_text(encoding="utf-8"))
+    assert Settings.model_validate(data).model_dump() == Settings().model_dump()
+    assert set(data) == set(Settings.model_fields)
+
+
+def test_default_yaml_comments_every_top_level_setting():
+    text = (ROOT / "params" / "default.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    for name in Settings.model_fields:
+        i = next(i for i, line in enumerate(lines) if line.startswith(f"{name}:"))
+        assert lines[i - 1].lstrip().startswith("#") or "#" in lines[i], name
+
+
+def test_layering_default_unit_file_overrides(tmp_path):
+    (tmp_path / "params").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "params" / "default.yaml").write_text("lang: zh\ncurrency: '¥'\n", encoding="utf-8")
+    (tmp_path / "params" / "east.yaml").write_text("lang: en\npack: data/east\n", encoding="utf-8")
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("pack: data/override\nproblems: {anomaly_z: 4}\n", encoding="utf-8")
+    s = load_params(unit="east", params_file=extra, overrides=["problems.anomaly_z=5", "period=2026-Q3"],
+                    root=tmp_path)
+    assert (s.unit, s.lang, s.pack, s.problems.anomaly_z, s.period) == ("east", "en", "data/override", 5.0, "2026-Q3")
+
+
+def test_every_problem_listed_at_once_with_key_path_and_value():
+    with pytest.raises(ParamsError) as err:
+        load_params(overrides=["period=2026-13", "lang=fr", "timezone=Mars/Olympus", "batch.workers=0",
+                               "goals.bands.nearly=2", "colour=red"], root=ROOT)
+    msg = str(err.value)
+    assert "6 problems" in msg
+    for fragment in ("period", "'2026-13'", "YYYY-MM", "lang", "'fr'", "'zh' or 'en'", "timezone",
+                     "Mars/Olympus", "batch.workers", "goals.bands", "colour", "unknown setting"):
+        assert fragment in msg, fragment
+
+
+def test_single_problem_is_one_line():
+    with pytest.raises(ParamsError) as err:
+        load_params(overrides=["period=2026-13"], root=ROOT)
+    assert "\n" not in str(err.value)
+    assert str(err.value).startswith("invalid parameters: period:")
+
+
+def test_overrides_keep_text_values():
+    assert parse_overrides(["period=202401"]) == {"period": "202401"}
+    assert parse_overrides(["unit=华东"]) == {"unit": "华东"}
+    assert parse_overrides(["problems.anomaly_z=3"]) == {"problems": {"anomaly_z": 3}}
+    with pytest.raises(ParamsError, match="key.path=value"):
+        parse_overrides(["no-equals-sign"])
+
+
+def test_period_202401_rejected_by_name():
+    with pytest.raises(ParamsError, match="period"):
+        load_params(overrides=["period=202401"], root=ROOT)
+
+
+def test_unknown_kpi_names_known_ones():
+    with pytest.raises(ParamsError, match="gmv"):
+        Settings().kpi("nope")
