@@ -123,7 +123,7 @@ def kpi_rows(att: pd.DataFrame, settings: Any) -> pd.DataFrame:
         if r.get("status") != "missed" or _num(r.get("attainment")) is None:
             continue
         gap = 1.0 - float(r["attainment"])
-        label = r.get("label")
+        label = r.get("label_zh") or r.get("label")
         ev = {"kpi": r["key"], "label": label, "label_en": r.get("label_en") or label, "unit": r.get("unit", "count"),
               "direction": r.get("direction", "higher"), "actual": _num(r.get("actual")),
               "target": _num(r.get("target")), "attainment": float(r["attainment"]), "gap": gap}

@@ -222,3 +222,14 @@ def test_detect_problems_merges_manual_skips_missing_and_caps() -> None:
     assert ("actions", "no_table:actions") in notes and ("service", "no_table:feedback") in notes
     assert narrative(df[df["key"] == "manual:1"], "en")[0] == (
         "[High] Too few agents\nSuggested: The owner follows up and reports progress at the next review. (owner: 客服主管)")
+
+
+def test_kpi_problems_with_the_goals_engine(settings: Settings) -> None:
+    orders = pd.DataFrame({"order_id": ["1", "2"], "user_id": "u", "ts": ["2026-10-01", "2026-10-31"],
+                           "amount": [300.0, 200.0]})
+    kpis = pd.DataFrame({"metric": ["gmv", "orders"], "period": ["2026-10", "2026-10"], "target": [1000.0, 2.0]})
+    df = pm.kpi_problems(from_frames({"orders": orders, "kpis": kpis}), OCT, settings)
+    assert df["key"].tolist() == ["kpi:gmv"]  # orders 2 of 2 is met; GMV 500 of 1000 is missed
+    assert df.iloc[0]["score"] == 2.5 and df.iloc[0]["severity"] == "high"
+    assert narrative(df, "en")[0].startswith("[High] GMV missed its target: actual ¥500.00 against ¥1,000.00, "
+                                             "attainment 50.0%.")
