@@ -1,0 +1,529 @@
+"""The goals section (01 目标达成): attainment, trends, year to date, quarters, driver tree, ledger.
+
+Numbers come from :mod:`opsnb.metrics.kpis`, :mod:`opsnb.metrics.drivers` and
+:mod:`opsnb.metrics.ledger`; this module only turns them into charts, tables and sentences
+(zh and en). Functions take a result first; ``SUBSECTIONS`` wires them to a :class:`Context`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from opsnb.errors import NoData
+from opsnb.metrics import drivers as dm
+from opsnb.metrics import kpis as km
+from opsnb.metrics import ledger as lm
+from opsnb.render import charts, fmt, ui
+from opsnb.render.i18n import has, t
+from opsnb.render.theme import PALETTE
+from opsnb.sections.base import Subsection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsnb.nb import Context
+
+__all__ = [
+    "SUBSECTIONS", "attainment_bullets", "attainment_chart", "attainment_table", "change_text", "drivers_bullets",
+    "drivers_chart", "drivers_table", "kpi_cards", "ledger_bullets", "ledger_table", "quarters_bullets",
+    "quarters_table", "reason_text", "trends_chart", "wins", "ytd_bullets", "ytd_chart", "ytd_table",
+]
+
+
+# ---------------------------------------------------------------- small text helpers
+
+
+def _missing(x: Any) -> bool:
+    return x is None or fmt.is_missing(x)
+
+
+def reason_text(code: Any, lang: str) -> str | None:
+    """A reason code from the metrics (``no_orders``, ``missing_table:events``…) as text."""
+    if code is None or (isinstance(code, float) and pd.isna(code)):
+        return None
+    code = str(code)
+    if code.startswith("missing_table:"):
+        return t("goals.reason.missing_table", lang, table=code.split(":", 1)[1])
+    key = f"goals.reason.{code}"
+    return t(key, lang) if has(key, lang) else code
+
+
+def _val(x: Any, unit: str, lang: str, currency: str = "¥", reason: Any = None) -> str:
+    if _missing(x):
+        return fmt.na(lang, reason_text(reason, lang))
+    return fmt.value(x, unit, lang, currency=currency)
+
+
+def _pct(x: Any, lang: str, reason: Any = None) -> str:
+    return fmt.na(lang, reason_text(reason, lang)) if _missing(x) else fmt.pct(x, lang)
+
+
+def change_text(value: Any, kind: str, lang: str, reason: Any = None) -> str:
+    """A MoM/YoY change: ``+15.0%`` for volumes, ``+3.0个百分点`` / ``+3.0 pp`` for ratios, or n/a."""
+    if _missing(value):
+        return fmt.na(lang, reason_text(reason, lang))
+    return fmt.pp(value, lang) if kind == "pp" else fmt.pct(value, lang, signed=True)
+
+
+def _source(src: Any, lang: str) -> str:
+    if not isinstance(src, str):
+        return fmt.na(lang)
+    key = f"goals.source.{src}"
+    return t(key, lang) if has(key, lang) else str(src)
+
+
+def _status(s: Any, lang: str) -> str:
+    return t(f"common.status.{s}", lang)
+
+
+def _label(row: Any, lang: str) -> str:
+    return str(row["label_zh"] if lang == "zh" else row["label_en"])
+
+
+def _good(mom: Any, direction: str) -> bool | None:
+    """Whether a change is good news: up for higher-is-better, down for lower-is-better (a falling CAC)."""
+    if _missing(mom) or float(mom) == 0:
+        return None
+    return (float(mom) > 0) == (direction == "higher")
+
+
+# ---------------------------------------------------------------- compute (shared through ctx.memo)
+
+
+def _extra_targets(ctx: Context) -> pd.DataFrame | None:
+    """Targets the previous review's plan published for this period (plan_targets.csv), if any."""
+    def load() -> pd.DataFrame | None:
+        from opsnb.metrics.plan import read_previous_plan_targets
+
+        df = read_previous_plan_targets(ctx.outputs, ctx.period)
+        return df if len(df) else None
+
+    return ctx.memo("goals.extra_targets", load)
+
+
+def _attainment(ctx: Context) -> pd.DataFrame:
+    def run() -> pd.DataFrame:
+        df = km.attainment(ctx.pack, ctx.period, ctx.settings, extra_targets=_extra_targets(ctx))
+        if df.empty:
+            raise NoData("kpis", t("goals.bullet.ytd_none", ctx.lang))
+        return df
+
+    return ctx.memo("goals.attainment", run)
+
+
+def _trends(ctx: Context) -> dict[str, pd.DataFrame]:
+    att = _attainment(ctx)
+    months = ctx.settings.goals.trend_months
+    out = {}
+    extra = _extra_targets(ctx)
+    for k in ctx.settings.goals.kpis:
+        tr = km.trend(ctx.pack, k, ctx.period, months, extra_targets=extra)
+        if tr["actual"].map(lambda v: not _missing(v)).any():
+            tr.attrs["unit"] = k.unit
+            tr.attrs["label"] = k.label(ctx.lang)
+            out[k.key] = tr
+    if not out:
+        raise NoData("orders", reason_text(att["reason"].iloc[0], ctx.lang) or "")
+    return out
+
+
+def _ytd(ctx: Context) -> pd.DataFrame:
+    return km.ytd(ctx.pack, ctx.period, ctx.settings, extra_targets=_extra_targets(ctx))
+
+
+def _quarters(ctx: Context) -> pd.DataFrame:
+    return km.by_quarter(ctx.pack, ctx.period, ctx.settings, extra_targets=_extra_targets(ctx))
+
+
+def _drivers(ctx: Context) -> dm.DriverResult:
+    return dm.drivers(ctx.pack, ctx.period)
+
+
+def _ledger(ctx: Context) -> pd.DataFrame:
+    att = _attainment(ctx)
+    # recomputed values of the previous period (comparable only when this period is complete)
+    current = None
+    if not bool(att["partial"].any()):
+        current = pd.DataFrame({"metric": att["key"], "value": att["previous"]})
+    return lm.previous_publications(ctx.outputs / "ledger.parquet", ctx.period, current=current)
+
+
+# ---------------------------------------------------------------- attainment
+
+
+def attainment_chart(att: pd.DataFrame, *, lang: str, ax: Any = None) -> Any:
+    """Bullet-style bars of attainment for every KPI with a defined attainment (coloured by status)."""
+    d = att[att["attainment"].map(lambda v: not _missing(v))]
+    if d.empty:
+        return None
+    d = pd.DataFrame({"label": [_label(r, lang) for _, r in d.iterrows()],
+                      "attainment": d["attainment"].astype("float64"), "status": d["status"]})
+    return charts.attainment_bars(d, ax=ax, title=t("goals.attainment.chart_title", lang),
+                                  xlabel=t("goals.attainment.xlabel", lang))
+
+
+def attainment_table(att: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Table:
+    """The KPI table: actual, target (with source), attainment, status, MoM, YoY — as display text."""
+    rows = []
+    for _, r in att.iterrows():
+        rows.append({
+            t("goals.col.kpi", lang): _label(r, lang),
+            t("goals.col.actual", lang): _val(r["actual"], r["unit"], lang, currency, r["reason"]),
+            t("goals.col.target", lang): _val(r["target"], r["unit"], lang, currency),
+            t("goals.col.source", lang): _source(r["target_source"], lang) if not _missing(r["target"]) else "",
+            t("goals.col.attainment", lang): _pct(r["attainment"], lang,
+                                                  None if _missing(r["actual"]) or _missing(r["target"]) else r["reason"]),
+            t("goals.col.status", lang): _status(r["status"], lang),
+            t("goals.col.mom", lang): change_text(r["mom"], r["mom_kind"], lang, r["mom_reason"]),
+            t("goals.col.yoy", lang): change_text(r["yoy"], r["yoy_kind"], lang, r["yoy_reason"]),
+        })
+    return ui.table(pd.DataFrame(rows), lang, currency=currency)
+
+
+def _attain_sentence(r: Any, lang: str, currency: str) -> str:
+    label = _label(r, lang)
+    actual = _val(r["actual"], r["unit"], lang, currency, r["reason"])
+    if r["status"] == "n/a":
+        return t("goals.bullet.na", lang, label=label, actual=actual,
+                 reason=reason_text(r["reason"], lang) or fmt.na(lang))
+    return t(f"goals.bullet.{r['status']}", lang, label=label, actual=actual,
+             target=_val(r["target"], r["unit"], lang, currency), attainment=fmt.pct(r["attainment"], lang))
+
+
+def attainment_bullets(att: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]:
+    """Written-review bullets: an overview, a partial-period note, one line per KPI, MoM/YoY lines."""
+    out = []
+    scored = att[att["status"] != "n/a"]
+    if len(scored):
+        counts = scored["status"].value_counts()
+        out.append(t("goals.bullet.overview", lang, n=len(scored), exceeded=int(counts.get("exceeded", 0)),
+                     nearly=int(counts.get("nearly", 0)), missed=int(counts.get("missed", 0))))
+    info = att.attrs.get("partial") or {}
+    if info.get("partial"):
+        how = "last_year_shape" if (att["prorate"] == "last_year_shape").any() else "even_split"
+        last = info.get("last_day")
+        out.append(t("goals.bullet.partial", lang, last_day=last.isoformat() if last else "",
+                     covered=info.get("covered_days"), days=info.get("period_days"),
+                     how=t(f"goals.prorate.{how}", lang)))
+    for _, r in att.iterrows():
+        if _missing(r["actual"]) and _missing(r["target"]):
+            continue
+        out.append(_attain_sentence(r, lang, currency))
+        if not (_missing(r["mom"]) and _missing(r["yoy"])):
+            out.append(t("goals.bullet.changes", lang, label=_label(r, lang),
+                         mom=change_text(r["mom"], r["mom_kind"], lang, r["mom_reason"]),
+                         yoy=change_text(r["yoy"], r["yoy_kind"], lang, r["yoy_reason"])))
+    return out
+
+
+def kpi_cards(ctx: Context) -> list[dict[str, Any]]:
+    """Headline KPI cards for the summary page (KPIs with ``headline: true``; all when none is flagged).
+
+    Each card: key, label, value, target, attainment, status, status_text, change (MoM text with
+    ▲/▼), arrow, good (True: good news — direction-aware, a falling CAC is good; None: no change).
+    """
+    att = _attainment(ctx)
+    lang, cur = ctx.lang, ctx.settings.currency
+    heads = att[att["headline"].astype(bool)] if att["headline"].astype(bool).any() else att
+    cards = []
+    for _, r in heads.iterrows():
+        mom = r["mom"]
+        arrow = "" if _missing(mom) or float(mom) == 0 else t("goals.arrow." + ("up" if float(mom) > 0 else "down"), lang)
+        chg = change_text(mom, r["mom_kind"], lang, r["mom_reason"])
+        cards.append({
+            "key": r["key"], "label": _label(r, lang),
+            "value": _val(r["actual"], r["unit"], lang, cur, r["reason"]),
+            "target": f'{t("goals.col.target", lang)} {_val(r["target"], r["unit"], lang, cur)}',
+            "attainment": _pct(r["attainment"], lang), "status": r["status"],
+            "status_text": _status(r["status"], lang),
+            "change": f'{arrow} {t("goals.col.mom", lang)} {chg}'.strip(), "arrow": arrow,
+            "good": _good(mom, r["direction"]),
+        })
+    return cards
+
+
+def wins(ctx: Context, n: int = 3) -> list[str]:
+    """The KPIs that beat their target by most (for the summary page)."""
+    att = _attainment(ctx)
+    won = att[att["status"] == "exceeded"].copy()
+    if won.empty:
+        return []
+    won["_a"] = won["attainment"].astype("float64")
+    won = won.sort_values("_a", ascending=False).head(n)
+    cur = ctx.settings.currency
+    return [t("goals.bullet.win", ctx.lang, label=_label(r, ctx.lang), attainment=fmt.pct(r["attainment"], ctx.lang),
+              actual=_val(r["actual"], r["unit"], ctx.lang, cur), target=_val(r["target"], r["unit"], ctx.lang, cur))
+            for _, r in won.iterrows()]
+
+
+# ---------------------------------------------------------------- trends
+
+
+def trends_chart(trends: dict[str, pd.DataFrame], *, lang: str, ncols: int = 3) -> Any:
+    """Small multiples: one panel per KPI, monthly actual (solid) and target (dashed)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
+
+    keys = list(trends)
+    nrows = (len(keys) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.4 * nrows), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        if i >= len(keys):
+            ax.set_visible(False)
+            continue
+        tr = trends[keys[i]]
+        x = [m[2:] for m in tr["month"]]
+        y = [None if _missing(v) else float(v) for v in tr["actual"]]
+        ax.plot(range(len(x)), [float("nan") if v is None else v for v in y], marker="o", markersize=3,
+                color=PALETTE["accent"], label=t("goals.trends.actual", lang))
+        tg = [float("nan") if _missing(v) else float(v) for v in tr["target"]]
+        if any(v == v for v in tg):
+            ax.plot(range(len(x)), tg, linestyle="--", color=PALETTE["neutral"], label=t("goals.trends.target", lang))
+        ax.set_title(str(tr.attrs.get("label", keys[i])), fontsize=9)
+        step = max(1, len(x) // 4)  # a few month labels per panel keep the figure light
+        ax.set_xticks(range(len(x))[::step], x[::step])
+        ax.tick_params(axis="x", labelsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+        if tr.attrs.get("unit") == "ratio":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        if i == 0:
+            ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return axes[0][0]
+
+
+# ---------------------------------------------------------------- year to date
+
+
+def ytd_chart(ytd: pd.DataFrame, *, lang: str, ax: Any = None) -> Any:
+    """Progress toward each annual target, with the share of the year elapsed as a line."""
+    d = ytd[ytd["progress"].map(lambda v: not _missing(v))]
+    if d.empty:
+        return None
+    data = pd.DataFrame({"label": [_label(r, lang) for _, r in d.iterrows()],
+                         "attainment": d["progress"].astype("float64"), "status": d["status"]})
+    ax = charts.attainment_bars(data, ax=ax, title=t("goals.ytd.chart_title", lang), xlabel=t("goals.ytd.xlabel", lang))
+    ax.axvline(float(d["elapsed_share"].iloc[0]), color=PALETTE["accent"], linestyle="--", linewidth=1)
+    return ax
+
+
+def ytd_table(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Table | None:
+    """Year to date, annual target, progress, share of the year elapsed, projection, projected attainment."""
+    d = ytd[ytd["annual_target"].map(lambda v: not _missing(v))]
+    if d.empty:
+        return None
+    rows = [{
+        t("goals.col.kpi", lang): _label(r, lang),
+        t("goals.col.ytd_actual", lang): _val(r["actual"], r["unit"], lang, currency, r["reason"]),
+        t("goals.col.annual_target", lang): _val(r["annual_target"], r["unit"], lang, currency),
+        t("goals.col.source", lang): _source(r["target_source"], lang),
+        t("goals.col.progress", lang): _pct(r["progress"], lang),
+        t("goals.col.elapsed", lang): fmt.pct(r["elapsed_share"], lang),
+        t("goals.col.projection", lang): _val(r["projection"], r["unit"], lang, currency),
+        t("goals.col.projected_attainment", lang): _pct(r["projected_attainment"], lang),
+        t("goals.col.status", lang): _status(r["status"], lang),
+    } for _, r in d.iterrows()]
+    return ui.table(pd.DataFrame(rows), lang, currency=currency)
+
+
+def ytd_bullets(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]:
+    """"GMV：年初至今…，完成年度目标…的90.0%（时间进度…）；按当前节奏预计全年…" per KPI with an annual target."""
+    d = ytd[ytd["annual_target"].map(lambda v: not _missing(v)) & ytd["actual"].map(lambda v: not _missing(v))]
+    if d.empty:
+        return [t("goals.bullet.ytd_none", lang)]
+    out = []
+    for _, r in d.iterrows():
+        kw = {"label": _label(r, lang), "actual": _val(r["actual"], r["unit"], lang, currency),
+              "target": _val(r["annual_target"], r["unit"], lang, currency),
+              "projected": _pct(r["projected_attainment"], lang, r["reason"])}
+        if r["progress"] is not None and r["projection"] is not None and r["projection"] != r["actual"]:
+            out.append(t("goals.bullet.ytd", lang, progress=fmt.pct(r["progress"], lang),
+                         elapsed=fmt.pct(r["elapsed_share"], lang),
+                         projection=_val(r["projection"], r["unit"], lang, currency), **kw))
+        else:
+            out.append(t("goals.bullet.ytd_rate", lang, **kw))
+    return out
+
+
+# ---------------------------------------------------------------- quarters
+
+
+def _quarter_name(label: str) -> str:
+    return label.split("-", 1)[1] if "-" in label else label
+
+
+def quarters_table(q: pd.DataFrame, lang: str) -> ui.Table | None:
+    """KPI × quarter attainment (only KPIs with at least one quarter target)."""
+    d = q[q["target"].map(lambda v: not _missing(v))]
+    if d.empty:
+        return None
+    keys = list(dict.fromkeys(d["key"]))
+    quarters = list(dict.fromkeys(q["period"]))
+    rows = []
+    for k in keys:
+        sub = q[q["key"] == k].set_index("period")
+        row = {t("goals.col.kpi", lang): _label(sub.iloc[0], lang)}
+        for p in quarters:
+            r = sub.loc[p]
+            mark = "*" if bool(r["partial"]) else ""
+            row[_quarter_name(p) + mark] = (f'{_pct(r["attainment"], lang)} · {_status(r["status"], lang)}'
+                                            if not _missing(r["attainment"]) else fmt.na(lang, reason_text(r["reason"], lang)))
+        rows.append(row)
+    return ui.table(pd.DataFrame(rows), lang)
+
+
+def quarters_bullets(q: pd.DataFrame, lang: str) -> list[str]:
+    """Per KPI: attainment in each quarter, and this quarter's change on the previous one (points)."""
+    out = []
+    d = q[q["attainment"].map(lambda v: not _missing(v))]
+    for k in dict.fromkeys(d["key"]):
+        sub = d[d["key"] == k]
+        label = _label(sub.iloc[0], lang)
+        items = ("、" if lang == "zh" else ", ").join(
+            t("goals.bullet.quarter_item", lang, quarter=_quarter_name(r["period"]), attainment=fmt.pct(r["attainment"], lang))
+            for _, r in sub.iterrows())
+        out.append(t("goals.bullet.quarters", lang, label=label, items=items))
+        if len(sub) >= 2:
+            a, b = float(sub["attainment"].iloc[-1]), float(sub["attainment"].iloc[-2])
+            out.append(t("goals.bullet.quarter_change", lang, label=label, now=fmt.pct(a, lang),
+                         change=fmt.pp(a - b, lang)))
+    return out
+
+
+# ---------------------------------------------------------------- drivers
+
+
+def drivers_chart(r: dm.DriverResult, *, lang: str, currency: str = "¥", ax: Any = None) -> Any:
+    """Waterfall: previous GMV, each driver's contribution, current GMV."""
+    steps = pd.DataFrame({"label": [t(f"goals.driver.{d}", lang) for d in r.table["driver"]],
+                          "value": r.table["contribution"].astype("float64")})
+    ax = charts.waterfall(steps, start=r.gmv_base, start_label=t("goals.drivers.base", lang),
+                          end_label=t("goals.drivers.current", lang), ax=ax,
+                          title=t("goals.drivers.chart_title", lang), ylabel=currency)
+    return ax
+
+
+def _driver_value(driver: str, x: Any, lang: str, currency: str) -> str:
+    unit = {"active_users": "count", "conversion": "ratio", "aov": "currency"}.get(driver)
+    if unit is None:
+        return fmt.na(lang) if _missing(x) else f"{float(x):.2f}"
+    return _val(x, unit, lang, currency)
+
+
+def drivers_table(r: dm.DriverResult, lang: str, currency: str = "¥") -> ui.Table:
+    """Driver, previous, current, relative change, contribution to the GMV change, share of the change."""
+    rows = [{
+        t("goals.col.driver", lang): t(f"goals.driver.{x['driver']}", lang),
+        t("goals.col.base", lang): _driver_value(x["driver"], x["base"], lang, currency),
+        t("goals.col.current", lang): _driver_value(x["driver"], x["current"], lang, currency),
+        t("goals.col.change", lang): _pct(x["change"], lang) if _missing(x["change"])
+        else fmt.pct(x["change"], lang, signed=True),
+        t("goals.col.contribution", lang): ("+" if x["contribution"] > 0 else "") + fmt.money(x["contribution"], lang,
+                                                                                              currency=currency),
+        t("goals.col.share", lang): _pct(x["share"], lang),
+    } for _, x in r.table.iterrows()]
+    return ui.table(pd.DataFrame(rows), lang, currency=currency)
+
+
+def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list[str]:
+    """The GMV change, the driver that moved it most, and each driver's contribution."""
+    money = lambda x: fmt.money(x, lang, currency=currency)  # noqa: E731
+    out = [t("goals.bullet.drivers_total", lang, base=money(r.gmv_base), base_period=r.base_period,
+             current=money(r.gmv_current), period=r.period, change=("+" if r.change > 0 else "") + money(r.change))]
+    if r.top is None:
+        out.append(t("goals.bullet.drivers_flat", lang))
+        return out
+    tab = r.table.set_index("driver")
+
+    def kw(d: str) -> dict[str, str]:
+        x = tab.loc[d]
+        rel = fmt.na(lang) if _missing(x["change"]) else fmt.pct(x["change"], lang, signed=True)
+        c = float(x["contribution"])
+        return {"driver": t(f"goals.driver.{d}", lang), "from_": _driver_value(d, x["base"], lang, currency),
+                "to": _driver_value(d, x["current"], lang, currency), "rel": rel,
+                "contrib": ("+" if c > 0 else "") + money(c)}
+
+    out.append(t("goals.bullet.drivers_top", lang, share=_pct(tab.loc[r.top, "share"], lang), **kw(r.top)))
+    out += [t("goals.bullet.driver_item", lang, **kw(d)) for d in tab.index if d != r.top]
+    if r.method == "zero_fallback":
+        out.append(t("goals.bullet.drivers_fallback", lang))
+    return out
+
+
+# ---------------------------------------------------------------- ledger
+
+
+def ledger_table(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, str, str]]) -> ui.Table | None:
+    """What the previous review published, restated values flagged."""
+    if prev.empty:
+        return None
+    rows = [{
+        t("goals.col.kpi", lang): _lab(labels, r["metric"], lang),
+        t("goals.col.period", lang): r["period"],
+        t("goals.col.value", lang): _val(r["value"], labels.get(r["metric"], ("", "", "count"))[2], lang),
+        t("goals.col.target", lang): _val(r["target"], labels.get(r["metric"], ("", "", "count"))[2], lang),
+        t("goals.col.status", lang): _status(r["status"], lang) if r["status"] in ("exceeded", "nearly", "missed", "n/a")
+        else str(r["status"]),
+        t("goals.col.first_value", lang): _val(r["first_value"], labels.get(r["metric"], ("", "", "count"))[2], lang),
+        t("goals.col.restated", lang): "✔" if r["restated"] else "",
+        t("goals.col.published_at", lang): pd.Timestamp(r["published_at"]).strftime("%Y-%m-%d %H:%M"),
+    } for _, r in prev.iterrows()]
+    return ui.table(pd.DataFrame(rows), lang)
+
+
+def _lab(labels: dict[str, tuple[str, str, str]], key: str, lang: str) -> str:
+    zh, en, _ = labels.get(key, (key, key, "count"))
+    return zh if lang == "zh" else en
+
+
+def ledger_bullets(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, str, str]]) -> list[str]:
+    """One line per restated value (or "no changes"), or "nothing published before"."""
+    if prev.empty:
+        return [t("goals.bullet.ledger_none", lang)]
+    out = []
+    for _, r in prev[prev["restated"]].iterrows():
+        unit = labels.get(r["metric"], ("", "", "count"))[2]
+        now = r["current"] if not _missing(r["current"]) else r["value"]
+        out.append(t("goals.bullet.restated", lang, label=_lab(labels, r["metric"], lang), period=r["period"],
+                     first=_val(r["first_value"], unit, lang), now=_val(now, unit, lang)))
+    return out or [t("goals.bullet.ledger_ok", lang)]
+
+
+def _labels(ctx: Context) -> dict[str, tuple[str, str, str]]:
+    return {k.key: (k.label.zh, k.label.en, k.unit) for k in ctx.settings.goals.kpis}
+
+
+# ---------------------------------------------------------------- registry
+
+
+SUBSECTIONS: list[Subsection] = [
+    Subsection(
+        "goals.attainment", _attainment,
+        chart=lambda r, ctx: attainment_chart(r, lang=ctx.lang),
+        table=lambda r, ctx: attainment_table(r, ctx.lang, ctx.settings.currency),
+        bullets=lambda r, ctx: attainment_bullets(r, ctx.lang, ctx.settings.currency),
+    ),
+    Subsection("goals.trends", _trends, chart=lambda r, ctx: trends_chart(r, lang=ctx.lang)),
+    Subsection(
+        "goals.ytd", _ytd,
+        chart=lambda r, ctx: ytd_chart(r, lang=ctx.lang),
+        table=lambda r, ctx: ytd_table(r, ctx.lang, ctx.settings.currency),
+        bullets=lambda r, ctx: ytd_bullets(r, ctx.lang, ctx.settings.currency),
+    ),
+    Subsection(
+        "goals.quarters", _quarters,
+        table=lambda r, ctx: quarters_table(r, ctx.lang),
+        bullets=lambda r, ctx: quarters_bullets(r, ctx.lang),
+    ),
+    Subsection(
+        "goals.drivers", _drivers,
+        chart=lambda r, ctx: drivers_chart(r, lang=ctx.lang, currency=ctx.settings.currency),
+        table=lambda r, ctx: drivers_table(r, ctx.lang, ctx.settings.currency),
+        bullets=lambda r, ctx: drivers_bullets(r, ctx.lang, ctx.settings.currency),
+    ),
+    Subsection(
+        "goals.ledger", _ledger,
+        table=lambda r, ctx: ledger_table(r, ctx.lang, _labels(ctx)),
+        bullets=lambda r, ctx: ledger_bullets(r, ctx.lang, _labels(ctx)),
+    ),
+]
