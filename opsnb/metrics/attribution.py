@@ -183,15 +183,18 @@ def attribution(pack: Pack, period: Period, settings: InsightsSettings) -> pd.Da
         No orders or touchpoints table, or no paid order in the period.
     """
     conv, touches = converting_paths(pack, period, settings.attribution_lookback_days)
-    counts = conv.aggregate(
-        conversions=conv.count(),
-    ).execute()
-    conversions = int(counts["conversions"].iloc[0])
-    if conversions == 0:
-        raise NoData("orders", f"no paid order in {period.label}")
-    attributed = int(touches.user_id.nunique().execute())
-    rules = _rule_credits(touches, settings)
-    trans = _transitions(pack, period, conv, touches)
+    # both feed four queries: materialise once (temporary tables in the backend, released below)
+    conv, touches = conv.cache(), touches.cache()
+    try:
+        conversions = int(conv.count().execute())
+        if conversions == 0:
+            raise NoData("orders", f"no paid order in {period.label}")
+        attributed = int(touches.user_id.nunique().execute())
+        rules = _rule_credits(touches, settings)
+        trans = _transitions(pack, period, conv, touches)
+    finally:
+        conv.release()
+        touches.release()
     chans = sorted((set(trans["src"]) | set(trans["dst"])) - {START, CONV, NULL}) if not trans.empty else []
     out = pd.DataFrame({"channel": pd.Series(chans, dtype="str")}).merge(rules, on="channel", how="left")
     for m in MODELS[:-1]:
