@@ -261,7 +261,7 @@ def roi_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
                 continue
             ev = {"channel": r["channel"], "roi": float(r["roi"]), "cost": float(r["cost"]), "gmv": float(r["gmv"]),
                   "threshold": thr}
-            rows.append(_row("roi_channel", f"roi:channel:{r['channel']}", (thr - r["roi"]) / thr, "marketing",
+            rows.append(_row("roi_channel", f"channel:{r['channel']}", (thr - r["roi"]) / thr, "marketing",
                              ev, settings))
     else:
         notes.append(_note("roi_channel", "no_table:channel_spend"))
@@ -325,7 +325,7 @@ def cac_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
         ev = {"channel": r["channel"], "cac": float(r["cac"]), "cac_prev": float(r["cac_prev"]), "rise": float(rise),
               "threshold": ps.cac_rise_threshold}
         score = rise / (2 * ps.cac_rise_threshold) if ps.cac_rise_threshold > 0 else 1.0
-        rows.append(_row("cac", f"cac:{r['channel']}", score, "growth", ev, settings))
+        rows.append(_row("cac", f"channel:{r['channel']}", score, "growth", ev, settings))
     return _frame(rows)
 
 
@@ -354,7 +354,7 @@ def budget_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
               "to_channel": under["channel"] if under["gap_pp"] < 0 else None,
               "to_spend_share": float(under["spend_share"]), "to_return_share": float(under["return_share"])}
         score = r["gap_pp"] / (2 * ps.budget_gap_pp) if ps.budget_gap_pp > 0 else 1.0
-        rows.append(_row("budget", f"budget:{r['channel']}", score, "marketing", ev, settings))
+        rows.append(_row("budget", f"channel:{r['channel']}", score, "marketing", ev, settings))
     return _frame(rows)
 
 
@@ -696,4 +696,35 @@ def detect_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
         except NoData as exc:
             frames.append(_frame([], [_note(name, f"no_data:{exc.table}")]))
     frames.append(manual_problems(settings))
+    frames = _explained_by_gaps(frames)
     return merge_problems(frames, ps.max_problems)
+
+
+#: Series computed from events: a tracking break or a missing day shows in them as a drop.
+EVENT_SERIES = ("dau", "conversion")
+
+
+def _explained_by_gaps(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Drop anomalies of event-based series whose every flagged day is a tracking break or a
+    missing day: the data gap is the problem, the drop is its echo (a note says so)."""
+    gap_days: set[str] = set()
+    for f in frames:
+        for r in f.to_dict("records"):
+            if r["detector"] in ("data_tracking", "data_missing_days"):
+                gap_days |= set(r["evidence"].get("days", []))
+    if not gap_days:
+        return frames
+    out = []
+    for f in frames:
+        if f.empty or "anomaly" not in set(f["detector"]):
+            out.append(f)
+            continue
+        keep, notes = [], list(f.attrs.get("notes", []))
+        for r in f.to_dict("records"):
+            ev = r["evidence"]
+            if r["detector"] == "anomaly" and ev["series"] in EVENT_SERIES and set(ev["dates"]) <= gap_days:
+                notes.append(_note("anomaly", "data_gap", ev["series"]))
+            else:
+                keep.append(r)
+        out.append(_frame(keep, notes))
+    return out

@@ -147,7 +147,7 @@ def notes_text(notes: list[dict[str, str]], lang: str) -> list[str]:
     for n in notes:
         det, reason, key = n["detector"], n["reason"], n.get("key", "")
         det_label = t(f"problems.detector.{det}", lang) if det else det
-        if reason in ("too_short", "not_computable", "empty"):
+        if reason in ("too_short", "not_computable", "empty", "data_gap"):
             out.append(t(f"problems.note.{reason}", lang, series=_series_label(key, lang), seasons=2))
         elif reason.startswith(("no_table:", "no_data:")):
             out.append(t("problems.note.no_table", lang, table=reason.split(":", 1)[1], detector=det_label))

@@ -55,15 +55,15 @@ def spend_pack() -> from_frames:
 
 def test_low_roi_channel(settings: Settings) -> None:
     df = by_key(pm.roi_problems(spend_pack(), OCT, settings))
-    r = df["roi:channel:A"]
+    r = df["channel:A"]
     assert r["evidence"]["roi"] == 0.5 and r["evidence"]["cost"] == 1000.0 and r["evidence"]["gmv"] == 500.0
     assert r["score"] == 0.5 and r["severity"] == "medium" and r["area"] == "marketing"
-    assert "roi:channel:B" not in df  # ROI 3.0
+    assert "channel:B" not in df  # ROI 3.0
 
 
 def test_budget_imbalance(settings: Settings) -> None:
     df = pm.budget_problems(spend_pack(), OCT, settings)
-    assert df["key"].tolist() == ["budget:A"]
+    assert df["key"].tolist() == ["channel:A"]
     ev = df.iloc[0]["evidence"]
     # spend 1000 of 2000 = 50 %; return 500 of 3500 (channels with spend only; organic excluded) = 14.29 %
     assert ev["spend_share"] == 0.5 and ev["return_share"] == pytest.approx(1 / 7)
@@ -76,7 +76,7 @@ def test_budget_imbalance(settings: Settings) -> None:
 def test_cac_rise(settings: Settings) -> None:
     df = pm.cac_problems(spend_pack(), OCT, settings)
     r = df.iloc[0]
-    assert r["key"] == "cac:A" and len(df) == 1
+    assert r["key"] == "channel:A" and len(df) == 1
     assert (r["evidence"]["cac_prev"], r["evidence"]["cac"], r["evidence"]["rise"]) == (100.0, 200.0, 1.0)
     assert r["score"] == 2.5 and r["severity"] == "high"
 
@@ -206,18 +206,30 @@ def test_anomaly_narrative_churn() -> None:
                                              "3.0 pp above the usual 5.0% (robust z 5.2).\nSuggested: ")
 
 
+def test_anomaly_on_a_tracking_break_day_is_left_to_the_data_gap() -> None:
+    anomaly = pm._frame([{"detector": "anomaly", "key": "anomaly:dau", "severity": "high", "score": 1.2,
+                          "area": "engagement", "owner": None,
+                          "evidence": {"series": "dau", "dates": ["2026-10-20"]}}])
+    gap = pm._frame([{"detector": "data_tracking", "key": "data:tracking:Web", "severity": "high", "score": 1.0,
+                      "area": "data", "owner": None, "evidence": {"platform": "Web", "days": ["2026-10-20"]}}])
+    out = pm._explained_by_gaps([anomaly, gap])
+    assert out[0].empty and out[0].attrs["notes"] == [{"detector": "anomaly", "key": "dau", "reason": "data_gap"}]
+    assert len(out[1]) == 1
+
+
 def test_detect_problems_merges_manual_skips_missing_and_caps() -> None:
     s = Settings()
     s.problems.manual = [ManualProblem(title={"zh": "客服人手不足", "en": "Too few agents"}, severity="high",
                                        owner="客服主管")]
-    s.problems.max_problems = 2
+    s.problems.max_problems = 1
     df = pm.detect_problems(spend_pack(), OCT, s)
-    assert len(df) == 2 and df.attrs["dropped"] == 2  # budget:A, cac:A, manual:1, roi:channel:A
-    assert df["key"].tolist() == ["cac:A", "budget:A"]
+    assert df["key"].tolist() == ["channel:A"] and df.attrs["dropped"] == 1
     s.problems.max_problems = 20
     df = pm.detect_problems(spend_pack(), OCT, s)
-    assert df["key"].tolist() == ["cac:A", "budget:A", "manual:1", "roi:channel:A"]
-    assert df["severity"].tolist() == ["high", "high", "high", "medium"]
+    # one problem per channel: CAC rise (score 2.5) wins over budget imbalance (1.19) and low ROI (0.5)
+    assert df["key"].tolist() == ["channel:A", "manual:1"]
+    assert df["detector"].tolist() == ["cac", "manual"] and df["severity"].tolist() == ["high", "high"]
+    assert df.iloc[0]["evidence"]["also"] == ["budget", "roi_channel"]
     notes = {(n["detector"], n["reason"]) for n in df.attrs["notes"]}
     assert ("actions", "no_table:actions") in notes and ("service", "no_table:feedback") in notes
     assert narrative(df[df["key"] == "manual:1"], "en")[0] == (
