@@ -122,7 +122,7 @@ def drivers(pack: Pack, period: Period, *, base: Period | None = None) -> Driver
     """
     for t in ("orders", "events"):
         if not pack.has(t):
-            raise NoData(t, "the driver tree needs orders and events")
+            raise NoData(t, "table not in pack")  # the driver tree needs orders and events
     last = _k._data_range(pack)[1]
     cur = period.clip(last)
     partial = cur.end < period.end

@@ -105,7 +105,7 @@ def _attainment(ctx: Context) -> pd.DataFrame:
     def run() -> pd.DataFrame:
         df = km.attainment(ctx.pack, ctx.period, ctx.settings, extra_targets=_extra_targets(ctx))
         if df.empty:
-            raise NoData("kpis", t("goals.bullet.ytd_none", ctx.lang))
+            raise NoData("kpis", t("goals.reason.no_kpis", ctx.lang))
         return df
 
     return ctx.memo("goals.attainment", run)
@@ -136,7 +136,13 @@ def _quarters(ctx: Context) -> pd.DataFrame:
 
 
 def _drivers(ctx: Context) -> dm.DriverResult:
-    return dm.drivers(ctx.pack, ctx.period)
+    try:
+        return dm.drivers(ctx.pack, ctx.period)
+    except NoData as exc:
+        if exc.reason in ("", "table not in pack"):
+            raise
+        # the metrics speak English; the page gets the translated reason
+        raise NoData(exc.table, t("goals.reason.not_covered", ctx.lang)) from None
 
 
 def _ledger(ctx: Context) -> pd.DataFrame:
