@@ -273,7 +273,9 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                   (t("common.data_as_of", lang_), str(the_pack.day_range()[1]))]
         toc = t("common.contents", lang_)
         chosen = [s for s in settings.batch.sections]
-        os.environ.setdefault("OPSNB_HOME", str(root))
+        # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).
+        os.environ["OPSNB_HOME"] = str(root)
+        os.environ["OPSNB_BATCH"] = "1"
 
         def one(section: str) -> SectionResult:
             return execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,

@@ -28,12 +28,12 @@ EXPLORE = {
     "campaigns": ["explore.campaign_comparer(ctx)"],
     "insights": ["explore.cohort_heatmap(ctx)", "explore.funnel_by_segment(ctx)", "explore.rfm_drilldown(ctx)"],
 }
-PARAMS = '''period: str = ""  # review period: YYYY-MM, YYYY-Qn or YYYY; empty = the pack's latest full month
-unit: str = ""  # business unit (params/<unit>.yaml); empty = the default unit
-pack: str = ""  # data pack folder or .duckdb file; empty = the unit's pack setting
+PARAMS = '''period: str = ""  # review period YYYY-MM, YYYY-Qn or YYYY (empty: the pack's latest full month)
+unit: str = ""  # business unit, params/UNIT.yaml (empty: the default unit)
+pack: str = ""  # data pack folder or .duckdb file (empty: the unit's pack setting)
 params_file: str = ""  # extra YAML settings layered on top of params/
-lang: str = ""  # report language: zh or en; empty = the setting (zh)
-run_dir: str = ""  # set by `opsnb run`: where the batch collects this run's artefacts'''
+lang: str = ""  # report language zh or en (empty: the setting, zh)
+run_dir: str = ""  # set by opsnb run: where the batch collects this run's artefacts'''
 
 
 def build(section: str, with_explore: bool) -> nbformat.NotebookNode:

@@ -105,13 +105,13 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
 
     rows = [
         (ctx.t("common.unit"), ctx.unit), (ctx.t("common.period"), ctx.period.label),
-        (ctx.t("summary.meta.pack"), ctx.settings.pack), (ctx.t("summary.meta.fingerprint"), ctx.pack.fingerprint),
-        (ctx.t("common.data_as_of"), str(ctx.data_last_day)), (ctx.t("summary.meta.timezone"), ctx.settings.timezone),
-        (ctx.t("summary.meta.lang"), ctx.lang), ("opsnb", version("opsnb")), ("pandas", version("pandas")),
+        (ctx.t("summary.info.pack"), ctx.settings.pack), (ctx.t("summary.info.fingerprint"), ctx.pack.fingerprint),
+        (ctx.t("common.data_as_of"), str(ctx.data_last_day)), (ctx.t("summary.info.timezone"), ctx.settings.timezone),
+        (ctx.t("summary.info.lang"), ctx.lang), ("opsnb", version("opsnb")), ("pandas", version("pandas")),
         ("ibis", version("ibis-framework")), ("duckdb", version("duckdb")),
     ]
-    rows += [(f"{ctx.t('summary.meta.table')} {k}", v) for k, v in sorted(ctx.pack.fingerprints.items())]
-    return pd.DataFrame(rows, columns=[ctx.t("summary.meta.key"), ctx.t("summary.meta.value")])
+    rows += [(f"{ctx.t('summary.info.table')} {k}", v) for k, v in sorted(ctx.pack.fingerprints.items())]
+    return pd.DataFrame(rows, columns=[ctx.t("summary.info.key"), ctx.t("summary.info.value")])
 
 
 SUBSECTIONS = [
