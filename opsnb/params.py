@@ -168,6 +168,12 @@ class InsightsSettings(_Model):
     retention_cohorts: int = Field(default=12, ge=1, le=60)
     funnel_steps: list[str] = Field(default_factory=lambda: ["visit", "register", "add_to_cart", "purchase"])
     funnel_window_days: int = Field(default=14, ge=1)
+    funnel_breakdown: Literal["channel", "platform"] | None = "channel"  # users.channel or events.platform
+    retention_start_event: str | None = None  # event that enters a cohort (None: any event)
+    retention_return_event: str | None = None  # event that counts as retained (None: any event)
+    day_n: list[int] = Field(default_factory=lambda: [1, 7, 30], min_length=1)  # D-N retention days
+    lifecycle_interval: Literal["week", "month"] = "week"
+    lifecycle_periods: int = Field(default=12, ge=1, le=60)
     rfm_segments: list[RFMRule] = Field(default_factory=_default_rfm)
     attribution_lookback_days: int = Field(default=30, ge=1)
     time_decay_half_life_days: float = Field(default=7.0, gt=0)
