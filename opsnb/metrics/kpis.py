@@ -730,7 +730,8 @@ def _assess(pack: Pack, kpi: KPI, fulls: list[Period], targets: pd.DataFrame, ba
 
 
 _OBJ_COLS = ("actual", "target", "target_full", "attainment", "previous", "last_year", "mom", "yoy",
-             "annual_target", "progress", "projection", "projected_attainment",
+             "annual_target", "progress", "projection", "projected_attainment", "target_to_date",
+             "expected_share", "pace", "projection_seasonal",
              "target_source", "reason", "mom_reason", "yoy_reason")
 
 
@@ -817,49 +818,81 @@ def trend(pack: Pack, kpi: KPI | str, period: Period, months: int = 12, *,
     } for m, c, v, t in zip(fulls, cur, vals, tg, strict=True)])
 
 
+def _target_to_date(targets: pd.DataFrame, kpi: KPI, span: Period) -> float | None:
+    """Σ monthly targets from January to the end of ``span`` (the last month pro-rated by days)."""
+    total = 0.0
+    for m in Period.parse(str(span.start.year)).month_periods():
+        if m.start >= span.end:
+            break
+        tg = resolve_target(targets, kpi, m)
+        if tg.value is None:
+            return None
+        covered = (min(m.end, span.end) - m.start).days
+        total += tg.value * covered / m.days
+    return total
+
+
 def ytd(pack: Pack, period: Period, settings: Settings, *,
         extra_targets: pd.DataFrame | None = None, kpis: Sequence[KPI] | None = None) -> pd.DataFrame:
     """Year-to-date progress toward each annual target, with a run-rate projection to year end.
 
     The year to date runs from 1 January to the end of ``period`` (clipped to the data's last
-    day). Cumulative KPIs: ``progress`` = actual ÷ annual target (higher is better; lower is
-    better: target ÷ actual is not meaningful for a to-date sum, so progress is actual ÷ target
-    too), ``projection`` = actual × year days ÷ elapsed days (run rate), ``projected_attainment``
-    its attainment. Other KPIs (ratios, averages): the year-to-date value is its own run rate, so
-    projection = actual and progress = attainment.
+    day); ``elapsed_share`` = its days ÷ the year's days.
 
-    Returns key, label, label_en, unit, direction, actual, annual_target, target_source, progress,
-    elapsed_share, projection, projected_attainment, status (of the projection), reason.
+    * Additive KPIs (GMV, orders, new users; table KPIs in count/currency): ``progress`` =
+      actual ÷ annual target; ``projection`` = actual ÷ elapsed_share (linear run rate);
+      ``projected_attainment`` = its attainment (direction-aware). When every monthly target
+      to date exists, ``target_to_date`` = their sum (the current month pro-rated by days),
+      ``expected_share`` = target_to_date ÷ annual target (the seasonal pace the plan expects),
+      ``pace`` = actual ÷ target_to_date, and ``projection_seasonal`` = pace × annual target.
+    * Ratios and averages: the year-to-date value is its own run rate, so projection = actual
+      and progress = its attainment.
+    * Distinct counts (mau, paying users): no run rate (``reason`` ``no_run_rate``).
+
+    Returns key, label, label_zh, label_en, unit, direction, actual, annual_target,
+    target_source, progress, elapsed_share, projection, projected_attainment, target_to_date,
+    expected_share, pace, projection_seasonal, status (of the run-rate projection), reason,
+    covered_days.
     """
     last = _last_day(pack)
     span = period.year_to_date().clip(last)
     year = period.year()
+    elapsed = span.days / year.days
     targets = target_table(pack, extra_targets)
     rows = []
     for k in (kpis if kpis is not None else settings.goals.kpis):
         v = _values(pack, k, [span])[0]
         tgt = resolve_target(targets, k, year)
-        elapsed = span.days / year.days
+        additive = is_additive(k)
+        ttd = exp = pace = pseason = None
+        why_proj: str | None = None
         if v.value is None:
             proj = None
-        elif _is_cumulative(k) or (k.source == "table" and is_additive(k)):
+        elif additive:
             proj = v.value / elapsed if elapsed > 0 else None
+            ttd = _target_to_date(targets, k, span)
+            if ttd is not None and tgt.value:
+                exp = ttd / tgt.value
+                pace, _ = attainment_ratio(v.value, ttd, "higher")
+                pseason = None if pace is None else pace * tgt.value
+        elif _is_cumulative(k):
+            proj, why_proj = None, "no_run_rate"
         else:
             proj = v.value
-        if _is_cumulative(k) or (k.source == "table" and is_additive(k)):
-            progress, _ = attainment_ratio(v.value, tgt.value, "higher")
-        else:
-            progress, _ = attainment_ratio(v.value, tgt.value, k.direction)
+        progress, _ = attainment_ratio(v.value, tgt.value, "higher" if additive else k.direction)
         patt, why = attainment_ratio(proj, tgt.value, k.direction)
         if v.value is None:
             why = v.reason
         elif tgt.value is None:
             why = tgt.reason
+        elif why_proj is not None:
+            why = why_proj
         rows.append({
             "key": k.key, "label": k.label(settings.lang), "label_zh": k.label.zh, "label_en": k.label.en,
             "unit": k.unit, "direction": k.direction,
             "actual": v.value, "annual_target": tgt.value, "target_source": tgt.source, "progress": progress,
             "elapsed_share": elapsed, "projection": proj, "projected_attainment": patt,
+            "target_to_date": ttd, "expected_share": exp, "pace": pace, "projection_seasonal": pseason,
             "status": status_of(patt, settings.goals.bands), "reason": why, "covered_days": span.days,
         })
     df = _frame(rows)

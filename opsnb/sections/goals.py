@@ -348,6 +348,10 @@ def ytd_bullets(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]
                          projection=_val(r["projection"], r["unit"], lang, currency), **kw))
         else:
             out.append(t("goals.bullet.ytd_rate", lang, **kw))
+        if not _missing(r.get("expected_share")) and not _missing(r.get("pace")):
+            out.append(t("goals.bullet.ytd_seasonal", lang, label=kw["label"], expected=fmt.pct(r["expected_share"], lang),
+                         progress=fmt.pct(r["progress"], lang), pace=fmt.pct(r["pace"], lang),
+                         projection=_val(r["projection_seasonal"], r["unit"], lang, currency)))
     return out
 
 

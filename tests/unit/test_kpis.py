@@ -211,3 +211,14 @@ def test_trend_ytd_by_quarter(pa, settings):
     assert list(g.index) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
     assert g.loc["2026-Q3", "attainment"] == pytest.approx(1.25)
     assert g.loc["2026-Q4", "target_full"] == 450.0 and bool(g.loc["2026-Q4", "partial"])
+
+
+def test_ytd_seasonal_pace_from_monthly_targets(pa, settings):
+    extra = pd.DataFrame({"metric": "gmv", "period": [f"2026-{m:02d}" for m in range(1, 10)], "target": 10.0,
+                          "source": "plan"})
+    y = K.ytd(pa, OCT, settings, extra_targets=extra, kpis=[settings.kpi("gmv"), settings.kpi("mau")]).set_index("key")
+    g = y.loc["gmv"]
+    assert g["target_to_date"] == pytest.approx(240.0)  # 9 × 10 + October's 150 from the kpis table
+    assert g["expected_share"] == pytest.approx(0.24) and g["pace"] == pytest.approx(280 / 240)
+    assert g["projection_seasonal"] == pytest.approx(1000 * 280 / 240)
+    assert y.loc["mau", "projection"] is None and y.loc["mau", "reason"] == "no_target"
