@@ -14,7 +14,8 @@ from opsnb.render.ui import esc
 UNSAFE_MIMETYPES = ("application/javascript", "text/javascript", "text/vnd.mermaid",
                     "application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json")
 REMOVE_TAGS = {"remove", "remove_cell", "parameters", "injected-parameters"}
-_HEAD = re.compile(r'<h([12]) id="([^"]+)" class="opsnb-h">(.*?)</h\1>', re.S)
+_HEAD = re.compile(r'<h([12])(?=[^>]*class="opsnb-h")[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+TOC_SLOT = '<nav class="opsnb-toc-slot"></nav>'
 
 
 def notebook_problems(nb: nbformat.NotebookNode) -> list[str]:
@@ -91,4 +92,4 @@ def export_html(nb: nbformat.NotebookNode, *, lang: str = "zh", title: str = "",
     res: dict[str, Any] = {"language_code": "zh-CN" if lang == "zh" else "en", "opsnb_header": header or [],
                            "metadata": {"name": title or "opsnb"}}
     body, _ = exporter.from_notebook_node(clean, resources=res)
-    return body.replace("<!--opsnb:toc-->", _toc(body, toc_title), 1)
+    return body.replace(TOC_SLOT, _toc(body, toc_title), 1)
