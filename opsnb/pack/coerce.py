@@ -40,12 +40,12 @@ NA_MARKERS = frozenset({"", "nan", "null", "none", "n/a", "na", "#n/a", "nil", "
 _TRUE = {"1", "true", "yes", "y", "t", "是", "会员"}
 _FALSE = {"0", "false", "no", "n", "f", "否", "非会员"}
 
-_NUM_RE = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+"
-_ZONE_RE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
-_TIME_RE = r"\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
-_ISO_RE = r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]" + _TIME_RE + _ZONE_RE + "?)?"
+_NUM_RE = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|[+-]?\.[0-9]+"
+_ZONE_RE = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)"
+_TIME_RE = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
+_ISO_RE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[ T]" + _TIME_RE + _ZONE_RE + "?)?"
 _AWARE_RE = _TIME_RE + _ZONE_RE + "$"
-_SERIAL_RE = r"\d{5}(?:\.\d+)?"
+_SERIAL_RE = r"[0-9]{5}(?:\.[0-9]+)?"
 #: Excel serial day numbers accepted in date columns: 1970-01-01 … 2099-12-31.
 SERIAL_RANGE = (25569, 73050)
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -87,10 +87,26 @@ class Ctx:
                                      level=level, **kw))  # type: ignore[arg-type]
 
 
+_ARROW_STR = pd.StringDtype("pyarrow")
+
+
 def _text(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.StringDtype):
+    """Text as Arrow-backed strings, so string methods and regexes run in Arrow compute (RE2), not Python."""
+    if s.dtype == _ARROW_STR:
         return s
-    return s.astype("string")
+    if not isinstance(s.dtype, pd.StringDtype):
+        s = s.astype("string")
+    return s.astype(_ARROW_STR)
+
+
+def _fold(t: pd.Series) -> pd.Series:
+    """NFKC (full-width digits, ￥, ％ …) and strip, only on the cells that need it."""
+    t = t.str.strip()
+    wide = t.str.contains(r"[^\x00-\x7f]", regex=True).fillna(False)
+    if wide.any():
+        t = t.copy()
+        t[wide] = t[wide].str.normalize("NFKC").str.strip()
+    return t
 
 
 def _na_mask(t: pd.Series) -> pd.Series:
@@ -150,7 +166,7 @@ def _coerce_id(s: pd.Series, col: Column, ctx: Ctx) -> pd.Series:
     raw = _text(s)
     na = _na_mask(raw)
     _missing(s, col, ctx, na, raw)
-    return raw.str.normalize("NFKC").str.strip().mask(na)
+    return _fold(raw).mask(na)
 
 
 def _coerce_bool(s: pd.Series, col: Column, ctx: Ctx) -> pd.Series:
@@ -159,7 +175,7 @@ def _coerce_bool(s: pd.Series, col: Column, ctx: Ctx) -> pd.Series:
     raw = _text(s)
     na = _na_mask(raw)
     _missing(s, col, ctx, na, raw)
-    low = raw.str.normalize("NFKC").str.strip().str.lower()
+    low = _fold(raw).str.lower()
     out = pd.Series(pd.NA, index=s.index, dtype="boolean")
     out[low.isin(_TRUE).fillna(False)] = True
     out[low.isin(_FALSE).fillna(False)] = False
@@ -180,10 +196,17 @@ def _coerce_number(s: pd.Series, col: Column, ctx: Ctx) -> tuple[pd.Series, pd.S
         raw = _text(s)
         na = _na_mask(raw)
         _missing(s, col, ctx, na, raw)
-        t = raw.str.normalize("NFKC").str.strip()
-        pct = t.str.endswith("%").fillna(False) & ~na
-        t = t.str.replace(r"\s*%$", "", regex=True)
-        t = t.str.replace(r"^([+-]?)\s*[¥$]\s*", r"\1", regex=True).str.replace(r"\s*元$", "", regex=True)
+        t = raw.str.strip()
+        plain = t.str.fullmatch(r"[+-]?[0-9]+(?:\.[0-9]+)?").fillna(False)
+        pct = pd.Series(False, index=s.index)
+        if not plain.all():  # the slow forms only on the cells that need them
+            odd = ~plain & ~na
+            u = _fold(t[odd])
+            pct[odd] = u.str.endswith("%").fillna(False)
+            u = u.str.replace(r"\s*%$", "", regex=True)
+            u = u.str.replace(r"^([+-]?)\s*[¥$]\s*", r"\1", regex=True).str.replace(r"\s*元$", "", regex=True)
+            t = t.copy()
+            t[odd] = u
         ok = t.str.fullmatch(_NUM_RE).fillna(False) & ~na
         ctx.report(~na & ~ok, "not_number", column=col.name, values=raw)
         good = t.where(ok).str.replace(",", "", regex=False)
@@ -246,14 +269,20 @@ def _coerce_datetime(s: pd.Series, col: Column, ctx: Ctx, *, tz: str) -> pd.Seri
         raw = _text(s)
         na = _na_mask(raw)
         _missing(s, col, ctx, na, raw)
-        t = raw.str.normalize("NFKC").str.strip()
-        t = t.str.replace(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?", r"\1-\2-\3", regex=True)
-        t = t.str.replace(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})(?=$|[ T])", r"\1-\3-\4", regex=True)
-        t = t.str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True)
-        t = t.str.replace(r"^(\S+)\s+(\d):", r"\1 0\2:", regex=True)  # 8:30 → 08:30
-        t = t.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True).str.replace(r"\s+([+-]\d{2}:?\d{2})$", r"\1",
-                                                                            regex=True)
+        t = raw.str.strip()
         iso = t.str.fullmatch(_ISO_RE).fillna(False) & ~na
+        if not (iso | na).all():  # normalise only the cells that are not ISO already
+            odd = ~iso & ~na
+            u = _fold(t[odd])
+            u = u.str.replace(r"^([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*[日号]?", r"\1-\2-\3", regex=True)
+            u = u.str.replace(r"^([0-9]{4})[/.]([0-9]{1,2})[/.]([0-9]{1,2})($|[ T])", r"\1-\2-\3\4", regex=True)
+            u = u.str.replace(r"^([0-9]{4})([0-9]{2})([0-9]{2})$", r"\1-\2-\3", regex=True)
+            u = u.str.replace(r"^(\S+)\s+([0-9]):", r"\1 0\2:", regex=True)  # 8:30 → 08:30
+            u = u.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True)
+            u = u.str.replace(r"\s+([+-][0-9]{2}:?[0-9]{2})$", r"\1", regex=True)
+            t = t.copy()
+            t[odd] = u
+            iso = t.str.fullmatch(_ISO_RE).fillna(False) & ~na
         serial = t.str.fullmatch(_SERIAL_RE).fillna(False) & ~na
         out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
         if iso.any():
@@ -265,8 +294,10 @@ def _coerce_datetime(s: pd.Series, col: Column, ctx: Ctx, *, tz: str) -> pd.Seri
         ctx.report(~na & ~iso & ~serial, "not_datetime" if col.type == "ts" else "not_date", column=col.name,
                    values=raw)
     years = out.dt.year
-    ctx.report(out.notna() & ((years < YEAR_RANGE[0]) | (years > YEAR_RANGE[1])), "year_out_of_range",
-               column=col.name, values=out.dt.strftime("%Y-%m-%d"), lo=YEAR_RANGE[0], hi=YEAR_RANGE[1])
+    far = out.notna() & ((years < YEAR_RANGE[0]) | (years > YEAR_RANGE[1]))
+    if far.any():
+        ctx.report(far, "year_out_of_range", column=col.name, values=out[far].dt.strftime("%Y-%m-%d"),
+                   lo=YEAR_RANGE[0], hi=YEAR_RANGE[1])
     if col.type == "date":
         out = out.dt.normalize()
     return out
