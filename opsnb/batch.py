@@ -45,10 +45,12 @@ class SectionResult:
     notebook: str | None = None
     error: str | None = None
     failing_cell: int | None = None
+    fingerprint: str | None = None
+    reused_from: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status in ("ok", "reused")
 
 
 @dataclass
@@ -126,6 +128,102 @@ class _Lock:
             os.close(self.fd)
 
 
+WARMUP = """
+import matplotlib
+import opsnb.nb, opsnb.sections.base
+from opsnb.render import theme
+theme.apply()
+import opsnb.sections.{modules}
+"""
+
+
+class KernelPool:
+    """Kernels started ahead of time with the heavy modules imported (a warm pool).
+
+    Kernel start-up and imports then overlap with other sections' execution instead of sitting on the
+    critical path. A kernel that fails to start is simply missing: papermill then starts its own.
+    """
+
+    def __init__(self, sections: list[str], *, cwd: Path, env: dict[str, str]):
+        import queue
+        import threading
+
+        from opsnb.sections import MODULES
+
+        self._queues: dict[str, queue.Queue[Any]] = {s: queue.Queue(maxsize=1) for s in sections}
+        self._threads = []
+        for s in sections:
+            code = WARMUP.replace("{modules}", ", opsnb.sections.".join(MODULES[s]))
+            th = threading.Thread(target=self._start, args=(s, code, cwd, env), daemon=True)
+            th.start()
+            self._threads.append(th)
+
+    def _start(self, section: str, code: str, cwd: Path, env: dict[str, str]) -> None:
+        from jupyter_client.manager import KernelManager
+
+        km = None
+        try:
+            km = KernelManager(kernel_name="python3")
+            km.start_kernel(cwd=str(cwd), env=env)
+            kc = km.client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=120)
+            kc.execute_interactive(code, timeout=300, store_history=False, output_hook=lambda msg: None)
+            kc.stop_channels()
+            self._queues[section].put(km)
+        except Exception:  # noqa: BLE001 - a warm kernel is an optimisation; papermill starts one instead
+            if km is not None and km.has_kernel:
+                km.shutdown_kernel(now=True)
+            self._queues[section].put(None)
+
+    def take(self, section: str) -> Any:
+        """The warm kernel manager for ``section`` (waits for its start), or None."""
+        q = self._queues.get(section)
+        return q.get() if q is not None else None
+
+    def close(self) -> None:
+        """Shut down kernels that were never taken."""
+        import queue
+
+        for q in self._queues.values():
+            try:
+                km = q.get_nowait()
+            except queue.Empty:
+                continue
+            if km is not None:
+                km.shutdown_kernel(now=True)
+
+
+def code_fingerprint() -> str:
+    """A hash of the opsnb package's code and catalogues (a changed helper invalidates reused sections)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    for f in sorted(pkg.rglob("*")):
+        if f.suffix in (".py", ".yaml", ".j2", ".css", ".json") and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(pkg)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def section_fingerprint(*parts: str) -> str:
+    """Inputs of one section: pack fingerprint, settings, notebook, code, language."""
+    import hashlib
+
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _previous_manifest(target: Path) -> tuple[Path, dict[str, Any]] | None:
+    m = target / "manifest.json"
+    if not m.is_file():
+        return None
+    try:
+        return target.resolve(), json.loads(m.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def publish(run_dir: Path, target: Path) -> None:
     """Point ``target`` at ``run_dir`` with one atomic ``os.replace`` of a symlink."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +265,8 @@ def _source_cell_index(executed: Path, index: int | None) -> int | None:
 
 
 def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: dict[str, Any], timeout_s: int,
-                    lang: str, header: list[tuple[str, str]], toc_title: str, title: str) -> SectionResult:
+                    lang: str, header: list[tuple[str, str]], toc_title: str, title: str,
+                    km: Any = None) -> SectionResult:
     """Execute one section notebook with papermill, check it is complete, export HTML into ``run_dir``."""
     import nbformat
     import papermill as pm
@@ -178,10 +277,11 @@ def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: di
     res = SectionResult(section, notebook=name)
     t0 = time.perf_counter()
     out_nb = run_dir / name
+    extra = {"km": km} if km is not None else {"shutdown_kernel": "immediate"}
     try:
         pm.execute_notebook(str(nb_dir / name), str(out_nb), parameters=parameters, kernel_name="python3",
                             cwd=str(nb_dir), progress_bar=False, log_output=False, execution_timeout=timeout_s,
-                            request_save_on_cell_execute=False)
+                            request_save_on_cell_execute=False, **extra)
         nb = nbformat.read(out_nb, as_version=4)
         problems = notebook_problems(nb)
         if problems:
@@ -199,6 +299,9 @@ def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: di
         res.failing_cell = _source_cell_index(out_nb, res.failing_cell)
         if not isinstance(exc, OpsnbError):
             res.error += "\n" + "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
+    finally:
+        if km is not None and km.has_kernel:
+            km.shutdown_kernel(now=True)
     res.duration_s = round(time.perf_counter() - t0, 2)
     return res
 
@@ -215,7 +318,8 @@ def resolve_period(settings: Settings, pack_last_day: Any) -> Period:
 def run(*, period: str | None = None, unit: str | None = None, pack: str | None = None,
         sections: list[str] | None = None, lang: str | None = None, workers: int | None = None,
         params_file: str | None = None, overrides: list[str] | None = None, wait: bool = True,
-        root: Path | None = None, nb_dir: Path | None = None, log: Any = None, progress: bool = True) -> RunResult:
+        root: Path | None = None, nb_dir: Path | None = None, log: Any = None, progress: bool = True,
+        force: bool = False) -> RunResult:
     """Run one period for one unit. Validates params and the pack before any kernel starts.
 
     Raises :class:`~opsnb.errors.ParamsError` / :class:`~opsnb.errors.PackError` (nothing started) and
@@ -274,13 +378,39 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         toc = t("common.contents", lang_)
         chosen = [s for s in settings.batch.sections]
         # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).
+        env = dict(os.environ, OPSNB_HOME=str(root), OPSNB_BATCH="1")
         os.environ["OPSNB_HOME"] = str(root)
         os.environ["OPSNB_BATCH"] = "1"
 
+        # Reuse: a section whose inputs are unchanged since the published run is copied, not executed.
+        params_text = (run_dir / "params.yaml").read_text(encoding="utf-8")
+        code = code_fingerprint()
+        prints = {s: section_fingerprint(the_pack.fingerprint, params_text, code, lang_,
+                                         (nb_dir / NOTEBOOKS[s]).read_text(encoding="utf-8")) for s in chosen}
+        prev = None if force else _previous_manifest(target)
+        reusable: dict[str, SectionResult] = {}
+        if prev is not None:
+            prev_dir, prev_manifest = prev
+            for old in prev_manifest.get("sections", []):
+                sec = old.get("section")
+                if (sec in prints and old.get("fingerprint") == prints[sec] and old.get("status") in ("ok", "reused")
+                        and old.get("html") and (prev_dir / old["html"]).is_file()):
+                    for f in (old["html"], old.get("notebook") or ""):
+                        if f and (prev_dir / f).is_file():
+                            shutil.copy2(prev_dir / f, run_dir / f)
+                    reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"),
+                                                  fingerprint=prints[sec],
+                                                  reused_from=old.get("reused_from") or prev_manifest.get("run_id"))
+        to_run = [s for s in chosen if s not in reusable]
+        kpool = KernelPool([*to_run, "summary"], cwd=nb_dir, env=env)
+
         def one(section: str) -> SectionResult:
-            return execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,
-                                   timeout_s=settings.batch.timeout_s, lang=lang_, header=header, toc_title=toc,
-                                   title=f"{t(f'sections.{section}.title', lang_)} · {per.label}")
+            r = execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,
+                                timeout_s=settings.batch.timeout_s, lang=lang_, header=header, toc_title=toc,
+                                title=f"{t(f'sections.{section}.title', lang_)} · {per.label}",
+                                km=kpool.take(section))
+            r.fingerprint = prints.get(section)
+            return r
 
         bar = None
         if progress:
@@ -288,19 +418,37 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
 
             bar = tqdm(total=len(chosen) + 1, desc=f"opsnb {settings.unit} {per.label}", unit="section",
                        file=sys.stderr, leave=True)
-        done: dict[str, SectionResult] = {}
-        with ThreadPoolExecutor(max_workers=max(1, min(settings.batch.workers, len(chosen) or 1))) as pool:
-            futures = {pool.submit(one, s): s for s in chosen}
-            for fut in as_completed(futures):
-                r = fut.result()
-                done[r.section] = r
-                if bar is not None:
-                    bar.set_postfix_str(f"{r.section}: {r.status}")
-                    bar.update(1)
-        result.sections = [done[s] for s in chosen]
-        (run_dir / "status.json").write_text(json.dumps([asdict(s) for s in result.sections], ensure_ascii=False,
-                                                        indent=2), encoding="utf-8")
-        summary = one("summary")
+        done: dict[str, SectionResult] = dict(reusable)
+        if bar is not None and reusable:
+            bar.update(len(reusable))
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(settings.batch.workers, len(to_run) or 1))) as pool:
+                futures = {pool.submit(one, s): s for s in to_run}
+                for fut in as_completed(futures):
+                    r = fut.result()
+                    done[r.section] = r
+                    if bar is not None:
+                        bar.set_postfix_str(f"{r.section}: {r.status}")
+                        bar.update(1)
+            result.sections = [done[s] for s in chosen]
+            (run_dir / "status.json").write_text(
+                json.dumps([asdict(s) for s in result.sections], ensure_ascii=False, indent=2), encoding="utf-8")
+            prints["summary"] = section_fingerprint(
+                *(f"{r.section}:{r.fingerprint}:{r.ok}" for r in result.sections), the_pack.fingerprint,
+                params_text, code, lang_, (nb_dir / NOTEBOOKS["summary"]).read_text(encoding="utf-8"))
+            old_summary = None
+            if prev is not None and not to_run:
+                old_summary = next((o for o in prev[1].get("sections", []) if o.get("section") == "summary"), None)
+            if (old_summary and old_summary.get("fingerprint") == prints["summary"]
+                    and (prev[0] / "index.html").is_file()):  # type: ignore[index]
+                shutil.copy2(prev[0] / "index.html", run_dir / "index.html")  # type: ignore[index]
+                summary = SectionResult("summary", "reused", 0.0, "index.html", NOTEBOOKS["summary"],
+                                        fingerprint=prints["summary"], reused_from=prev[1].get("run_id"))  # type: ignore[index]
+                kpool.close()
+            else:
+                summary = one("summary")
+        finally:
+            kpool.close()
         if bar is not None:
             bar.update(1)
             bar.close()

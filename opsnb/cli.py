@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting, repeatable")
     r.add_argument("--no-wait", action="store_true", help="fail fast if another run holds the output")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--force", action="store_true", help="execute every section even if its inputs are unchanged")
 
     s = sub.add_parser("sample", help="write the deterministic sample pack")
     s.add_argument("--out", default="data/sample")
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             res = batch.run(period=args.period, unit=args.unit, pack=args.pack, lang=args.lang,
                             sections=args.sections.split(",") if args.sections else None, workers=args.workers,
                             params_file=args.params_file, overrides=args.set, wait=not args.no_wait,
-                            progress=not args.quiet)
+                            progress=not args.quiet, force=args.force)
             for s in res.sections:
                 line = f"  {s.section:<10} {s.status:<7} {s.duration_s:6.1f}s"
                 if s.error:
