@@ -220,8 +220,17 @@ def _mau_counts(pack: Pack, periods: Sequence[Period]) -> pd.Series:
 
 
 def _mau_counts_q(pack: Pack, periods: Sequence[Period]) -> pd.Series:
-    e = _bucket(_table(pack, "events"), "ts", periods)
+    e = _bucket(_user_days(pack, periods), "day", periods)
     return _run(pack, e.group_by("pi").aggregate(n=e.user_id.nunique()), len(periods), ["n"])["n"]
+
+
+def _user_days(pack: Pack, periods: Sequence[Period]) -> ibis.Table:
+    """Distinct (user_id, day) of events within the periods' span: far fewer rows than events."""
+    e = _table(pack, "events")
+    lo = _ts(min(p.start for p in periods))
+    hi = _ts(max(p.end for p in periods))
+    e = e.filter((e.ts >= lo) & (e.ts < hi))
+    return e.select(user_id=e.user_id, day=e.ts.date().cast("timestamp")).distinct()
 
 
 def _spend(pack: Pack, periods: Sequence[Period]) -> pd.Series:
@@ -238,9 +247,9 @@ def _d_new_users(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
 
 
 def _d_active_users(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
-    e = _bucket(_table(pack, "events"), "ts", periods)
-    daily = e.group_by(["pi", e.ts.date().name("day")]).aggregate(dau=e.user_id.nunique())
-    r = _run(pack, daily.group_by("pi").aggregate(s=daily.dau.sum()), len(periods), ["s"])["s"]
+    # Σ daily distinct users = number of distinct (user, day) pairs in the period
+    e = _bucket(_user_days(pack, periods), "day", periods)
+    r = _run(pack, e.group_by("pi").aggregate(s=e.count()), len(periods), ["s"])["s"]
     return [KPIValue(float(r[i]) / p.days) for i, p in enumerate(periods)]
 
 
@@ -281,14 +290,10 @@ def _d_repurchase_rate(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
 
 def _d_retention_d30(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
     users = _table(pack, "users")
-    events = _table(pack, "events")
     # day 30 of each user (signup day + 30), bucketed into the periods it falls in
     u = users.select(user_id=users.user_id, d30=(users.signup_at.date() + ibis.interval(days=30)).cast("timestamp"))
     cohort = _bucket(u.filter(u.user_id.notnull()), "d30", periods)
-    lo = _ts(min(p.start for p in periods))
-    hi = _ts(max(p.end for p in periods))
-    ev = events.filter((events.ts >= lo) & (events.ts < hi))
-    active = ev.select(user_id=ev.user_id, day=ev.ts.date().cast("timestamp")).distinct()
+    active = _user_days(pack, periods)
     j = cohort.left_join(active, [cohort.user_id == active.user_id, cohort.d30 == active.day])
     expr = j.group_by("pi").aggregate(cohort=j.user_id.count(), kept=j.day.notnull().sum())
     r = _run(pack, expr, len(periods), ["cohort", "kept"])
@@ -296,11 +301,11 @@ def _d_retention_d30(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
 
 
 def _d_churn_rate(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
-    events = _table(pack, "events")
     # the previous period is always the full one before the (possibly clipped) period
     prevs = [Period.parse(p.label).previous() for p in periods]
-    cur = _bucket(events, "ts", periods).select("pi", "user_id").distinct()
-    before = _bucket(events, "ts", prevs).select("pi", "user_id").distinct()
+    days = _user_days(pack, list(periods) + prevs)
+    cur = _bucket(days, "day", periods).select("pi", "user_id").distinct()
+    before = _bucket(days, "day", prevs).select("pi", "user_id").distinct()
     j = before.left_join(cur, [before.pi == cur.pi, before.user_id == cur.user_id])
     expr = j.group_by(j.pi).aggregate(base=j.count(), lost=j.user_id_right.isnull().sum())
     r = _run(pack, expr, len(periods), ["base", "lost"])
@@ -464,11 +469,6 @@ def _norm_label(s: Any) -> str:
         return Period.parse(str(s)).label
     except ValueError:
         return str(s)
-
-
-def _label_of(p: Period) -> str:
-    """The label of the full period a (possibly clipped) period belongs to."""
-    return p.label
 
 
 def kpi_series(pack: Pack, kpi: KPI | str, periods: Sequence[Period]) -> pd.DataFrame:
