@@ -20,6 +20,7 @@ lifecycle, funnels) live here too.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -96,6 +97,20 @@ def index_label(i: int, interval: Interval) -> str:
     return start.isoformat()
 
 
+_LAST_DAY: dict[int, tuple[weakref.ref[Pack], date | None]] = {}
+
+
+def last_day(pack: Pack) -> date | None:
+    """``pack.last_day``, remembered per pack object (it scans events and orders; packs do not change)."""
+    hit = _LAST_DAY.get(id(pack))
+    if hit is not None and hit[0]() is pack:
+        return hit[1]
+    value = pack.last_day
+    key = id(pack)
+    _LAST_DAY[key] = (weakref.ref(pack, lambda _r, k=key: _LAST_DAY.pop(k, None)), value)
+    return value
+
+
 def reference_end(pack: Pack, period: Period) -> date:
     """Exclusive end of the data an analysis of ``period`` may see.
 
@@ -107,7 +122,7 @@ def reference_end(pack: Pack, period: Period) -> date:
     NoData
         When the pack has no dated activity or its data ends before the period starts.
     """
-    last = pack.last_day
+    last = last_day(pack)
     if last is None:
         raise NoData("events", "the pack has no dated activity")
     if last < period.start:
@@ -161,7 +176,7 @@ class ActivityResult:
 
 
 def _clip(pack: Pack, period: Period) -> Period:
-    return period.clip(pack.last_day)
+    return period.clip(last_day(pack))
 
 
 def activity_summary(pack: Pack, period: Period) -> ActivitySummary:
@@ -174,9 +189,9 @@ def activity_summary(pack: Pack, period: Period) -> ActivitySummary:
     """
     p = _clip(pack, period)
     e = events_between(pack, p.start, p.end)
-    ud = e.select(e.user_id, d=day_index(e.ts)).distinct()
-    r = ud.aggregate(user_days=ud.count(), mau=ud.user_id.nunique()).execute()
-    n_events = int(e.count().execute())
+    ud = e.group_by(e.user_id, d=day_index(e.ts)).aggregate(n=e.count())
+    r = ud.aggregate(user_days=ud.count(), mau=ud.user_id.nunique(), events=ud.n.sum()).execute()
+    n_events = 0 if pd.isna(r["events"][0]) else int(r["events"][0])
     if n_events == 0:
         raise NoData("events", f"no events in {period.label}")
     user_days, mau = int(r["user_days"][0]), int(r["mau"][0])

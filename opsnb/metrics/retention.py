@@ -34,6 +34,7 @@ from opsnb.metrics.activity import (
     index_of,
     index_start,
     interval_index,
+    last_day,
     reference_end,
     ts_literal,
 )
@@ -128,11 +129,12 @@ def retention(
     j = members.join(active, "user_id")
     j = j.filter(j.a > j.c)
     cells = j.group_by(j.c, k=j.a - j.c).aggregate(users=j.count())
-    sizes = members.group_by(members.c).aggregate(size=members.count())
-    sizes_df = sizes.execute()
-    cells_df = cells.execute()
+    sizes = members.group_by(members.c).aggregate(users=members.count()).mutate(k=ibis.literal(0, type="int64"))
+    # one round trip: k = 0 rows are the cohort sizes (period 0 is the cohort itself)
+    cells_df = ibis.union(sizes.select("c", "k", "users"), cells.select("c", "k", "users")).execute()
 
-    size_of = dict(zip(sizes_df["c"].astype(int), sizes_df["size"].astype(int), strict=True))
+    zero = cells_df[cells_df["k"] == 0]
+    size_of = dict(zip(zero["c"].astype(int), zero["users"].astype(int), strict=True))
     if not any(size_of.values()):
         raise NoData("events", f"no users in any retention cohort up to {ref_end - timedelta(days=1)}")
     count_of = {(int(c), int(k)): int(n) for c, k, n in zip(cells_df["c"], cells_df["k"], cells_df["users"], strict=True)}
@@ -222,10 +224,10 @@ def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 
     ns = sorted({int(n) for n in days})
     if not ns or ns[0] < 1:
         raise ValueError("days must be positive integers, e.g. (1, 7, 30)")
-    last_day = pack.last_day
-    if last_day is None:
+    data_last = last_day(pack)
+    if data_last is None:
         raise NoData("events", "the pack has no dated activity")
-    last = (last_day - index_start(0, "day")).days
+    last = (data_last - index_start(0, "day")).days
     e = events_between(pack, period.start, period.end)
     base = e.group_by(e.user_id).aggregate(f=day_index(e.ts).min())
     before = events_between(pack, None, period.start)
