@@ -36,6 +36,8 @@ CACHE_VERSION = "2"
 SUFFIXES = (".parquet", ".csv", ".tsv", ".xlsx")
 #: Data-looking files that are not read (a warning says so, with the fix).
 UNSUPPORTED = (".xls", ".xlsm", ".json", ".txt", ".ods")
+#: Files an importer writes beside the tables, for people to read: not tables, no warning.
+SIDECARS = ("import_report.json",)
 
 
 @dataclass
@@ -112,7 +114,7 @@ def _discover(folder: Path, specs: dict[str, TableSpec]) -> tuple[dict[str, Tabl
     problems: list[Problem] = []
     mapped = {s.file for s in specs.values()}
     for p in sorted(folder.iterdir()):
-        if p.is_dir() or p.name.startswith((".", "~$")) or p.name == CONFIG_NAME or p.name in mapped:
+        if p.is_dir() or p.name.startswith((".", "~$")) or p.name in (CONFIG_NAME, *SIDECARS) or p.name in mapped:
             continue
         suf = p.suffix.lower()
         if suf not in SUFFIXES:
