@@ -446,7 +446,7 @@ def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list
     tab = r.table.set_index("driver")
 
     def kw(d: str) -> dict[str, str]:
-        x = tab.loc[d]
+        x: Any = tab.loc[d]
         rel = fmt.na(lang) if _missing(x["change"]) else fmt.pct(x["change"], lang, signed=True)
         c = float(x["contribution"])
         return {"driver": t(f"goals.driver.{d}", lang), "from_": _driver_value(d, x["base"], lang, currency),
