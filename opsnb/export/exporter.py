@@ -85,7 +85,8 @@ def export_html(nb: nbformat.NotebookNode, *, lang: str = "zh", title: str = "",
 
     tpl_root = str(resources.files("opsnb") / "export" / "templates")
     exporter = HTMLExporter(template_name="opsnb", extra_template_basedirs=[tpl_root], exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+                            exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
+                            language_code="zh-CN" if lang == "zh" else "en")
     clean = _clean(nb)
     if title:
         clean.metadata["title"] = title
