@@ -201,27 +201,28 @@ def activity_summary(pack: Pack, period: Period) -> ActivitySummary:
 
 
 def _daily(pack: Pack, p: Period) -> pd.DataFrame:
+    # One scan: count user-days by (day, the user's previous active day in the window). At most
+    # days² / 2 pairs come back; the trailing-window pieces are then derived from them in pandas.
     lookback = p.start - timedelta(days=29)
     e = events_between(pack, lookback, p.end)
     ud = e.select(e.user_id, d=day_index(e.ts)).distinct()
-    prev = ud.d.lag().over(ibis.window(group_by=ud.user_id, order_by=ud.d))
-    ud = ud.mutate(prev=prev)
-    parts = [ud.group_by(day=ud.d).aggregate(n=ud.count()).mutate(kind=ibis.literal("dau"))]
-    for w in (7, 30):
-        start = ibis.greatest(ud.d, ibis.coalesce(ud.prev + w, ud.d))
-        parts.append(ud.group_by(day=start).aggregate(n=ud.count()).mutate(kind=ibis.literal(f"s{w}")))
-        parts.append(ud.group_by(day=ud.d + w).aggregate(n=ud.count()).mutate(kind=ibis.literal(f"e{w}")))
-    res = ibis.union(*parts).execute()
-    first = (lookback - EPOCH).days
-    days = range(first, (p.end - EPOCH).days)
-    piv = res.pivot_table(index="day", columns="kind", values="n", aggfunc="sum").reindex(days, fill_value=0)
-    piv = piv.reindex(columns=["dau", "s7", "e7", "s30", "e30"], fill_value=0).fillna(0)
-    out = pd.DataFrame({
-        "date": [EPOCH + timedelta(days=int(i)) for i in piv.index],
-        "dau": piv["dau"].astype("int64").to_numpy(),
-        "wau": (piv["s7"] - piv["e7"]).cumsum().astype("int64").to_numpy(),
-        "mau": (piv["s30"] - piv["e30"]).cumsum().astype("int64").to_numpy(),
-    })
+    ud = ud.mutate(prev=ud.d.lag().over(ibis.window(group_by=ud.user_id, order_by=ud.d)))
+    pairs = ud.group_by("d", "prev").aggregate(n=ud.count()).execute()
+    first, end = (lookback - EPOCH).days, (p.end - EPOCH).days
+    days = pd.RangeIndex(first, end)
+    d = pairs["d"].astype("int64")
+    n = pairs["n"].astype("int64")
+    prev = pairs["prev"].astype("Float64")
+    dau = n.groupby(d).sum().reindex(days, fill_value=0)
+    out = pd.DataFrame({"date": [EPOCH + timedelta(days=int(i)) for i in days], "dau": dau.to_numpy()})
+    for w, col in ((7, "wau"), (30, "mau")):
+        # a user-day covers [d, d + w); the part not already covered by the previous day is
+        # [max(d, prev + w), d + w): starts counted at that day, ends at d + w (= dau shifted by w)
+        start = (prev + w).fillna(d).astype("int64").clip(lower=d)
+        starts = n.groupby(start.to_numpy()).sum().reindex(days, fill_value=0)
+        ends = dau.shift(w, fill_value=0)
+        out[col] = (starts - ends).cumsum().astype("int64").to_numpy()
+    out["dau"] = out["dau"].astype("int64")
     out = out[out["date"] >= p.start].reset_index(drop=True)
     out["date"] = pd.to_datetime(out["date"])
     return out

@@ -228,11 +228,11 @@ def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 
     if data_last is None:
         raise NoData("events", "the pack has no dated activity")
     last = (data_last - index_start(0, "day")).days
-    e = events_between(pack, period.start, period.end)
-    base = e.group_by(e.user_id).aggregate(f=day_index(e.ts).min())
-    before = events_between(pack, None, period.start)
-    before = before.select(before.user_id).distinct().mutate(old=ibis.literal(True))
-    base = base.left_join(before, "user_id").select("user_id", "f", returning=ibis.coalesce(ibis._.old, False))
+    # one scan of the history up to the period's end: first day in the period, and whether any event came before
+    e = events_between(pack, None, period.end)
+    in_period = e.ts >= ts_literal(period.start)
+    base = e.group_by(e.user_id).aggregate(f=day_index(e.ts).min(where=in_period), returning=(~in_period).any())
+    base = base.filter(base.f.notnull())
     later = events_between(pack, period.start, period.end + timedelta(days=ns[-1]))
     ud = later.select(later.user_id, d=day_index(later.ts)).distinct()
     j = base.join(ud, "user_id")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsnb.errors import NoData
 from opsnb.metrics.activity import activity, activity_summary, index_label, index_of, index_start, platform_split
@@ -95,3 +97,24 @@ def test_interval_calendar_helpers() -> None:
     assert index_of(date(2026, 2, 2), "week") == i + 1
     assert index_start(index_of(date(2026, 2, 17), "month"), "month") == date(2026, 2, 1)
     assert index_label(index_of(date(2026, 2, 17), "day"), "day") == "2026-02-17"
+
+
+_ev = st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(-40, 27), st.integers(0, 23))
+
+
+@settings(max_examples=20, deadline=None)
+@given(rows=st.lists(_ev, min_size=1, max_size=30))
+def test_trailing_wau_mau_match_brute_force(rows) -> None:
+    start = date(2026, 2, 1)
+    ev = pd.DataFrame({"user_id": [r[0] for r in rows],
+                       "ts": [f"{start + timedelta(days=r[1])} {r[2]:02d}:00" for r in rows], "event": "visit"})
+    try:
+        r = activity(from_frames({"events": ev}), FEB)
+    except NoData:
+        return
+    days = {(u, start + timedelta(days=k)) for u, k, _ in rows}
+    for row in r.daily.itertuples():
+        day = row.date.date()
+        for col, w in (("dau", 1), ("wau", 7), ("mau", 30)):
+            expect = len({u for u, d in days if day - timedelta(days=w - 1) <= d <= day})
+            assert getattr(row, col) == expect, (day, col)
