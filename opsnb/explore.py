@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import pandas as pd
 
@@ -278,7 +278,7 @@ class Explorer:
         return [ui.heading(self.title, level=3, anchor=f"explore-{self.key}"),
                 ui.note(self.ctx.t("common.explore_static"), kind="info"), *self.last_outputs]
 
-    def show(self) -> Explorer:
+    def show(self) -> Self:
         """Display the explorer (each static object as its own HTML output); returns itself."""
         _display(*self.outputs())
         return self
@@ -721,24 +721,24 @@ class RFMDrilldown(Explorer):
 
 def kpi_trend(ctx: Context, **options: Any) -> KPITrend:
     """Display the KPI trend explorer (see :class:`KPITrend`); the returned object displays nothing."""
-    return KPITrend(ctx, **options).show()  # type: ignore[return-value]
+    return KPITrend(ctx, **options).show()
 
 
 def cohort_heatmap(ctx: Context, **options: Any) -> CohortHeatmap:
     """Display the cohort retention explorer (see :class:`CohortHeatmap`)."""
-    return CohortHeatmap(ctx, **options).show()  # type: ignore[return-value]
+    return CohortHeatmap(ctx, **options).show()
 
 
 def funnel_by_segment(ctx: Context, **options: Any) -> FunnelBySegment:
     """Display the funnel-by-segment explorer (see :class:`FunnelBySegment`)."""
-    return FunnelBySegment(ctx, **options).show()  # type: ignore[return-value]
+    return FunnelBySegment(ctx, **options).show()
 
 
 def campaign_comparer(ctx: Context, **options: Any) -> CampaignComparer:
     """Display the side-by-side campaign explorer (see :class:`CampaignComparer`)."""
-    return CampaignComparer(ctx, **options).show()  # type: ignore[return-value]
+    return CampaignComparer(ctx, **options).show()
 
 
 def rfm_drilldown(ctx: Context, **options: Any) -> RFMDrilldown:
     """Display the RFM segment drill-down explorer (see :class:`RFMDrilldown`)."""
-    return RFMDrilldown(ctx, **options).show()  # type: ignore[return-value]
+    return RFMDrilldown(ctx, **options).show()
