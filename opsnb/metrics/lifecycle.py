@@ -73,22 +73,29 @@ def lifecycle(
     last = index_of(ref_end - timedelta(days=1), interval)
     first = last - periods + 1
 
-    e = events_between(pack, None, ref_end, event)
+    # Only the window (plus the period before it) needs user-intervals and lag/lead; the history
+    # before it only matters through each user's first interval, which tells new from resurrecting.
+    hist = events_between(pack, None, ref_end, event)
+    firsts = hist.group_by(hist.user_id).aggregate(fi=interval_index(hist.ts.min(), interval))
+    new = firsts.filter(firsts.fi >= first, firsts.fi <= last)
+    new = new.group_by(i=new.fi).aggregate(users=new.count()).mutate(status=ibis.literal("new"))
+    e = events_between(pack, index_start(first - 1, interval), ref_end, event)
     ui = e.select(e.user_id, i=interval_index(e.ts, interval)).distinct()
     w = ibis.window(group_by=ui.user_id, order_by=ui.i)
     ui = ui.mutate(prev=ui.i.lag().over(w), nxt=ui.i.lead().over(w))
-    status = ibis.cases(
-        (ui.prev.isnull(), "new"),
-        (ui.prev == ui.i - 1, "returning"),
-        else_="resurrecting",
-    )
-    ui = ui.mutate(status=status)
-    act = ui.filter(ui.i >= first, ui.i <= last)
+    # not active the interval before: new (counted above) or resurrecting; "gap" = both together
+    ui = ui.mutate(status=ibis.ifelse(ui.prev == ui.i - 1, "returning", "gap"))
+    act = ui.filter(ui.i >= first)
     active = act.group_by("i", "status").aggregate(users=act.count())
     dorm = ui.filter(ui.nxt.isnull() | (ui.nxt > ui.i + 1))
     dorm = dorm.filter(dorm.i + 1 >= first, dorm.i + 1 <= last)
     dorm = dorm.group_by(i=dorm.i + 1).aggregate(users=-dorm.count()).mutate(status=ibis.literal("dormant"))
-    res = ibis.union(active, dorm.select("i", "status", "users")).execute()
+    res = ibis.union(new.select("i", "status", "users"), active.select("i", "status", "users"),
+                     dorm.select("i", "status", "users")).execute()
+    gap = res["status"] == "gap"
+    resurrect = res[gap].merge(res[res["status"] == "new"], on="i", how="left", suffixes=("", "_new"))
+    resurrect = resurrect.assign(status="resurrecting", users=resurrect["users"] - resurrect["users_new"].fillna(0))
+    res = pd.concat([res[~gap], resurrect[["i", "status", "users"]]], ignore_index=True)
     if res.empty or not (res["status"] != "dormant").any():
         raise NoData("events", f"no activity in the {periods} {interval}s up to {ref_end - timedelta(days=1)}")
     counts = {(int(i), s): int(n) for i, s, n in zip(res["i"], res["status"], res["users"], strict=True)}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsnb.errors import NoData
 from opsnb.metrics.lifecycle import STATUSES, lifecycle, lifecycle_summary
@@ -67,3 +71,35 @@ def test_event_filter_and_empty() -> None:
         lifecycle(p, Period.parse("2026-03"), interval="month", periods=1, event="share")
     with pytest.raises(NoData, match="before 2026-05"):
         lifecycle(p, Period.parse("2026-05"), interval="month")
+
+
+_ev = st.tuples(st.sampled_from(["a", "b", "c", "d", "e"]), st.integers(0, 150))
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(_ev, min_size=1, max_size=30))
+def test_states_match_brute_force(rows) -> None:
+    base = date(2026, 1, 1)
+    ev = pd.DataFrame({"user_id": [u for u, _ in rows],
+                       "ts": [(base + timedelta(days=k)).isoformat() for _, k in rows], "event": "visit"})
+    p = from_frames({"events": ev})
+    period = Period.parse("2026-05")
+    try:
+        df = lifecycle(p, period, interval="week", periods=6)
+    except NoData:
+        return
+    weeks = sorted(df["start"].dt.date.unique())
+    # brute force on Monday-start week numbers
+    wk = {(u, (base + timedelta(days=k) - date(2025, 12, 29)).days // 7) for u, k in rows
+          if base + timedelta(days=k) <= period.last_day}
+    w0 = (weeks[0] - date(2025, 12, 29)).days // 7
+    for n, start in enumerate(weeks):
+        i = w0 + n
+        got = df[df["start"].dt.date == start].set_index("status")["users"].to_dict()
+        active = {u for u, j in wk if j == i}
+        before = {u for u, j in wk if j == i - 1}
+        earlier = {u for u, j in wk if j < i}
+        assert got["new"] == len(active - earlier)
+        assert got["returning"] == len(active & before)
+        assert got["resurrecting"] == len((active & earlier) - before)
+        assert got["dormant"] == -len(before - active)
