@@ -107,7 +107,11 @@ def last_day(pack: Pack) -> date | None:
         return hit[1]
     value = pack.last_day
     key = id(pack)
-    _LAST_DAY[key] = (weakref.ref(pack, lambda _r, k=key: _LAST_DAY.pop(k, None)), value)
+
+    def forget(_ref: weakref.ref[Pack], k: int = key) -> None:
+        _LAST_DAY.pop(k, None)
+
+    _LAST_DAY[key] = (weakref.ref(pack, forget), value)
     return value
 
 

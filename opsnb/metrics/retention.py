@@ -244,7 +244,7 @@ def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 
     counts = base.group_by(base.returning).aggregate(**aggs).execute()
     if counts.empty:
         raise NoData("events", f"no events in {period.label}")
-    rows = []
+    rows: list[tuple[str, int, int, int, int, float | None, str]] = []
     for group in ("new", "returning", "all"):
         sel = counts if group == "all" else counts[counts["returning"] == (group == "returning")]
         hsel = hits if group == "all" else hits[hits["returning"] == (group == "returning")]

@@ -107,7 +107,7 @@ def activity_bullets(res: am.ActivityResult, lang: str) -> list[str]:
     out.append(t(f"{k}.stickiness", lang, stickiness=stick,
                  change=t(f"{k}.vs_previous", lang, prev=_prev_word(cur.period.kind, lang), change=tail) if tail else ""))
     if len(res.daily) and res.daily["dau"].max() > 0:
-        peak = res.daily.loc[res.daily["dau"].idxmax()]
+        peak = res.daily.iloc[int(res.daily["dau"].to_numpy().argmax())]
         out.append(t(f"{k}.peak", lang, day=_day(peak["date"], lang), dau=fmt.number(peak["dau"], lang)))
     return out
 
@@ -209,7 +209,7 @@ def retention_table(view: RetentionView, lang: str) -> ui.Table:
     return ui.table(pd.DataFrame(rows).fillna(""), lang)
 
 
-def _period_label(k: int, interval: str, lang: str) -> str:
+def _period_label(k: Any, interval: str, lang: str) -> str:
     return t(f"insights.retention.period.{interval}", lang, k=int(k))
 
 
@@ -381,9 +381,8 @@ def funnel_chart(view: FunnelView, *, ax: Any = None, title: str | None = None) 
     y = list(range(len(d)))
     ax.barh(y, [float(v) for v in d["users"]], color=PALETTE["accent"])
     top = float(d["users"].max()) or 1.0
-    for i, r in enumerate(d.itertuples()):
-        txt = f"{int(r.users):,}  {fmt.pct(r.overall, 'en')}"
-        ax.text(float(r.users) + top * 0.01, i, txt, va="center", fontsize=8)
+    for i, (users, overall) in enumerate(zip(d["users"].astype(int), d["overall"], strict=True)):
+        ax.text(float(users) + top * 0.01, i, f"{users:,}  {fmt.pct(overall, 'en')}", va="center", fontsize=8)
     ax.set_yticks(y, [str(e) for e in d["event"]])
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.25)
@@ -424,7 +423,7 @@ def funnel_bullets(view: FunnelView, lang: str) -> list[str]:
     steps = d.iloc[1:]
     steps = steps[steps["step_rate"].notna()]
     if len(steps):
-        worst = steps.loc[steps["step_rate"].astype(float).idxmin()]
+        worst = steps.iloc[int(steps["step_rate"].astype(float).to_numpy().argmin())]
         prev_event = d.loc[d["step"] == worst["step"] - 1, "event"].iloc[0]
         out.append(t(f"{k}.drop", lang, src=prev_event, dst=worst["event"], rate=fmt.pct(worst["step_rate"], lang),
                      lost=fmt.number(worst["drop_off"], lang)))
