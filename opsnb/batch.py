@@ -32,6 +32,8 @@ from opsnb.paths import notebooks_dir, outputs_dir, project_root
 from opsnb.periods import Period, latest_full_month
 
 KEEP_RUNS = 3  # earlier runs of a period kept under .runs for recovery
+#: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
+ARTEFACTS = {"goals": ("kpis.parquet",), "plan": ("plan_targets.csv",)}
 
 
 @dataclass
@@ -224,6 +226,19 @@ def _previous_manifest(target: Path) -> tuple[Path, dict[str, Any]] | None:
         return None
 
 
+def _append_ledger(run_dir: Path, unit_dir: Path, unit: str, period: str, run_id: str,
+                   goals: SectionResult | None, log: Any) -> None:
+    """Record the published KPI values in ``outputs/<unit>/ledger.parquet`` (restatements show next time)."""
+    kpis = run_dir / "kpis.parquet"
+    if goals is None or not goals.ok or not kpis.is_file():
+        return
+    import pandas as pd
+
+    from opsnb.metrics.ledger import append_ledger
+
+    append_ledger(unit_dir / "ledger.parquet", unit, period, pd.read_parquet(kpis), run_id, _now())
+
+
 def publish(run_dir: Path, target: Path) -> None:
     """Point ``target`` at ``run_dir`` with one atomic ``os.replace`` of a symlink."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -395,7 +410,7 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                 sec = old.get("section")
                 if (sec in prints and old.get("fingerprint") == prints[sec] and old.get("status") in ("ok", "reused")
                         and old.get("html") and (prev_dir / old["html"]).is_file()):
-                    for f in (old["html"], old.get("notebook") or ""):
+                    for f in (old["html"], old.get("notebook") or "", *ARTEFACTS.get(sec, ())):
                         if f and (prev_dir / f).is_file():
                             shutil.copy2(prev_dir / f, run_dir / f)
                     reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"),
@@ -467,6 +482,7 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         os.replace(tmp, run_dir / "manifest.json")
         if any(s.ok for s in result.sections):
+            _append_ledger(run_dir, unit_dir, settings.unit, per.label, run_id, done.get("goals"), log)
             publish(run_dir, target)
         else:
             log(f"every section failed: {target} keeps its previous report; this run is in {run_dir}")

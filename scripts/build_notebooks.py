@@ -55,7 +55,7 @@ def build(section: str, with_explore: bool) -> nbformat.NotebookNode:
         name = sub.key.split(".", 1)[1]
         cells.append(new_code_cell(f'{name} = nb.show(ctx, "{sub.key}")'))
     if with_explore and section in EXPLORE:
-        cells.append(new_code_cell('nb.explore_heading(ctx)'))
+        cells.append(new_code_cell("explore.heading(ctx)"))
         cells += [new_code_cell(src) for src in EXPLORE[section]]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

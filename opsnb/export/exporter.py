@@ -86,11 +86,11 @@ def export_html(nb: nbformat.NotebookNode, *, lang: str = "zh", title: str = "",
     tpl_root = str(resources.files("opsnb") / "export" / "templates")
     exporter = HTMLExporter(template_name="opsnb", extra_template_basedirs=[tpl_root], exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
-                            language_code="zh-CN" if lang == "zh" else "en")
+                            language_code="zh" if lang == "zh" else "en")
     clean = _clean(nb)
     if title:
         clean.metadata["title"] = title
-    res: dict[str, Any] = {"language_code": "zh-CN" if lang == "zh" else "en", "opsnb_header": header or [],
+    res: dict[str, Any] = {"opsnb_header": header or [],
                            "metadata": {"name": title or "opsnb"}}
     body, _ = exporter.from_notebook_node(clean, resources=res)
     return body.replace(TOC_SLOT, _toc(body, toc_title), 1)

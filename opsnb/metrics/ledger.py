@@ -42,9 +42,12 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("unit", "period", "metric", "status", "run_id"):
         out[c] = df[c].astype("string")
     for c in ("value", "target", "attainment"):
-        out[c] = pd.to_numeric(pd.Series([None if v is None else v for v in df[c]], index=df.index, dtype="object"),
-                               errors="coerce").astype("float64")
-    out["published_at"] = pd.to_datetime(df["published_at"]).astype("datetime64[us]")
+        out[c] = pd.Series([float("nan") if v is None or pd.isna(v) else float(v) for v in df[c]], index=df.index,
+                           dtype="float64")
+    ts = pd.to_datetime(df["published_at"])
+    if getattr(ts.dt, "tz", None) is not None:  # stored as naive UTC
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    out["published_at"] = ts.astype("datetime64[us]")
     return out[LEDGER_COLUMNS]
 
 

@@ -106,6 +106,12 @@ def _attainment(ctx: Context) -> pd.DataFrame:
         df = km.attainment(ctx.pack, ctx.period, ctx.settings, extra_targets=_extra_targets(ctx))
         if df.empty:
             raise NoData("kpis", t("goals.reason.no_kpis", ctx.lang))
+        if ctx.run_dir is not None:  # the batch appends these values to the KPI ledger when it publishes
+            tmp = ctx.run_dir / ".kpis.parquet.tmp"
+            plain = df.copy()
+            plain.attrs = {}  # attrs hold dates and notes for the page, not for the ledger
+            plain.to_parquet(tmp, index=False)
+            tmp.replace(ctx.run_dir / "kpis.parquet")
         return df
 
     return ctx.memo("goals.attainment", run)

@@ -40,7 +40,11 @@ def _actions(ctx: Context) -> pd.DataFrame:
 
 
 def _plan(ctx: Context) -> tg.AnnualPlan:
-    return ctx.memo("plan.annual", lambda: tg.annual_plan(ctx.pack, ctx.period, ctx.settings))
+    plan = ctx.memo("plan.annual", lambda: tg.annual_plan(ctx.pack, ctx.period, ctx.settings))
+    if ctx.run_dir is not None and not (ctx.run_dir / "plan_targets.csv").exists():
+        # Closing the loop: the next review's goals section reads these when its kpis table has no target.
+        m.write_plan_targets(m.plan_targets(ctx.pack, ctx.period, ctx.settings), ctx.run_dir / "plan_targets.csv")
+    return plan
 
 
 def _d(d: Any) -> str:
