@@ -72,11 +72,56 @@ COMMENTS: dict[str, str] = {
     "plan.short_term_months": "actions due within this many months are short term",
     "plan.long_term_months": "actions due after this many months are long term",
     "plan.actions": "analysts' actions kept in params (action_id, title, owner, start, due, status, horizon, ...)",
+    "insights.lifecycle_interval": "lifecycle (new / returning / resurrecting / dormant) interval: week or month",
+    "insights.lifecycle_periods": "number of lifecycle periods shown, ending with the review period",
+    "problems.anomaly_series": "series checked for anomalies (daily dau, new_users, gmv, conversion; weekly churn)",
+    "problems.severity_medium": "severity score at or above this is medium (below: low)",
+    "problems.unattributed_min_orders": "a channel needs at least this many paid orders before its attribution gap counts",
+    "plan.quarter_themes": "theme and goal per quarter for the marketing calendar (拉新 / 促活 / 留存 / 召回)",
+    "plan.risks": "analysts' risks kept in params (risk, likelihood 1-5, impact 1-5, mitigation, owner)",
     "batch": "opsnb run",
     "batch.workers": "sections executed in parallel",
     "batch.timeout_s": "per-section timeout in seconds",
     "batch.sections": "sections to run (the summary always runs last)",
 }
+
+
+def source_comments() -> dict[tuple[str, str], str]:
+    """``(ClassName, field) → comment`` from opsnb/params.py: a trailing ``# …`` or the comment lines above."""
+    import ast
+    import inspect
+
+    import opsnb.params as mod
+
+    src = inspect.getsource(mod)
+    lines = src.splitlines()
+    out: dict[tuple[str, str], str] = {}
+    for node in ast.walk(ast.parse(src)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for stmt in node.body:
+            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+                continue
+            last = lines[(stmt.end_lineno or stmt.lineno) - 1]
+            first = lines[stmt.lineno - 1]
+            text = None
+            for line in (last, first):
+                if "  # " in line:
+                    text = line.split("  # ", 1)[1].strip()
+                    break
+            if text is None:
+                above = []
+                i = stmt.lineno - 2
+                while i >= 0 and lines[i].strip().startswith("#"):
+                    above.insert(0, lines[i].strip().lstrip("#").strip())
+                    i -= 1
+                text = " ".join(above) or None
+            if text:
+                out[(node.name, stmt.target.id)] = text
+    return out
+
+
+SOURCE = source_comments()
 
 
 def _comment(path: str, model: type[BaseModel] | None, name: str) -> str | None:
@@ -86,6 +131,9 @@ def _comment(path: str, model: type[BaseModel] | None, name: str) -> str | None:
         f = model.model_fields.get(name)
         if f is not None and f.description:
             return f.description
+        for cls in model.__mro__:
+            if (cls.__name__, name) in SOURCE:
+                return SOURCE[(cls.__name__, name)]
     return None
 
 
