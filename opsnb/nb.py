@@ -17,8 +17,8 @@ from opsnb.pack import Pack, open_pack
 from opsnb.params import Settings, load_params
 from opsnb.paths import outputs_dir, project_root
 from opsnb.periods import Period, latest_full_month
-from opsnb.render import i18n, ui
 from opsnb.render import fmt as _fmt
+from opsnb.render import i18n, ui
 
 
 @dataclass
