@@ -78,7 +78,10 @@ class Pack:
         return h.hexdigest()[:16]
 
     def day_range(self) -> tuple[date | None, date | None]:
-        """First and last local day with activity (events or orders)."""
+        """First and last local day with activity (events or orders); computed once per pack."""
+        cached = self.__dict__.get("_day_range")
+        if cached is not None:
+            return cached
         lo: list[date] = []
         hi: list[date] = []
         for name in ("events", "orders"):
@@ -88,7 +91,9 @@ class Pack:
                 if pd.notna(r["lo"][0]):
                     lo.append(pd.Timestamp(r["lo"][0]).date())
                     hi.append(pd.Timestamp(r["hi"][0]).date())
-        return (min(lo) if lo else None, max(hi) if hi else None)
+        result = (min(lo) if lo else None, max(hi) if hi else None)
+        self.__dict__["_day_range"] = result
+        return result
 
     @property
     def last_day(self) -> date | None:
