@@ -27,12 +27,14 @@ Rules (also in docs/ingest.md):
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from opsnb.pack.problems import PER_KIND_CAP, PackProblem, problem
+from opsnb.pack.problems import PER_KIND_CAP, Level, PackProblem, problem
 from opsnb.pack.schemas import Column, TableSchema
 
 #: Cell texts read as "no value" in id, number, date and yes/no columns (compared case-insensitively).
@@ -63,7 +65,7 @@ class Ctx:
     problems: list[PackProblem] = field(default_factory=list)
 
     def report(self, mask: pd.Series, code: str, *, column: str, values: pd.Series | None = None,
-               level: str = "error", **kw: object) -> int:
+               level: Level = "error", **kw: Any) -> int:
         """One problem per flagged row (first :data:`PER_KIND_CAP`), then "… and N more"; returns the count."""
         idx = mask[mask.fillna(False).astype(bool)].index
         n = len(idx)
@@ -75,16 +77,16 @@ class Ctx:
                 v = None
             self.problems.append(problem(code, file=self.file, sheet=self.sheet, column=column,
                                          line=int(self.lines[i]), line_kind=self.line_kind, value=v,
-                                         level=level, **kw))  # type: ignore[arg-type]
+                                         level=level, **kw))
         if n > PER_KIND_CAP:
             self.problems.append(problem("more", file=self.file, sheet=self.sheet, column=column, level=level,
-                                         n=n - PER_KIND_CAP, what=code))  # type: ignore[arg-type]
+                                         n=n - PER_KIND_CAP, what=code))
         return n
 
-    def add(self, code: str, *, column: str = "", level: str = "error", value: object = None, **kw: object) -> None:
+    def add(self, code: str, *, column: str = "", level: Level = "error", value: object = None, **kw: Any) -> None:
         """One problem about the whole file or a column."""
         self.problems.append(problem(code, file=self.file, sheet=self.sheet, column=column, value=value,
-                                     level=level, **kw))  # type: ignore[arg-type]
+                                     level=level, **kw))
 
 
 _ARROW_STR = pd.StringDtype("pyarrow")
@@ -126,6 +128,14 @@ def _missing(s: pd.Series, col: Column, ctx: Ctx, na: pd.Series, raw: pd.Series 
                     markers=", ".join(sorted({repr(v) for v in raw[marked].str.strip().unique()[:5]})))
 
 
+def _text_cells(s: pd.Series, col: Column, ctx: Ctx) -> tuple[pd.Series, pd.Series]:
+    """Cells of a text-typed column as Arrow strings and their missing mask; missing values are reported."""
+    raw = _text(s)
+    na = _na_mask(raw)
+    _missing(s, col, ctx, na, raw)
+    return raw, na
+
+
 def coerce_column(s: pd.Series, col: Column, ctx: Ctx, *, tz: str) -> tuple[pd.Series, pd.Series | None]:
     """Coerce one column to its contract type; problems go to ``ctx``.
 
@@ -163,18 +173,14 @@ def _coerce_id(s: pd.Series, col: Column, ctx: Ctx) -> pd.Series:
         out[frac] = s[frac].astype("string")
         _missing(s, col, ctx, out.isna(), None)
         return out
-    raw = _text(s)
-    na = _na_mask(raw)
-    _missing(s, col, ctx, na, raw)
+    raw, na = _text_cells(s, col, ctx)
     return _fold(raw).mask(na)
 
 
 def _coerce_bool(s: pd.Series, col: Column, ctx: Ctx) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s.astype("boolean")
-    raw = _text(s)
-    na = _na_mask(raw)
-    _missing(s, col, ctx, na, raw)
+    raw, na = _text_cells(s, col, ctx)
     low = _fold(raw).str.lower()
     out = pd.Series(pd.NA, index=s.index, dtype="boolean")
     out[low.isin(_TRUE).fillna(False)] = True
@@ -193,9 +199,7 @@ def _coerce_number(s: pd.Series, col: Column, ctx: Ctx) -> tuple[pd.Series, pd.S
         if col.required:
             ctx.report(out.isna(), "empty_required", column=col.name)
     else:
-        raw = _text(s)
-        na = _na_mask(raw)
-        _missing(s, col, ctx, na, raw)
+        raw, na = _text_cells(s, col, ctx)
         t = raw.str.strip()
         plain = t.str.fullmatch(r"[+-]?[0-9]+(?:\.[0-9]+)?").fillna(False)
         pct = pd.Series(False, index=s.index)
@@ -266,9 +270,7 @@ def _coerce_datetime(s: pd.Series, col: Column, ctx: Ctx, *, tz: str) -> pd.Seri
         if col.required:
             ctx.report(s.isna(), "empty_required", column=col.name)
     else:
-        raw = _text(s)
-        na = _na_mask(raw)
-        _missing(s, col, ctx, na, raw)
+        raw, na = _text_cells(s, col, ctx)
         t = raw.str.strip()
         iso = t.str.fullmatch(_ISO_RE).fillna(False) & ~na
         if not (iso | na).all():  # normalise only the cells that are not ISO already
@@ -320,8 +322,7 @@ def check_header(columns: list[str], schema: TableSchema, ctx: Ctx) -> bool:
     required and missing, a warning otherwise.
     """
     known = schema.names
-    seen: set[str] = set()
-    dup = sorted({c for c in columns if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
+    dup = sorted(c for c, k in Counter(columns).items() if k > 1)
     for c in dup:
         ctx.add("duplicate_column", column=c)
     present = set(columns)

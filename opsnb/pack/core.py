@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -200,7 +201,7 @@ def _parquet_select(path: Path, schema: TableSchema, spec: TableSpec, tz: str, c
 
 @dataclass
 class _Result:
-    problems: list[Problem]
+    problems: Sequence[Problem]
     digest: str
     registered: bool
 
@@ -221,7 +222,7 @@ def _atomic_write(target: Path, write: object) -> None:
             tmp.unlink()
 
 
-def _dump_warnings(problems: list[Problem]) -> str:
+def _dump_warnings(problems: Sequence[Problem]) -> str:
     out = []
     for p in problems:
         d = dataclasses.asdict(p) if isinstance(p, PackProblem) else {"where": p.where, "message": p.message}
@@ -303,6 +304,12 @@ def _typed(df: pd.DataFrame, columns: list[str], schema: TableSchema, spec: Tabl
             ctx.add("header_only_required")
             return None
         ctx.add("header_only", level="warning")
+    return _coerce_and_check(df, schema, ctx, tz, duck)
+
+
+def _coerce_and_check(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, tz: str,
+                      duck: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Coerce a frame with a checked header to the contract types, then run the table checks in DuckDB."""
     typed = coerce_frame(df, schema, ctx, tz=tz)
     rel = f"__check_{schema.name}"
     duck.register(rel, typed.assign(__line=ctx.lines.to_numpy()))
@@ -350,9 +357,9 @@ def _open(src: Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Proble
         if src.suffix.lower() == ".duckdb":
             return _open_duckdb(src, tz)
         return None, [problem("pack_not_folder", file=str(src))]
-    specs, problems = load_config(src)
+    specs, config_problems = load_config(src)
     files, more = _discover(src, specs)
-    problems = list(problems) + more
+    problems: list[Problem] = [*config_problems, *more]
     if "kpis" not in files:
         problems.append(problem("no_kpis", file=src.name or str(src)))
     con = ibis.duckdb.connect()
@@ -457,11 +464,4 @@ def _typed_frame(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, tz: str,
                  duck: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     if not check_header(list(df.columns), schema, ctx):
         return None
-    typed = coerce_frame(df, schema, ctx, tz=tz)
-    rel = f"__check_{schema.name}"
-    duck.register(rel, typed.assign(__line=ctx.lines.to_numpy()))
-    try:
-        run_checks(duck, rel, schema, ctx, present=set(typed.columns))
-    finally:
-        duck.unregister(rel)
-    return typed
+    return _coerce_and_check(df, schema, ctx, tz, duck)
