@@ -11,17 +11,21 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from opsnb.errors import ParamsError, Problem
 from opsnb.paths import params_dir
 from opsnb.periods import PERIOD_FORMS, Period
 
 Lang = Literal["zh", "en"]
+#: Series the anomaly detector can check (daily dau, new_users, gmv, conversion; weekly churn).
+AnomalySeries = Literal["dau", "new_users", "gmv", "conversion", "churn"]
+_ANOMALY_SERIES: tuple[AnomalySeries, ...] = get_args(AnomalySeries)
 SECTIONS = ("goals", "campaigns", "insights", "problems", "plan")
 NOTEBOOKS = {
     "summary": "00_summary.ipynb",
@@ -226,8 +230,7 @@ class ProblemsSettings(_Model):
     anomaly_z: float = Field(default=3.5, gt=0)  # flag |0.6745·(r − median)/MAD| above this
     anomaly_consecutive: int = Field(default=1, ge=1)  # flag only runs of at least N breaches
     anomaly_min_seasons: int = Field(default=2, ge=2)  # shorter history → "too short" note
-    anomaly_series: list[Literal["dau", "new_users", "gmv", "conversion", "churn"]] = Field(
-        default_factory=lambda: ["dau", "new_users", "gmv", "conversion", "churn"])
+    anomaly_series: list[AnomalySeries] = Field(default_factory=lambda: list(_ANOMALY_SERIES))
     anomaly_history_days: int = Field(default=182, ge=14)  # daily history fed to STL (period 7)
     anomaly_history_weeks: int = Field(default=52, ge=8)  # weekly history fed to STL
     anomaly_weekly_period: int = Field(default=4, ge=2)  # weekly season: ~a month (52 needs 2 years)
@@ -462,7 +465,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _describe(err: dict[str, Any]) -> Problem:
+def _describe(err: ErrorDetails) -> Problem:
     loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
