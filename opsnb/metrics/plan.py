@@ -122,7 +122,7 @@ def _pack_actions(pack: Pack) -> pd.DataFrame:
             norm.append("planned")
         else:
             norm.append(_STATUS[key])
-    hz = []
+    hz: list[str | None] = []
     for i, h in enumerate(df["horizon"] if "horizon" in df.columns else [None] * len(df)):
         if h is None or pd.isna(h) or str(h).strip() == "":
             hz.append(None)

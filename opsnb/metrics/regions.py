@@ -106,6 +106,9 @@ def regions(pack: Pack, period: Period) -> RegionsResult:
     basis = "gmv" if df["gmv"].notna().any() and float(df["gmv"].astype("float64").sum()) > 0 else "users"
     total = float(df[basis].astype("float64").sum())
     na: dict[str, str] = {}
+    top_region: str | None
+    top_share: float | None
+    hhi: float | None
     if total > 0:
         df["share"] = df[basis].astype("float64") / total
         df = df.sort_values([basis, "region"], ascending=[False, True]).reset_index(drop=True)

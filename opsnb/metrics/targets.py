@@ -397,8 +397,8 @@ def annual_plan(pack: Pack, period: Period, settings: Any) -> AnnualPlan:
             rem_shares = [shares[m - 1] for m in months]
             if remaining <= 0:
                 mnotes.append(Note("plan.note.already_met", {"metric": key}))
-                remaining = split_integer(to_units(annual, kpi.unit), shares)
-                remaining = sum(remaining[m - 1] for m in months)
+                full_year = split_integer(to_units(annual, kpi.unit), shares)
+                remaining = sum(full_year[m - 1] for m in months)
             m_targets = [u / SPLIT_SCALE[kpi.unit] for u in split_integer(remaining, rem_shares)]
             rows.append(dict(metric=key, unit=kpi.unit, level="year", period=str(year), share=1.0, target=annual,
                              actual=ytd_units / SPLIT_SCALE[kpi.unit], basis=basis, method=method))

@@ -230,8 +230,8 @@ def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *,
     if not keys:
         return None
     if ax is None:
-        fig, axes = plt.subplots(len(keys), 1, figsize=(8.0, 2.6 * len(keys)), squeeze=False)
-        axes = axes[:, 0]
+        _, grid = plt.subplots(len(keys), 1, figsize=(8.0, 2.6 * len(keys)), squeeze=False)
+        axes = list(grid[:, 0])
     else:
         axes = [ax]
         keys = keys[:1]
