@@ -7,6 +7,7 @@ come from :mod:`opsnb.metrics.activity`, :mod:`~opsnb.metrics.retention`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -485,52 +486,41 @@ def _activity_labels(lang: str) -> dict[str, str]:
     return {k: t(f"insights.activity.series.{k}", lang) for k in ("dau", "wau", "mau")}
 
 
+def _subsection(key: str, compute: Callable[[Context], Any], chart: Callable[[Any, Context], Any],
+                table: Callable[[Any, str], ui.Table], bullets: Callable[[Any, str], list[str]]) -> Subsection:
+    """A :class:`Subsection` whose table and bullets are rendered from ``(result, lang)``."""
+    return Subsection(key, compute=compute, chart=chart,
+                      table=lambda r, ctx: table(r, ctx.lang), bullets=lambda r, ctx: bullets(r, ctx.lang))
+
+
 SUBSECTIONS: list[Subsection] = [
-    Subsection(
-        "insights.activity",
-        compute=_activity,
-        chart=lambda r, ctx: activity_chart(r, title=ctx.t("insights.activity.chart_title"),
-                                            labels=_activity_labels(ctx.lang)),
-        table=lambda r, ctx: activity_table(r, ctx.lang),
-        bullets=lambda r, ctx: activity_bullets(r, ctx.lang),
-    ),
-    Subsection(
-        "insights.platforms",
-        compute=lambda ctx: am.platform_split(ctx.pack, ctx.period),
-        chart=lambda r, ctx: platforms_chart(r, lang=ctx.lang, title=ctx.t("insights.platforms.chart_title")),
-        table=lambda r, ctx: platforms_table(r, ctx.lang),
-        bullets=lambda r, ctx: platforms_bullets(r, ctx.lang),
-    ),
-    Subsection(
-        "insights.retention",
-        compute=_retention,
-        chart=lambda r, ctx: retention_chart(
+    _subsection(
+        "insights.activity", _activity,
+        lambda r, ctx: activity_chart(r, title=ctx.t("insights.activity.chart_title"),
+                                      labels=_activity_labels(ctx.lang)),
+        activity_table, activity_bullets),
+    _subsection(
+        "insights.platforms", lambda ctx: am.platform_split(ctx.pack, ctx.period),
+        lambda r, ctx: platforms_chart(r, lang=ctx.lang, title=ctx.t("insights.platforms.chart_title")),
+        platforms_table, platforms_bullets),
+    _subsection(
+        "insights.retention", _retention,
+        lambda r, ctx: retention_chart(
             r, title=ctx.t("insights.retention.chart_title", mode=ctx.t(f"insights.retention.mode.{r.mode}")),
             xlabel=ctx.t(f"insights.retention.axis.{r.interval}"), ylabel=ctx.t("insights.retention.col.cohort")),
-        table=lambda r, ctx: retention_table(r, ctx.lang),
-        bullets=lambda r, ctx: retention_bullets(r, ctx.lang),
-    ),
-    Subsection(
-        "insights.new_vs_returning",
-        compute=_day_n,
-        chart=lambda r, ctx: day_n_chart(r, lang=ctx.lang, title=ctx.t("insights.new_vs_returning.chart_title")),
-        table=lambda r, ctx: day_n_table(r, ctx.lang),
-        bullets=lambda r, ctx: day_n_bullets(r, ctx.lang),
-    ),
-    Subsection(
-        "insights.lifecycle",
-        compute=_lifecycle,
-        chart=lambda r, ctx: lifecycle_chart(
+        retention_table, retention_bullets),
+    _subsection(
+        "insights.new_vs_returning", _day_n,
+        lambda r, ctx: day_n_chart(r, lang=ctx.lang, title=ctx.t("insights.new_vs_returning.chart_title")),
+        day_n_table, day_n_bullets),
+    _subsection(
+        "insights.lifecycle", _lifecycle,
+        lambda r, ctx: lifecycle_chart(
             r, labels={k: ctx.t(f"insights.lifecycle.status.{k}") for k in lm.STATUSES},
             title=ctx.t("insights.lifecycle.chart_title")),
-        table=lambda r, ctx: lifecycle_table(r, ctx.lang),
-        bullets=lambda r, ctx: lifecycle_bullets(r, ctx.lang),
-    ),
-    Subsection(
-        "insights.funnel",
-        compute=_funnel,
-        chart=lambda r, ctx: funnel_chart(r, title=ctx.t("insights.funnel.chart_title", days=r.window_days)),
-        table=lambda r, ctx: funnel_table(r, ctx.lang),
-        bullets=lambda r, ctx: funnel_bullets(r, ctx.lang),
-    ),
+        lifecycle_table, lifecycle_bullets),
+    _subsection(
+        "insights.funnel", _funnel,
+        lambda r, ctx: funnel_chart(r, title=ctx.t("insights.funnel.chart_title", days=r.window_days)),
+        funnel_table, funnel_bullets),
 ]
