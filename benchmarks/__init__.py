@@ -142,14 +142,20 @@ def pack_for(scale: float, *, seed: int = SEED, work: Path = WORK, log: Callable
 
 @contextmanager
 def project(work: Path = WORK) -> Iterator[Path]:
-    """A throw-away project root (symlinks to the repo's params/ and notebooks/), removed afterwards."""
+    """A throw-away project root (symlinks to the repo's params/ and notebooks/), removed afterwards.
+
+    The working directory is restored on exit: papermill's ``cwd=`` is a process-wide ``os.chdir``,
+    and with the batch's worker threads the process can be left inside the removed root.
+    """
     work.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="proj-", dir=work))
+    here = os.getcwd()
     try:
         (root / "params").symlink_to(ROOT / "params")
         (root / "notebooks").symlink_to(ROOT / "notebooks")
         yield root
     finally:
+        os.chdir(here)
         shutil.rmtree(root, ignore_errors=True)
 
 

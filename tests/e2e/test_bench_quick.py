@@ -1,0 +1,33 @@
+"""The benchmark harness in --quick mode runs end to end and writes a complete results file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench-quick")]
+
+
+def test_quick_mode_measures_every_part_and_finds_identical_numbers(tmp_path):
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "results.json"
+    rc = main(["--quick", "--only", "floor,batch,compute,scaling", "--work", str(tmp_path / "work"),
+               "--out", str(out)])
+    res = json.loads(out.read_text(encoding="utf-8"))
+    assert rc == 0, res
+    assert res["settings"]["repeats"] == 1 and res["settings"]["scales"] == [0.1]
+    assert res["floor"]["ok"] and res["floor"]["wall_s"]["min"] > 0
+    b = res["batch"]["0.1"]
+    assert b["ok"] and b["rerun_all_reused"] and b["rss_peak_mb"] > 0
+    assert set(b["sections_s"]) == {"summary", "goals", "campaigns", "insights", "problems", "plan"}
+    assert all(a["identical"] for a in res["compute"]["analyses"].values())
+    assert res["scaling"]["fit"]["total"]["b"] is not None
+    assert res["ratios"]["batch/floor@0.1"] > 0
