@@ -76,14 +76,12 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_params(unit=args.unit, overrides=args.set)
             problems = validate_pack(args.pack, tz=settings.timezone)
             if problems:
-                try:
-                    from opsnb.pack import format_problems  # type: ignore[attr-defined]
+                from opsnb.pack.problems import format_problems, is_error
 
-                    print(format_problems(problems))
-                except ImportError:
-                    print(str(PackError(problems)))
-                return 2
-            print(f"{args.pack}: ok")
+                print(format_problems(problems, settings.lang))
+                if any(is_error(p) for p in problems):
+                    return 2
+            print(f"{args.pack}: ok" + (" (with warnings)" if problems else ""))
             return 0
         if args.cmd == "import":
             from opsnb.importers import online_retail  # type: ignore[import-not-found]

@@ -38,7 +38,7 @@ SUFFIXES = (".parquet", ".csv", ".tsv", ".xlsx")
 #: Data-looking files that are not read (a warning says so, with the fix).
 UNSUPPORTED = (".xls", ".xlsm", ".json", ".txt", ".ods")
 #: Files an importer writes beside the tables, for people to read: not tables, no warning.
-SIDECARS = ("import_report.json",)
+SIDECARS = ("import_report.json", "scenario.json")
 
 
 @dataclass
