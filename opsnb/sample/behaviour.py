@@ -23,7 +23,7 @@ END_SEC = N_DAYS * DAY
 USERS_PER_SCALE = 50_000
 SESSIONS_PER_USER = 13.2        # → ≈ 2M events per 50k users (≈ 3.03 events per session)
 CHURN_WEEK = date(2026, 10, 12)  # planted: Monday of the churn spike
-CHURN_KILL = 0.18                # share of the previous week's active (still alive) users who leave for good
+CHURN_KILL = 0.22                # share of the previous week's returning users who leave for good instead
 TRACKING_BREAK = date(2026, 10, 20)
 EXPERIMENT = ("checkout_button", date(2026, 10, 8), date(2026, 10, 28))  # name, first day, last day
 EXPERIMENT_USERS = 8_000         # per scale 1, both arms
@@ -147,8 +147,8 @@ def simulate(rng: np.random.Generator, cal: Calendar, scale: float) -> Simulatio
     w0 = w1 - 7 * DAY
     prev = np.zeros(n, bool)
     prev[s_user[(s_ts >= w0) & (s_ts < w1)]] = True
-    later = np.zeros(n, bool)
-    later[s_user[s_ts >= w1]] = True
+    later = np.zeros(n, bool)  # ... who would have come back that very week
+    later[s_user[(s_ts >= w1) & (s_ts < w1 + 7 * DAY)]] = True
     killed = prev & later & (rng.random(n) < CHURN_KILL)
     keep = ~(killed[s_user] & (s_ts >= w1))
     s_user, s_ts, s_first = s_user[keep], s_ts[keep], s_first[keep]
@@ -217,7 +217,17 @@ def simulate(rng: np.random.Generator, cal: Calendar, scale: float) -> Simulatio
         (np.flatnonzero(renew_flag), np.full(int(renew_flag.sum()), 25, np.int64), 9),
     ]
     # one sort of packed (ts, event code, session) keys; codes keep visit before register at a tie
-    key = np.concatenate([((s_ts[i] + off) << 36) | (code << _SESS_BITS) | i for i, off, code in parts])
+    key = np.empty(sum(len(i) for i, _, _ in parts), np.int64)
+    at = 0
+    for i, off, code in parts:  # ten event kinds; in-place ops keep temporaries small
+        k = key[at:at + len(i)]
+        np.take(s_ts, i, out=k)
+        k += off
+        k <<= 36
+        k |= (code << _SESS_BITS)
+        k |= i
+        at += len(i)
+    del parts
     key.sort()
     key = key[: np.searchsorted(key, END_SEC << 36)]
 

@@ -22,7 +22,10 @@ REVIEW = (2026, 10)
 
 
 def _ts(seconds: np.ndarray) -> pa.Array:
-    return pa.array(_T0_US + seconds.astype(np.int64) * 1_000_000, type=pa.timestamp("us"))
+    us = seconds.astype(np.int64)  # a copy: scaled in place
+    us *= 1_000_000
+    us += _T0_US
+    return pa.array(us, type=pa.timestamp("us"))
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
