@@ -7,6 +7,7 @@ become pandas frames whose cells are already text or numbers, ready for a UTF-8 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -149,19 +150,21 @@ def _nice(x: float) -> float:
 def campaigns(sim: Simulation, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     """campaigns.csv: costs calibrated to each campaign's aimed ROI on its attributed GMV."""
     act = campaign_actuals(sim)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    costs: list[float] = []
     past_11 = brand.CAMPAIGNS.index(next(c for c in brand.CAMPAIGNS if c.campaign_id == "CP2506"))
     for i, c in enumerate(brand.CAMPAIGNS):
         gmv, touched, new = float(act.gmv[i]), int(act.touched[i]), int(act.signups[i])
         planned = sec(c.start) >= N_DAYS * DAY
         if planned:  # next 双十一: budget and targets grow on last year's
-            cost = _nice(rows[past_11]["cost"] * 1.2)
+            cost = _nice(costs[past_11] * 1.2)
             reach, t_new, t_gmv = None, int(round(act.signups[past_11] * 1.25)), _nice(float(act.gmv[past_11]) * 1.3)
         else:
             cost = _nice(gmv / c.roi)
             reach = int(touched * rng.integers(18, 40))
             t_new = int(round(new * rng.uniform(0.9, 1.12)))
             t_gmv = _nice(gmv * rng.uniform(0.9, 1.12))
+        costs.append(cost)
         rows.append({"campaign_id": c.campaign_id, "name": c.name, "type": c.type,
                      "start": c.start.isoformat(), "end": c.end.isoformat(), "cost": cost, "channel": c.channel,
                      "reach": reach, "target_new_users": t_new, "target_gmv": t_gmv, "owner": c.owner})
