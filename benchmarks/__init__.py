@@ -271,6 +271,7 @@ def bench_batch(scale: float, repeats: int, work: Path = WORK, log: Callable[[st
     peak, failed = 0.0, {}
     rerun: list[float] = []
     rerun_status: dict[str, str] = {}
+    rerun_reused: list[bool] = []
     with project(work) as root, batch_env(root):
         for i in range(repeats):
             with RSSMonitor() as mon:
@@ -291,12 +292,15 @@ def bench_batch(scale: float, repeats: int, work: Path = WORK, log: Callable[[st
             res = batch.run(root=root, pack=str(pack), unit="bench", progress=False, log=lambda m: None)
             rerun.append(time.perf_counter() - t0)
             rerun_status = {s.section: s.status for s in res.sections}
-            log(f"  rerun (nothing changed) {i + 1}/{repeats}: {rerun[-1]:.2f} s")
+            rerun_reused.append(all(v == "reused" for v in rerun_status.values()))
+            log(f"  rerun (nothing changed) {i + 1}/{repeats}: {rerun[-1]:.2f} s"
+                + ("" if rerun_reused[-1] else f" — re-executed {[k for k, v in rerun_status.items() if v != 'reused']}"
+                   " (inputs changed: is someone editing opsnb/ or params/?)"))
     return {
         "scale": scale, "pack": str(pack), "wall_s": summarize(forced), "rss_peak_mb": peak,
         "sections_s": {k: summarize(v) for k, v in per_section.items()},
         "ok": not failed, "errors": failed,
-        "rerun_s": summarize(rerun), "rerun_all_reused": all(v == "reused" for v in rerun_status.values()),
+        "rerun_s": summarize(rerun), "rerun_all_reused": all(rerun_reused), "rerun_reused": rerun_reused,
         "rerun_status": rerun_status,
     }
 
