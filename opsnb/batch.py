@@ -161,21 +161,27 @@ class KernelPool:
             self._threads.append(th)
 
     def _start(self, section: str, code: str, cwd: Path, env: dict[str, str]) -> None:
-        from jupyter_client.manager import KernelManager
+        import asyncio
+
+        from jupyter_client.blocking import BlockingKernelClient
+        from jupyter_client.manager import AsyncKernelManager
 
         km = None
         try:
-            km = KernelManager(kernel_name="python3")
-            km.start_kernel(cwd=str(cwd), env=env)
-            kc = km.client()
+            # nbclient drives the kernel from its own event loop: it needs an *async* manager (a blocking one
+            # would block that loop and hide a dead kernel).
+            km = AsyncKernelManager(kernel_name="python3")
+            asyncio.run(km.start_kernel(cwd=str(cwd), env=env))
+            kc = BlockingKernelClient()
+            kc.load_connection_info(km.get_connection_info())
             kc.start_channels()
             kc.wait_for_ready(timeout=120)
             kc.execute_interactive(code, timeout=300, store_history=False, output_hook=lambda msg: None)
             kc.stop_channels()
             self._queues[section].put(km)
         except Exception:  # noqa: BLE001 - a warm kernel is an optimisation; papermill starts one instead
-            if km is not None and km.has_kernel:
-                km.shutdown_kernel(now=True)
+            if km is not None:
+                stop_kernel(km)
             self._queues[section].put(None)
 
     def take(self, section: str) -> Any:
@@ -193,7 +199,17 @@ class KernelPool:
             except queue.Empty:
                 continue
             if km is not None:
-                km.shutdown_kernel(now=True)
+                stop_kernel(km)
+
+
+def stop_kernel(km: Any) -> None:
+    """Shut a pool kernel down now (it may already be dead)."""
+    import asyncio
+
+    try:
+        asyncio.run(km.shutdown_kernel(now=True))
+    except Exception:  # noqa: BLE001 - the kernel may be gone already; nothing else to release
+        pass
 
 
 def code_fingerprint() -> str:
@@ -295,7 +311,7 @@ def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: di
     extra = {"km": km} if km is not None else {"shutdown_kernel": "immediate"}
     try:
         pm.execute_notebook(str(nb_dir / name), str(out_nb), parameters=parameters, kernel_name="python3",
-                            cwd=str(nb_dir), progress_bar=False, log_output=False, execution_timeout=timeout_s,
+                            progress_bar=False, log_output=False, execution_timeout=timeout_s,
                             request_save_on_cell_execute=False, **extra)
         nb = nbformat.read(out_nb, as_version=4)
         problems = notebook_problems(nb)
@@ -315,8 +331,8 @@ def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: di
         if not isinstance(exc, OpsnbError):
             res.error += "\n" + "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
     finally:
-        if km is not None and km.has_kernel:
-            km.shutdown_kernel(now=True)
+        if km is not None:
+            stop_kernel(km)
     res.duration_s = round(time.perf_counter() - t0, 2)
     return res
 
