@@ -164,3 +164,56 @@ def test_second_run_waits_for_the_first(project: Path):
 
 def test_env_isolated():
     assert os.environ.get("OPSNB_CACHE")
+
+
+ECHO = ('import json\nfrom IPython.display import HTML\n'
+        'HTML("<pre id=echo>" + json.dumps(dict(period=period, unit=unit, pack=pack, params_file=params_file, '
+        'lang=lang, run_dir=run_dir), ensure_ascii=False).replace("<", "&lt;") + "</pre>")')
+
+
+@pytest.mark.parametrize("value", ["202401", "nan", "it's \"quoted\"", "two\nlines", "华东·运营 ¥", "{{7*7}}"])
+def test_parameter_values_round_trip(tmp_path: Path, value: str):
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    nbformat.write(_nb(ECHO), nb_dir / NOTEBOOKS["goals"])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    params = {"period": value, "unit": value, "pack": value, "params_file": value, "lang": value, "run_dir": value}
+    res = batch.execute_section("goals", nb_dir=nb_dir, run_dir=run_dir, parameters=params, timeout_s=60, lang="zh",
+                                header=[], toc_title="", title="t")
+    assert res.status == "ok", res.error
+    out = nbformat.read(run_dir / NOTEBOOKS["goals"], as_version=4)
+    echoed = next(o for c in out.cells for o in c.get("outputs", []) if "echo" in o.get("data", {}).get("text/html", ""))
+    text = echoed["data"]["text/html"].removeprefix("<pre id=echo>").removesuffix("</pre>").replace("&lt;", "<")
+    assert json.loads(text) == params
+
+
+def test_bad_period_starts_no_kernel(project: Path, monkeypatch, capsys):
+    from opsnb import cli
+
+    def boom(*a, **k):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(batch, "KernelPool", boom)
+    monkeypatch.setattr(batch, "execute_section", boom)
+    monkeypatch.setenv("OPSNB_HOME", str(project))
+    monkeypatch.chdir(project)
+    assert cli.main(["run", "--period", "2026-13"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "period" in err and "YYYY-MM" in err and "YYYY-Qn" in err
+
+
+def test_bad_pack_starts_no_kernel(project: Path, monkeypatch, capsys):
+    from opsnb import cli
+
+    def boom(*a, **k):
+        raise AssertionError("a kernel was started")
+
+    (project / "pack" / "orders.csv").write_text("order_id,user_id,ts,amount\n1,u1,not-a-date,abc\n", encoding="utf-8")
+    monkeypatch.setattr(batch, "KernelPool", boom)
+    monkeypatch.setattr(batch, "execute_section", boom)
+    monkeypatch.setenv("OPSNB_HOME", str(project))
+    monkeypatch.chdir(project)
+    assert cli.main(["run", "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert "orders.csv" in err and "not-a-date" in err and "abc" in err

@@ -86,3 +86,40 @@ def test_report_finds_planted_facts(run, project):
             assert item["channel"] in problems
         if item["kind"] == "tracking_break":
             assert item["platform"] in problems
+
+
+def test_no_missing_glyph_warnings_in_any_kernel(run):
+    """Chinese chart text needs a CJK font: a missing glyph warning in any executed notebook fails the run."""
+    import nbformat
+
+    _, res = run
+    for name in NOTEBOOKS.values():
+        nb = nbformat.read(res.run_dir / name, as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                text = out.get("text", "") if out.get("output_type") == "stream" else ""
+                assert "missing from font" not in text and "Glyph" not in text, (name, text[:300])
+
+
+def test_rerun_gives_identical_html_but_for_timestamps(project):
+    """Same inputs, forced re-execution: the same numbers, byte for byte, apart from the generation time."""
+    kw = dict(root=project, pack=str(project / "pack"), unit="e2e_rerun", sections=["goals", "problems"],
+              progress=False, log=lambda m: None, force=True)
+    first = batch.run(**kw)
+    second = batch.run(**kw)
+    assert first.ok and second.ok
+    stamp = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+    for name in ("01_goals.html", "04_problems.html"):
+        a = stamp.sub("", (first.run_dir / name).read_text(encoding="utf-8"))
+        b = stamp.sub("", (second.run_dir / name).read_text(encoding="utf-8"))
+        assert a == b, name
+
+
+def test_unchanged_rerun_reuses_every_section(project):
+    kw = dict(root=project, pack=str(project / "pack"), unit="e2e_reuse", sections=["plan"], progress=False,
+              log=lambda m: None)
+    first = batch.run(**kw)
+    second = batch.run(**kw)
+    assert first.ok and second.ok
+    assert {s.section: s.status for s in second.sections} == {"summary": "reused", "plan": "reused"}
+    assert (second.out_dir / "index.html").read_bytes() == (first.run_dir / "index.html").read_bytes()
