@@ -171,7 +171,7 @@ class KernelPool:
             # nbclient drives the kernel from its own event loop: it needs an *async* manager (a blocking one
             # would block that loop and hide a dead kernel).
             km = AsyncKernelManager(kernel_name="python3")
-            asyncio.run(km.start_kernel(cwd=str(cwd), env=env))
+            asyncio.run(_awaited(km.start_kernel(cwd=str(cwd), env=env)))
             kc = BlockingKernelClient()
             kc.load_connection_info(km.get_connection_info())
             kc.start_channels()
@@ -202,12 +202,16 @@ class KernelPool:
                 stop_kernel(km)
 
 
+async def _awaited(aw: Any) -> Any:
+    return await aw
+
+
 def stop_kernel(km: Any) -> None:
     """Shut a pool kernel down now (it may already be dead)."""
     import asyncio
 
     try:
-        asyncio.run(km.shutdown_kernel(now=True))
+        asyncio.run(_awaited(km.shutdown_kernel(now=True)))
     except Exception:  # noqa: BLE001 - the kernel may be gone already; nothing else to release
         pass
 
