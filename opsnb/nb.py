@@ -6,6 +6,7 @@ A section notebook stays thin (STYLE.md): a parameters cell, ``ctx = nb.setup(..
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -147,6 +148,9 @@ def commentary(text: str, ctx: Context) -> ui.Html:
                    f'{ui.esc(ctx.t("common.commentary"))}</div>{body}</aside>', text)
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
     """Compute subsection ``key`` and build its display objects (heading, purpose, chart, table, bullets)."""
     from opsnb import sections
@@ -156,8 +160,13 @@ def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
     try:
         result = sub.compute(ctx)
     except NoData as exc:
-        objs.append(ui.note(ctx.t("common.no_data_table", table=exc.table) if exc.reason in ("", "table not in pack")
-                            else ctx.t("common.no_data", what=exc.reason), kind="info"))
+        if exc.reason in ("", "table not in pack"):
+            text = ctx.t("common.no_data_table", table=exc.table)
+        elif ctx.lang == "zh" and not _CJK.search(exc.reason):
+            text = ctx.t("common.no_data_generic")  # an untranslated (English) reason never lands in a zh report
+        else:
+            text = ctx.t("common.no_data", what=exc.reason)
+        objs.append(ui.note(text, kind="info"))
         return None, objs
     if sub.chart is not None:
         ax = sub.chart(result, ctx)
