@@ -170,7 +170,12 @@ class KernelPool:
         try:
             # nbclient drives the kernel from its own event loop: it needs an *async* manager (a blocking one
             # would block that loop and hide a dead kernel).
-            km = AsyncKernelManager(kernel_name="python3")
+            # IPC (unix sockets) rather than TCP: no port races between kernels started at once.
+            import tempfile
+
+            sock = Path(tempfile.mkdtemp(prefix="opsnb-kernel-")) / "k"
+            km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(sock))
+            _SOCKET_DIRS[id(km)] = sock.parent
             asyncio.run(_awaited(km.start_kernel(cwd=str(cwd), env=env)))
             kc = BlockingKernelClient()
             kc.load_connection_info(km.get_connection_info())
@@ -202,6 +207,9 @@ class KernelPool:
                 stop_kernel(km)
 
 
+_SOCKET_DIRS: dict[int, Path] = {}  # kernel manager → its private folder of IPC sockets
+
+
 async def _awaited(aw: Any) -> Any:
     return await aw
 
@@ -214,6 +222,9 @@ def stop_kernel(km: Any) -> None:
         asyncio.run(_awaited(km.shutdown_kernel(now=True)))
     except Exception:  # noqa: BLE001 - the kernel may be gone already; nothing else to release
         pass
+    sock_dir = _SOCKET_DIRS.pop(id(km), None)
+    if sock_dir is not None:
+        shutil.rmtree(sock_dir, ignore_errors=True)
 
 
 def code_fingerprint() -> str:
@@ -394,7 +405,7 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
     unit_dir = outputs_dir(root) / settings.unit
     target = unit_dir / per.label
     with _Lock(unit_dir / f".{per.label}.lock", wait=wait, log=log):
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
         run_dir = unit_dir / ".runs" / f"{per.label}-{run_id}"
         run_dir.mkdir(parents=True)
         result = RunResult(settings.unit, per.label, target, run_dir)
