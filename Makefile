@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install opsnb with its dev tools
 
-sample: setup ## Write the sample pack to data/sample
-	$(BIN)/opsnb sample --out data/sample
+sample: setup ## Write the sample pack to data/sample (once; delete the folder to regenerate)
+	@test -d data/sample || $(BIN)/opsnb sample --out data/sample
 
 demo: setup ## Set up, then run the whole review on the sample pack; prints the path of index.html
 	$(BIN)/opsnb run
