@@ -163,7 +163,8 @@ def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
         if exc.reason in ("", "table not in pack"):
             text = ctx.t("common.no_data_table", table=exc.table)
         elif ctx.lang == "zh" and not _CJK.search(exc.reason):
-            text = ctx.t("common.no_data_generic")  # an untranslated (English) reason never lands in a zh report
+            # the metric's reason is English (metrics have no language): say it in Chinese, keep the detail
+            text = ctx.t("common.no_data_generic", detail=exc.reason)
         else:
             text = ctx.t("common.no_data", what=exc.reason)
         objs.append(ui.note(text, kind="info"))
