@@ -33,7 +33,8 @@ from opsnb.periods import Period, latest_full_month
 
 KEEP_RUNS = 3  # earlier runs of a period kept under .runs for recovery
 #: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
-ARTEFACTS = {"goals": ("kpis.parquet",), "plan": ("plan_targets.csv",)}
+ARTEFACTS = {"goals": ("kpis.parquet", "handoff-kpi_cards.json", "handoff-wins.json"),
+             "problems": ("handoff-top_problems.json",), "plan": ("plan_targets.csv", "handoff-next_actions.json")}
 
 
 @dataclass
@@ -153,6 +154,7 @@ class KernelPool:
         from opsnb.sections import MODULES
 
         self._queues: dict[str, queue.Queue[Any]] = {s: queue.Queue(maxsize=1) for s in sections}
+        self.errors: dict[str, str] = {}  # why a warm kernel could not be had (papermill then starts one)
         self._threads = []
         for s in sections:
             code = WARMUP.replace("{modules}", ", opsnb.sections.".join(MODULES[s]))
@@ -163,7 +165,6 @@ class KernelPool:
     def _start(self, section: str, code: str, cwd: Path, env: dict[str, str]) -> None:
         import asyncio
 
-        from jupyter_client.blocking import BlockingKernelClient
         from jupyter_client.manager import AsyncKernelManager
 
         km = None
@@ -177,14 +178,14 @@ class KernelPool:
             km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(sock))
             _SOCKET_DIRS[id(km)] = sock.parent
             asyncio.run(_awaited(km.start_kernel(cwd=str(cwd), env=env)))
-            kc = BlockingKernelClient()
-            kc.load_connection_info(km.get_connection_info())
+            kc = km.blocking_client()  # parent = km: liveness from the process, not a racy heartbeat
             kc.start_channels()
             kc.wait_for_ready(timeout=120)
             kc.execute_interactive(code, timeout=300, store_history=False, output_hook=lambda msg: None)
             kc.stop_channels()
             self._queues[section].put(km)
-        except Exception:  # noqa: BLE001 - a warm kernel is an optimisation; papermill starts one instead
+        except Exception as exc:  # noqa: BLE001 - a warm kernel is an optimisation; papermill starts one instead
+            self.errors[section] = f"{type(exc).__name__}: {exc}"
             if km is not None:
                 stop_kernel(km)
             self._queues[section].put(None)
@@ -495,6 +496,8 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                 summary = one("summary")
         finally:
             kpool.close()
+        for section, why in kpool.errors.items():
+            log(f"note: no warm kernel for {section} ({why}); papermill started one")
         if bar is not None:
             bar.update(1)
             bar.close()

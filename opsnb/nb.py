@@ -125,6 +125,10 @@ def title(ctx: Context) -> None:
         out.append(commentary(text, ctx))
     for o in out:
         display(o)
+    if ctx.run_dir is not None:  # batch run: leave what the summary page needs in the run folder
+        from opsnb.sections.summary import produce
+
+        produce(ctx)
 
 
 def commentary_path(ctx: Context) -> Path:

@@ -18,10 +18,73 @@ from opsnb.render import ui
 from opsnb.sections.base import Subsection
 
 
-def _cards(ctx: Context) -> list[dict[str, Any]]:
+def _kpi_cards(ctx: Context) -> list[dict[str, Any]]:
     from opsnb.sections.goals import kpi_cards
 
-    cards = kpi_cards(ctx)
+    return kpi_cards(ctx)
+
+
+def _wins(ctx: Context) -> list[str]:
+    from opsnb.sections.goals import wins
+
+    return wins(ctx)
+
+
+def _top_problems(ctx: Context) -> list[str]:
+    from opsnb.sections.problems import top_problems
+
+    return top_problems(ctx, n=3)
+
+
+def _next_actions(ctx: Context) -> list[str]:
+    from opsnb.sections.plan import next_actions
+
+    return next_actions(ctx, n=3)
+
+
+#: What each section hands to the summary page through the run folder, so the summary kernel (on the
+#: batch's critical path) reads results instead of recomputing them. Outside a batch it computes them.
+HANDOFFS: dict[str, dict[str, Any]] = {
+    "goals": {"kpi_cards": _kpi_cards, "wins": _wins},
+    "problems": {"top_problems": _top_problems},
+    "plan": {"next_actions": _next_actions},
+}
+
+
+def _handoff_path(ctx: Context, name: str) -> Any:
+    return None if ctx.run_dir is None else ctx.run_dir / f"handoff-{name}.json"
+
+
+def _plain(o: Any) -> Any:
+    return o.item() if hasattr(o, "item") else str(o)
+
+
+def produce(ctx: Context) -> None:
+    """Write this section's hand-offs for the summary (called by ``nb.title`` in batch runs)."""
+    for name, fn in HANDOFFS.get(ctx.section, {}).items():
+        path = _handoff_path(ctx, name)
+        if path is None:
+            continue
+        try:
+            value = fn(ctx)
+        except NoData:
+            continue
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value, ensure_ascii=False, default=_plain), encoding="utf-8")
+        tmp.replace(path)
+
+
+def handed(ctx: Context, name: str) -> Any:
+    """A section's hand-off if the batch left one in the run folder, else computed here."""
+    path = _handoff_path(ctx, name)
+    if path is not None and path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    section = next(s for s, items in HANDOFFS.items() if name in items)
+    return HANDOFFS[section][name](ctx)
+
+
+def _cards(ctx: Context) -> list[dict[str, Any]]:
+    cards = handed(ctx, "kpi_cards")
     if not cards:
         raise NoData("kpis", ctx.t("summary.no_kpis"))
     return cards
@@ -31,22 +94,16 @@ def _cards_table(cards: list[dict[str, Any]], ctx: Context) -> ui.Html:
     return ui.cards(cards)
 
 
-def _wins(ctx: Context) -> list[str]:
-    from opsnb.sections.goals import wins
-
-    return wins(ctx)
+def _wins_list(ctx: Context) -> list[str]:
+    return handed(ctx, "wins")
 
 
 def _problems(ctx: Context) -> list[str]:
-    from opsnb.sections.problems import top_problems
-
-    return top_problems(ctx, n=3)
+    return handed(ctx, "top_problems")
 
 
 def _actions(ctx: Context) -> list[str]:
-    from opsnb.sections.plan import next_actions
-
-    return next_actions(ctx, n=3)
+    return handed(ctx, "next_actions")
 
 
 def _as_bullets(items: list[str], ctx: Context) -> list[str]:
@@ -116,7 +173,7 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
 
 SUBSECTIONS = [
     Subsection("summary.kpis", _cards, table=_cards_table),
-    Subsection("summary.wins", _wins, bullets=_as_bullets),
+    Subsection("summary.wins", _wins_list, bullets=_as_bullets),
     Subsection("summary.problems", _problems, bullets=_as_bullets),
     Subsection("summary.actions", _actions, bullets=_as_bullets),
     Subsection("summary.sections", section_status, table=_status_links,
