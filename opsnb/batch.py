@@ -426,7 +426,8 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         chosen = [s for s in settings.batch.sections]
         # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).
         env = dict(os.environ, OPSNB_HOME=str(root), OPSNB_BATCH="1")
-        os.environ["OPSNB_HOME"] = str(root)
+        saved_env = {k: os.environ.get(k) for k in ("OPSNB_HOME", "OPSNB_BATCH")}
+        os.environ["OPSNB_HOME"] = str(root)  # for kernels papermill starts itself (no warm kernel)
         os.environ["OPSNB_BATCH"] = "1"
 
         # Reuse: a section whose inputs are unchanged since the published run is copied, not executed.
@@ -496,6 +497,11 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                 summary = one("summary")
         finally:
             kpool.close()
+            for k, v in saved_env.items():  # the caller's environment is left as it was
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         for section, why in kpool.errors.items():
             log(f"note: no warm kernel for {section} ({why}); papermill started one")
         if bar is not None:
