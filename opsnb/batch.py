@@ -451,6 +451,10 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                                                   reused_from=old.get("reused_from") or prev_manifest.get("run_id"))
         to_run = [s for s in chosen if s not in reusable]
         kpool = KernelPool([*to_run, "summary"], cwd=nb_dir, env=env)
+        if to_run:  # while the kernels start: build the pack's derived tables once for all of them
+            from opsnb.pack.derived import warm
+
+            warm(the_pack)
 
         def one(section: str) -> SectionResult:
             r = execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,

@@ -106,11 +106,17 @@ class ChannelPack(Pack):
 
     def table(self, name: str) -> Any:
         t = super().table(name)
-        users = super().table("users")
         if name == "users":
             return t.filter(t.channel == self.channel)
+        return self._restrict(t)
+
+    def derived(self, name: str) -> Any:
+        return self._restrict(super().derived(name))
+
+    def _restrict(self, t: Any) -> Any:
         if "user_id" not in t.columns:
             return t
+        users = super().table("users")
         keep = users.filter(users.channel == self.channel).select("user_id")
         return t.semi_join(keep, "user_id")
 

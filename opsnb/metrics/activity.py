@@ -147,6 +147,27 @@ def events_between(pack: Pack, start: date | None, end: date | None, event: str 
     return t.filter(*preds) if preds else t
 
 
+def user_days_between(pack: Pack, start: date | None, end: date | None, event: str | None = None) -> ir.Table:
+    """Active (user, local day) pairs with ``start <= day < end``: columns ``user_id``, ``ts`` (the day at
+    midnight) and ``n`` (events that day).
+
+    Without ``event`` this reads the pack's derived ``user_days`` table (built once per pack, far
+    smaller than ``events``); with one it aggregates that event's rows. Anything that only needs
+    which users were active on which day — counts, first days, day/week/month indices — gives the
+    same answer on it as on the events.
+    """
+    if event is not None:
+        e = events_between(pack, start, end, event)
+        return e.group_by(e.user_id, ts=e.ts.truncate("D")).aggregate(n=e.count())
+    t = pack.derived("user_days")
+    preds = []
+    if start is not None:
+        preds.append(t.ts >= ts_literal(start))
+    if end is not None:
+        preds.append(t.ts < ts_literal(end))
+    return t.filter(*preds) if preds else t
+
+
 # ---------------------------------------------------------------- activity
 
 
@@ -192,8 +213,7 @@ def activity_summary(pack: Pack, period: Period) -> ActivitySummary:
         When the pack has no events table or no event falls in the period.
     """
     p = _clip(pack, period)
-    e = events_between(pack, p.start, p.end)
-    ud = e.group_by(e.user_id, d=day_index(e.ts)).aggregate(n=e.count())
+    ud = user_days_between(pack, p.start, p.end)
     r = ud.aggregate(user_days=ud.count(), mau=ud.user_id.nunique(), events=ud.n.sum()).execute()
     n_events = 0 if pd.isna(r["events"][0]) else int(r["events"][0])
     if n_events == 0:
@@ -208,8 +228,8 @@ def _daily(pack: Pack, p: Period) -> pd.DataFrame:
     # One scan: count user-days by (day, the user's previous active day in the window). At most
     # days² / 2 pairs come back; the trailing-window pieces are then derived from them in pandas.
     lookback = p.start - timedelta(days=29)
-    e = events_between(pack, lookback, p.end)
-    ud = e.select(e.user_id, d=day_index(e.ts)).distinct()
+    e = user_days_between(pack, lookback, p.end)
+    ud = e.select(e.user_id, d=day_index(e.ts))
     ud = ud.mutate(prev=ud.d.lag().over(ibis.window(group_by=ud.user_id, order_by=ud.d)))
     pairs = ud.group_by("d", "prev").aggregate(n=ud.count()).execute()
     first, end = (lookback - EPOCH).days, (p.end - EPOCH).days

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.activity import user_days_between
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -235,8 +236,8 @@ def daily_series(pack: Pack, key: str, period: Period, *, history_days: int = 18
         return t.filter((t[col] >= lo) & (t[col] < hi))
 
     def events_days() -> tuple[pd.Series, pd.DatetimeIndex]:
-        e = clip(pack.table("events"), "ts")
-        dau = _day_frame(e.group_by(day=e.ts.date()).aggregate(v=e.user_id.nunique()))
+        e = user_days_between(pack, lo, hi)
+        dau = _day_frame(e.group_by(day=e.ts.date()).aggregate(v=e.count()))
         return dau, dau.index
 
     if key == "dau":
@@ -286,8 +287,7 @@ def weekly_churn(pack: Pack, period: Period, *, history_weeks: int = 52) -> pd.S
     last_sunday = period.last_day - timedelta(days=(period.last_day.weekday() + 1) % 7)
     end = last_sunday + timedelta(days=1)  # exclusive: the Monday after the last complete week
     lo = end - timedelta(weeks=history_weeks + 1)
-    e = pack.table("events")
-    e = e.filter((e.ts >= lo) & (e.ts < end))
+    e = user_days_between(pack, lo, end)
     wk = e.select(user_id=e.user_id, week=e.ts.truncate("W").cast("date")).distinct()
     prev = wk.mutate(week=(wk.week + ibis.interval(days=7)))
     j = prev.left_join(wk.mutate(here=ibis.literal(1)), ["user_id", "week"])

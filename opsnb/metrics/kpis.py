@@ -54,6 +54,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.activity import user_days_between
 from opsnb.pack.core import Pack
 from opsnb.params import KPI, Label, Settings, StatusBands
 from opsnb.periods import Period
@@ -226,11 +227,8 @@ def _mau_counts_q(pack: Pack, periods: Sequence[Period]) -> pd.Series:
 
 def _user_days(pack: Pack, periods: Sequence[Period]) -> ibis.Table:
     """Distinct (user_id, day) of events within the periods' span: far fewer rows than events."""
-    e = _table(pack, "events")
-    lo = _ts(min(p.start for p in periods))
-    hi = _ts(max(p.end for p in periods))
-    e = e.filter((e.ts >= lo) & (e.ts < hi))
-    return e.select(user_id=e.user_id, day=e.ts.date().cast("timestamp")).distinct()
+    e = user_days_between(pack, min(p.start for p in periods), max(p.end for p in periods))
+    return e.select(user_id=e.user_id, day=e.ts)
 
 
 def _spend(pack: Pack, periods: Sequence[Period]) -> pd.Series:

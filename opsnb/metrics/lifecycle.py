@@ -23,7 +23,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
-from opsnb.metrics.activity import events_between, index_label, index_of, index_start, interval_index, reference_end
+from opsnb.metrics.activity import index_label, index_of, index_start, interval_index, reference_end, user_days_between
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -75,11 +75,11 @@ def lifecycle(
 
     # Only the window (plus the period before it) needs user-intervals and lag/lead; the history
     # before it only matters through each user's first interval, which tells new from resurrecting.
-    hist = events_between(pack, None, ref_end, event)
+    hist = user_days_between(pack, None, ref_end, event)
     firsts = hist.group_by(hist.user_id).aggregate(fi=interval_index(hist.ts.min(), interval))
     new = firsts.filter(firsts.fi >= first, firsts.fi <= last)
     new = new.group_by(i=new.fi).aggregate(users=new.count()).mutate(status=ibis.literal("new"))
-    e = events_between(pack, index_start(first - 1, interval), ref_end, event)
+    e = user_days_between(pack, index_start(first - 1, interval), ref_end, event)
     ui = e.select(e.user_id, i=interval_index(e.ts, interval)).distinct()
     w = ibis.window(group_by=ui.user_id, order_by=ui.i)
     ui = ui.mutate(prev=ui.i.lag().over(w), nxt=ui.i.lead().over(w))

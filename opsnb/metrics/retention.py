@@ -29,7 +29,6 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import (
     Interval,
     day_index,
-    events_between,
     index_label,
     index_of,
     index_start,
@@ -37,6 +36,7 @@ from opsnb.metrics.activity import (
     last_day,
     reference_end,
     ts_literal,
+    user_days_between,
 )
 from opsnb.pack import Pack
 from opsnb.periods import Period
@@ -116,15 +116,15 @@ def retention(
         u = u.filter(u.signup_at.notnull(), u.signup_at < ts_literal(ref_end))
         members = u.select(u.user_id, c=interval_index(u.signup_at, interval)).distinct()
     elif mode == "first_time":
-        s = events_between(pack, None, ref_end, start_event)
+        s = user_days_between(pack, None, ref_end, start_event)
         s = s.group_by(s.user_id).aggregate(t0=s.ts.min())
         members = s.select(s.user_id, c=interval_index(s.t0, interval))
     else:
-        s = events_between(pack, first_day, ref_end, start_event)
+        s = user_days_between(pack, first_day, ref_end, start_event)
         members = s.select(s.user_id, c=interval_index(s.ts, interval)).distinct()
     members = members.filter(members.c >= first, members.c <= last)
 
-    r = events_between(pack, first_day, ref_end, return_event)
+    r = user_days_between(pack, first_day, ref_end, return_event)
     active = r.select(r.user_id, a=interval_index(r.ts, interval)).distinct()
     j = members.join(active, "user_id")
     j = j.filter(j.a > j.c)
@@ -229,11 +229,11 @@ def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 
         raise NoData("events", "the pack has no dated activity")
     last = (data_last - index_start(0, "day")).days
     # one scan of the history up to the period's end: first day in the period, and whether any event came before
-    e = events_between(pack, None, period.end)
+    e = user_days_between(pack, None, period.end)
     in_period = e.ts >= ts_literal(period.start)
     base = e.group_by(e.user_id).aggregate(f=day_index(e.ts).min(where=in_period), returning=(~in_period).any())
     base = base.filter(base.f.notnull())
-    later = events_between(pack, period.start, period.end + timedelta(days=ns[-1]))
+    later = user_days_between(pack, period.start, period.end + timedelta(days=ns[-1]))
     ud = later.select(later.user_id, d=day_index(later.ts)).distinct()
     j = base.join(ud, "user_id")
     j = j.mutate(n=j.d - j.f).filter(ibis._.n.isin(ns))

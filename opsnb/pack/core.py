@@ -52,6 +52,8 @@ class Pack:
     _names: list[str] = field(default_factory=list)
     #: Warnings found while opening (extra columns, ignored files, missing-value markers…).
     warnings: list[Problem] = field(default_factory=list)
+    #: Whether derived tables may be written to the on-disk cache (folder packs opened with the cache).
+    cached: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -69,6 +71,12 @@ class Pack:
         if name not in self._names:
             raise NoData(name, "table not in pack")
         return self.con.table(name)
+
+    def derived(self, name: str) -> ibis.Table:
+        """A derived table (see :mod:`opsnb.pack.derived`), built once per pack content."""
+        from opsnb.pack.derived import derived
+
+        return derived(self, name)
 
     @property
     def fingerprint(self) -> str:
@@ -371,10 +379,11 @@ def _open(src: Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Proble
             problems.append(problem("unreadable", file=spec.file, error=f"{type(exc).__name__}: {exc}"))
             continue
         problems += res.problems
-        prints[name] = res.digest[:16]
+        # content and how it is read (pack.yaml mapping): either changing changes the fingerprint
+        prints[name] = hashlib.sha256(f"{res.digest}|{spec.key()}".encode()).hexdigest()[:16]
         if res.registered:
             names.append(name)
-    return Pack(con, tz, str(src), prints, sorted(names)), problems
+    return Pack(con, tz, str(src), prints, sorted(names), cached=use_cache), problems
 
 
 def _open_duckdb(src: Path, tz: str) -> tuple[Pack | None, list[Problem]]:
