@@ -192,24 +192,15 @@ def _trivial_notebook() -> Any:
     return nb
 
 
-def _warm_pool(sections: Sequence[str], cwd: Path, env: dict[str, str]) -> Any:
-    """The batch's :class:`~opsnb.batch.KernelPool`, but its kernels import nothing (``pass``)."""
-    import queue
-
+def _warm_pool(size: int, cwd: Path, env: dict[str, str]) -> Any:
+    """The batch's :class:`~opsnb.batch.KernelPool` of ``size`` kernels, but its kernels import nothing."""
     from opsnb.batch import KernelPool
 
-    pool = KernelPool.__new__(KernelPool)
-    pool._queues = {s: queue.Queue(maxsize=1) for s in sections}
-    pool._threads = []
-    for s in sections:
-        th = threading.Thread(target=pool._start, args=(s, "pass", cwd, env), daemon=True)
-        th.start()
-        pool._threads.append(th)
-    return pool
+    return KernelPool(size, cwd=cwd, env=env, warmup="pass")
 
 
 def floor_once(workers: int = 2, work: Path = WORK) -> dict[str, Any]:
-    """One run of the batch's machinery on trivial notebooks: 6 warm kernels, papermill, HTML export.
+    """One run of the batch's machinery on trivial notebooks: ``workers`` recycled kernels, papermill, HTML export.
 
     Five section notebooks on ``workers`` threads, then the summary, exactly as ``batch.run`` orders
     them; each notebook holds only the parameters cell. Returns ``{"s", "ok"}``.
@@ -228,11 +219,11 @@ def floor_once(workers: int = 2, work: Path = WORK) -> dict[str, Any]:
         params = {"period": "2026-10", "unit": "floor", "pack": "", "params_file": "", "lang": "zh",
                   "run_dir": str(run_dir)}
         t0 = time.perf_counter()
-        pool = _warm_pool([*SECTIONS, "summary"], nb_dir, env)
+        pool = _warm_pool(workers, nb_dir, env)
 
         def one(s: str) -> Any:
             return execute_section(s, nb_dir=nb_dir, run_dir=run_dir, parameters=params, timeout_s=120, lang="zh",
-                                   header=[], toc_title="", title=s, km=pool.take(s))
+                                   header=[], toc_title="", title=s, km=pool.take(), release=pool.give_back)
 
         try:
             with ThreadPoolExecutor(max_workers=workers) as ex:

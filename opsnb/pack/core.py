@@ -70,7 +70,11 @@ class Pack:
             raise KeyError(f"unknown pack table {name!r}; known: {sorted(SCHEMAS)}")
         if name not in self._names:
             raise NoData(name, "table not in pack")
-        return self.con.table(name)
+        # one Ibis table object per name: building it asks DuckDB for the schema (a few ms each time)
+        tables: dict[str, ibis.Table] = self.__dict__.setdefault("_opsnb_tables", {})
+        if name not in tables:
+            tables[name] = self.con.table(name)
+        return tables[name]
 
     def derived(self, name: str) -> ibis.Table:
         """A derived table (see :mod:`opsnb.pack.derived`), built once per pack content."""

@@ -10,6 +10,7 @@ import hashlib
 import html
 import io
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +120,18 @@ def table(df: pd.DataFrame, lang: str, *, formats: Mapping[str, str] | None = No
     return Table(df, lang, dict(formats or {}), currency, index, caption)
 
 
+_FIXED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def fixed_layout(fig: Any) -> None:
+    """Mark ``fig`` as laid out by its chart (margins set): :func:`figure` then skips the tight bounding box.
+
+    The tight box costs one extra draw of every artist, which for a grid of small multiples is most
+    of the rendering time.
+    """
+    _FIXED.add(fig)
+
+
 def figure(fig_or_ax: Any, *, alt: str = "") -> Html:
     """Embed a matplotlib figure as inline SVG (text kept as text) and close it."""
     import matplotlib.pyplot as plt
@@ -127,7 +140,8 @@ def figure(fig_or_ax: Any, *, alt: str = "") -> Html:
     if hasattr(fig, "get_figure") and fig.get_figure() is not None:
         fig = fig.get_figure()
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": "opsnb"})
+    fig.savefig(buf, format="svg", bbox_inches=None if fig in _FIXED else "tight",
+                metadata={"Date": None, "Creator": "opsnb"})
     plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and DOCTYPE: inline SVG in HTML

@@ -217,3 +217,44 @@ def test_bad_pack_starts_no_kernel(project: Path, monkeypatch, capsys):
     assert cli.main(["run", "--period", "2026-10"]) == 2
     err = capsys.readouterr().err
     assert "orders.csv" in err and "not-a-date" in err and "abc" in err
+
+
+LEAK = "leaked = 'from an earlier section'\nimport matplotlib.pyplot as plt\nplt.figure()"
+CLEAN = ("import matplotlib.pyplot as plt\n"
+         "assert 'leaked' not in globals(), 'namespace of an earlier section is visible'\n"
+         "assert plt.get_fignums() == [], plt.get_fignums()")
+
+
+def test_pool_recycles_clean_kernels_and_replaces_failed_ones(tmp_path: Path):
+    """One kernel runs section after section with an empty namespace; a failed section's kernel is not reused."""
+    nb_dir, run_dir = tmp_path / "nb", tmp_path / "run"
+    nb_dir.mkdir()
+    run_dir.mkdir()
+    for section, body in (("goals", LEAK), ("campaigns", CLEAN), ("insights", "raise ValueError('x')"),
+                          ("problems", CLEAN)):
+        nbformat.write(_nb(body), nb_dir / NOTEBOOKS[section])
+    params = {"period": "2026-10", "unit": "t", "pack": "", "params_file": "", "lang": "zh", "run_dir": str(run_dir)}
+    pool = batch.KernelPool(1, cwd=nb_dir, env=dict(os.environ), warmup="pass")
+    pids = []
+
+    def one(section: str) -> batch.SectionResult:
+        km = pool.take()
+        assert km is not None, pool.errors
+        pids.append(km.provisioner.pid)
+        return batch.execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params, timeout_s=60,
+                                     lang="zh", header=[], toc_title="", title=section, km=km,
+                                     release=pool.give_back)
+
+    try:
+        status = {s: one(s) for s in ("goals", "campaigns", "insights", "problems")}
+    finally:
+        pool.close()
+    assert {s: r.status for s, r in status.items()} == {"goals": "ok", "campaigns": "ok", "insights": "failed",
+                                                       "problems": "ok"}, status["campaigns"].error
+    # goals, campaigns and insights ran in the first kernel; after the failure a new one was started
+    assert pids[0] == pids[1] == pids[2] != pids[3]
+    assert pool.started == 2
+    # the recycled kernel numbers its cells from 1 again, like a fresh one
+    counts = [c.execution_count for c in nbformat.read(run_dir / NOTEBOOKS["campaigns"], as_version=4).cells
+              if c.cell_type == "code"]
+    assert counts == [1, 2, 3, 4]
