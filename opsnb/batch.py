@@ -54,6 +54,8 @@ class SectionResult:
     #: where the time went: papermill execution and HTML export (seconds)
     execute_s: float = 0.0
     export_s: float = 0.0
+    #: when the section got its kernel, in seconds from the start of the run (0 for reused sections)
+    start_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -145,12 +147,9 @@ import opsnb.sections.{modules}
 
 #: Run in a kernel between two sections: the next notebook starts from an empty namespace.
 RESET = """
-get_ipython().run_line_magic("reset", "-f")
-import gc as _gc, matplotlib.pyplot as _plt
+import matplotlib.pyplot as _plt
 _plt.close("all")
-del _plt
-_gc.collect()
-del _gc
+get_ipython().reset(new_session=False)
 get_ipython().execution_count = 1
 """
 
@@ -224,7 +223,7 @@ class KernelPool:
             return
         try:
             if ok and asyncio.run(_awaited(km.is_alive())):
-                _run_code(km, RESET, timeout=60)
+                _run_code(km, RESET, timeout=60, ready=False)  # it just ran a section: no readiness poll
                 self._queue.put(km)
                 return
         except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced like a failed one
@@ -245,12 +244,16 @@ class KernelPool:
                 stop_kernel(km)
 
 
-def _run_code(km: Any, code: str, *, timeout: float) -> None:
-    """Run ``code`` in ``km``'s kernel and wait for it; raises if the kernel reports an error."""
+def _run_code(km: Any, code: str, *, timeout: float, ready: bool = True) -> None:
+    """Run ``code`` in ``km``'s kernel and wait for it; raises if the kernel reports an error.
+
+    ``ready``: first wait until the kernel answers (a just-started kernel); this polls and costs ~0.2 s.
+    """
     kc = km.blocking_client()  # parent = km: liveness from the process, not a racy heartbeat
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=120)
+        if ready:
+            kc.wait_for_ready(timeout=120)
         reply = kc.execute_interactive(code, timeout=timeout, store_history=False, output_hook=lambda msg: None)
         if reply["content"].get("status") != "ok":
             raise OpsnbError(f"kernel code failed: {reply['content'].get('ename')}: {reply['content'].get('evalue')}")
@@ -521,17 +524,23 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         to_run = sorted((s for s in chosen if s not in reusable), key=lambda s: -cost.get(s, 0.0))
         n_workers = max(1, min(settings.batch.workers, len(to_run) or 1))
         kpool = KernelPool(n_workers, cwd=nb_dir, env=env)
-        if to_run:  # while the kernels start: build the pack's derived tables once for all of them
+        if to_run:  # while the kernels start: import what the workers use, build the pack's derived tables once
+            import nbformat  # noqa: F401
+            import papermill  # noqa: F401 - ~1-2 s of imports, otherwise paid by the first sections
+
+            import opsnb.export  # noqa: F401
             from opsnb.pack.derived import warm
 
             warm(the_pack)
 
         def one(section: str) -> SectionResult:
+            km = kpool.take()
+            started = round(time.perf_counter() - t_start, 2)
             r = execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,
                                 timeout_s=settings.batch.timeout_s, lang=lang_, header=header, toc_title=toc,
                                 title=f"{t(f'sections.{section}.title', lang_)} · {per.label}",
-                                km=kpool.take(), release=kpool.give_back)
-            r.fingerprint = prints.get(section)
+                                km=km, release=kpool.give_back)
+            r.fingerprint, r.start_s = prints.get(section), started
             return r
 
         bar = None
