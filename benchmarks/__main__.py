@@ -89,6 +89,10 @@ def table(res: dict[str, Any]) -> str:
         for name, a in comp["analyses"].items():
             lines.append(f"    {name:<12} {a['ours_s']['min']:>8.3f} | {a['pandas_s']['min']:>8.3f} | "
                          f"{_fmt(a['pandas_over_ours'], '')} | {a['identical']}")
+        ud = (comp.get("derived") or {}).get("user_days")
+        if ud:
+            lines.append(f"    derived user_days, built once per pack content: {ud['s']['min']:.3f} s "
+                         f"({ud['rows']:,} rows from {ud['events_rows']:,} events)")
     sc = res.get("scaling")
     if sc:
         lines.append("scaling of our compute (min s per scale; exponent b of t ≈ a·scale^b):")
