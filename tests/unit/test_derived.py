@@ -110,3 +110,19 @@ def test_concurrent_builders_agree(tmp_path):
     assert [p.returncode for p in procs] == [0, 0]
     assert outs == [str(6 * 200)] * 2
     assert not list(cache_dir().glob(".derived-*.tmp"))
+
+
+def test_read_only_duckdb_pack_gets_a_temporary_table(tmp_path):
+    import duckdb
+
+    path = tmp_path / "pack.duckdb"
+    con = duckdb.connect(str(path))
+    con.register("ev", EVENTS.assign(ts=pd.to_datetime(EVENTS["ts"])))
+    con.execute("CREATE TABLE events AS SELECT * FROM ev")
+    con.register("k", KPIS)
+    con.execute("CREATE TABLE kpis AS SELECT * FROM k")
+    con.close()
+    before = _derived_files()
+    pack = open_pack(path)
+    assert _rows(pack.derived("user_days")) == _rows(from_frames({"events": EVENTS, "kpis": KPIS}).derived("user_days"))
+    assert _derived_files() == before  # nothing written beside a read-only database
