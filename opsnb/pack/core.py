@@ -114,9 +114,31 @@ class Pack:
         return self.day_range()[1]
 
 
-def _hash_file(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+def _hash_file(path: Path, *, memo: bool = False) -> str:
+    """SHA-256 of a file's bytes.
+
+    ``memo``: remember it in the cache keyed by path, size, modification time (ns) and inode, as git's
+    index does, so every kernel of a batch (and every rerun) does not re-read a large events file.
+    Any write to the file changes its modification time, so a changed file is hashed again.
+    """
+    if not memo:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    st = path.stat()
+    stamp = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+    note = cache_dir() / f"hash-{hashlib.sha256(stamp.encode()).hexdigest()[:24]}.txt"
+    try:
+        known = note.read_text(encoding="ascii").strip()
+        if len(known) == 64:
+            return known
+    except OSError:
+        pass
+    digest = _hash_file(path)
+    try:
+        _atomic_write(note, lambda p: p.write_text(digest, encoding="ascii"))
+    except OSError:
+        pass  # an unwritable cache only costs the next reader a re-hash
+    return digest
 
 
 def _sql_str(text: str) -> str:
@@ -256,7 +278,7 @@ def _load_warnings(text: str) -> list[Problem]:
 def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, con: ibis.BaseBackend) -> _Result:
     path = folder / spec.file
     schema = SCHEMAS[name]
-    digest = _hash_file(path)
+    digest = _hash_file(path, memo=use_cache)
     key = hashlib.sha256(f"{CACHE_VERSION}|{name}|{tz}|{digest}|{spec.key()}".encode()).hexdigest()[:24]
     target, meta = _cache_paths(name, key)
     ctx = Ctx(file=spec.file, sheet=spec.sheet or "")

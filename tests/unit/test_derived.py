@@ -126,3 +126,22 @@ def test_read_only_duckdb_pack_gets_a_temporary_table(tmp_path):
     pack = open_pack(path)
     assert _rows(pack.derived("user_days")) == _rows(from_frames({"events": EVENTS, "kpis": KPIS}).derived("user_days"))
     assert _derived_files() == before  # nothing written beside a read-only database
+
+
+def test_file_hashes_are_remembered_until_the_file_changes(tmp_path):
+    import os
+
+    folder = _folder(tmp_path)
+    first = open_pack(folder).fingerprints["events"]
+    notes = list(cache_dir().glob("hash-*.txt"))
+    assert notes
+    # same size, other bytes, a new modification time: hashed again, not taken from the note
+    path = folder / "events.csv"
+    text = path.read_text(encoding="utf-8").replace("view", "VIEW", 1)
+    st = path.stat()
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert path.stat().st_size == st.st_size
+    assert open_pack(folder).fingerprints["events"] != first
+    # without the cache the bytes are always read
+    assert open_pack(folder, use_cache=False).fingerprints["events"] == open_pack(folder).fingerprints["events"]
