@@ -118,7 +118,10 @@ def test_cache_second_open_skips_coercion(tmp_path, monkeypatch):
     (pack_dir / "orders.csv").write_text("order_id,user_id,ts,amount,coupon\n007,u1,2026-10-01,\"1,200\",X\n")
     first = open_pack(pack_dir)
     cache = tmp_path / "cache"
-    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".json", ".parquet", ".parquet"]  # no tmp left
+    files = sorted(cache.iterdir())
+    assert sorted(p.suffix for p in files if not p.name.startswith("hash-")) == [".json", ".json", ".parquet",
+                                                                                ".parquet"]  # no tmp left
+    assert len([p for p in files if p.name.startswith("hash-")]) == 2  # the two files' remembered hashes
 
     def boom(*a, **k):
         raise AssertionError("re-coerced a cached file")
