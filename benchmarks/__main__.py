@@ -69,7 +69,7 @@ def table(res: dict[str, Any]) -> str:
     floor = res.get("floor")
     if floor:
         w = floor["wall_s"]
-        lines.append(f"floor (6 kernels, trivial notebooks, export)   {_fmt(w['min'])} min  {_fmt(w['median'])} median"
+        lines.append(f"floor (2 pool kernels, trivial notebooks, export){_fmt(w['min'])} min  {_fmt(w['median'])} median"
                      f"   peak RSS {floor['rss_peak_mb']:.0f} MB")
     for sc, b in res.get("batch", {}).items():
         w, rr = b["wall_s"], b["rerun_s"]
