@@ -168,6 +168,7 @@ class KernelPool:
 
     def __init__(self, size: int, *, cwd: Path, env: dict[str, str], warmup: str | None = None):
         import queue
+        import threading
 
         from opsnb.sections import MODULES
 
@@ -175,6 +176,8 @@ class KernelPool:
         self._warmup = warmup if warmup is not None else WARMUP.replace("{modules}", ", opsnb.sections.".join(mods))
         self._cwd, self._env = cwd, env
         self._queue: queue.Queue[Any] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
         self.errors: list[str] = []  # why a warm kernel could not be had (papermill then started one)
         self.started = 0
         for _ in range(max(1, size)):
@@ -203,7 +206,11 @@ class KernelPool:
             _SOCKET_DIRS[id(km)] = sock.parent
             asyncio.run(_awaited(km.start_kernel(cwd=str(self._cwd), env=self._env)))
             _run_code(km, self._warmup, timeout=300)
-            self._queue.put(km)
+            with self._lock:
+                if not self._closed:
+                    self._queue.put(km)
+                    return
+            stop_kernel(km)  # the pool was closed while this kernel started
         except Exception as exc:  # noqa: BLE001 - a warm kernel is an optimisation; papermill starts one instead
             self.errors.append(f"{type(exc).__name__}: {exc}")
             if km is not None:
@@ -235,6 +242,8 @@ class KernelPool:
         """Shut down every kernel in the pool (those still starting are shut down as they arrive)."""
         import queue
 
+        with self._lock:
+            self._closed = True
         while True:
             try:
                 km = self._queue.get_nowait()
@@ -523,7 +532,8 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                 cost[old["section"]] = float(old.get("duration_s") or 0.0)
         to_run = sorted((s for s in chosen if s not in reusable), key=lambda s: -cost.get(s, 0.0))
         n_workers = max(1, min(settings.batch.workers, len(to_run) or 1))
-        kpool = KernelPool(n_workers, cwd=nb_dir, env=env)
+        # no kernel at all when every section is reused (the summary then is too, or gets papermill's own)
+        kpool = KernelPool(n_workers, cwd=nb_dir, env=env) if to_run else None
         if to_run:  # while the kernels start: import what the workers use, build the pack's derived tables once
             import nbformat  # noqa: F401
             import papermill  # noqa: F401 - ~1-2 s of imports, otherwise paid by the first sections
@@ -534,12 +544,12 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
             warm(the_pack)
 
         def one(section: str) -> SectionResult:
-            km = kpool.take()
+            km = kpool.take() if kpool is not None else None
             started = round(time.perf_counter() - t_start, 2)
             r = execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,
                                 timeout_s=settings.batch.timeout_s, lang=lang_, header=header, toc_title=toc,
                                 title=f"{t(f'sections.{section}.title', lang_)} · {per.label}",
-                                km=km, release=kpool.give_back)
+                                km=km, release=kpool.give_back if kpool is not None else None)
             r.fingerprint, r.start_s = prints.get(section), started
             return r
 
@@ -575,17 +585,19 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                 shutil.copy2(prev[0] / "index.html", run_dir / "index.html")  # type: ignore[index]
                 summary = SectionResult("summary", "reused", 0.0, "index.html", NOTEBOOKS["summary"],
                                         fingerprint=prints["summary"], reused_from=prev[1].get("run_id"))  # type: ignore[index]
-                kpool.close()
+                if kpool is not None:
+                    kpool.close()
             else:
                 summary = one("summary")
         finally:
-            kpool.close()
+            if kpool is not None:
+                kpool.close()
             for k, v in saved_env.items():  # the caller's environment is left as it was
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        for why in kpool.errors:
+        for why in (kpool.errors if kpool is not None else []):
             log(f"note: a warm kernel could not be started ({why}); papermill started one")
         if bar is not None:
             bar.update(1)
