@@ -510,7 +510,8 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         code = code_fingerprint()
         prints = {s: section_fingerprint(the_pack.fingerprint, params_text, code, lang_,
                                          (nb_dir / NOTEBOOKS[s]).read_text(encoding="utf-8")) for s in chosen}
-        prev = None if force else _previous_manifest(target)
+        last = _previous_manifest(target)  # reused sections come from it (unless --force); costs always do
+        prev = None if force else last
         reusable: dict[str, SectionResult] = {}
         if prev is not None:
             prev_dir, prev_manifest = prev
@@ -526,7 +527,6 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                                                   reused_from=old.get("reused_from") or prev_manifest.get("run_id"))
         # Longest first (fewest idle workers at the end): last run's durations, else typical ones.
         cost = dict(TYPICAL_COST)
-        last = _previous_manifest(target)
         for old in (last[1].get("sections", []) if last else []):
             if old.get("status") == "ok" and old.get("section") in cost:
                 cost[old["section"]] = float(old.get("duration_s") or 0.0)

@@ -134,14 +134,20 @@ def reference_end(pack: Pack, period: Period) -> date:
     return min(period.end, last + timedelta(days=1))
 
 
-def events_between(pack: Pack, start: date | None, end: date | None, event: str | None = None) -> ir.Table:
-    """The events table filtered to ``start <= ts < end`` (either bound optional) and one event name."""
-    t = pack.table("events")
+def _ts_range(t: ir.Table, start: date | None, end: date | None) -> list[ir.BooleanValue]:
+    """Predicates ``start <= t.ts < end`` (either bound optional)."""
     preds = []
     if start is not None:
         preds.append(t.ts >= ts_literal(start))
     if end is not None:
         preds.append(t.ts < ts_literal(end))
+    return preds
+
+
+def events_between(pack: Pack, start: date | None, end: date | None, event: str | None = None) -> ir.Table:
+    """The events table filtered to ``start <= ts < end`` (either bound optional) and one event name."""
+    t = pack.table("events")
+    preds = _ts_range(t, start, end)
     if event is not None:
         preds.append(t.event == event)
     return t.filter(*preds) if preds else t
@@ -160,11 +166,7 @@ def user_days_between(pack: Pack, start: date | None, end: date | None, event: s
         e = events_between(pack, start, end, event)
         return e.group_by(e.user_id, ts=e.ts.truncate("D")).aggregate(n=e.count())
     t = pack.derived("user_days")
-    preds = []
-    if start is not None:
-        preds.append(t.ts >= ts_literal(start))
-    if end is not None:
-        preds.append(t.ts < ts_literal(end))
+    preds = _ts_range(t, start, end)
     return t.filter(*preds) if preds else t
 
 

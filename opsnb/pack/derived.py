@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsnb.pack.core import _atomic_write, _sql_str
 from opsnb.paths import cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,10 +79,6 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def derived(pack: Pack, name: str) -> ibis.Table:
     """The derived table ``name`` of ``pack`` as an Ibis table (built on first use, then reused).
 
@@ -107,12 +103,8 @@ def derived(pack: Pack, name: str) -> ibis.Table:
             if not target.is_file():
                 with _locked(target.with_suffix(".lock")):
                     if not target.is_file():  # another process may have built it while we waited
-                        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-                        try:
-                            duck.execute(f"COPY ({spec.sql}) TO {_sql_str(str(tmp))} (FORMAT parquet)")
-                            os.replace(tmp, target)
-                        finally:
-                            tmp.unlink(missing_ok=True)
+                        _atomic_write(target, lambda tmp: duck.execute(
+                            f"COPY ({spec.sql}) TO {_sql_str(str(tmp))} (FORMAT parquet)"))
             duck.execute(f'CREATE OR REPLACE VIEW "{rel}" AS SELECT * FROM read_parquet({_sql_str(str(target))})')
         else:
             duck.execute(f'CREATE OR REPLACE TEMP TABLE "{rel}" AS {spec.sql}')
