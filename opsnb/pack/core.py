@@ -52,7 +52,8 @@ class Pack:
     _names: list[str] = field(default_factory=list)
     #: Warnings found while opening (extra columns, ignored files, missing-value markers…).
     warnings: list[Problem] = field(default_factory=list)
-    #: Whether derived tables may be written to the on-disk cache (folder packs opened with the cache).
+    #: Whether the pack may build and read its store in the on-disk cache (see :mod:`opsnb.pack.derived`):
+    #: folder packs opened with the cache and the store.
     cached: bool = False
 
     @property
@@ -429,7 +430,7 @@ def _open_duckdb(src: Path, tz: str) -> tuple[Pack | None, list[Problem]]:
     return Pack(con, tz, str(src), {n: f"duckdb-{st.st_size}-{st.st_mtime_ns}" for n in names}, sorted(names)), problems
 
 
-def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = True) -> Pack:
+def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = True, store: bool = True) -> Pack:
     """Open a pack folder (or read-only ``.duckdb`` file).
 
     Parameters
@@ -441,6 +442,9 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
         Business timezone: naive timestamps are read as local time in it, aware ones converted to it.
     use_cache : bool
         Reuse and write the Parquet cache under :func:`opsnb.paths.cache_dir` (keyed by content hash).
+    store : bool
+        With the cache, read the pack's DuckDB store when one was built for this content, and build
+        it on first use of a derived table (:mod:`opsnb.pack.derived`). False: always read the files.
 
     Returns
     -------
@@ -457,6 +461,11 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
     if errors or pack is None:
         raise PackError(errors)
     pack.warnings = [p for p in problems if not is_error(p)]
+    pack.cached = pack.cached and store
+    if pack.cached:  # a store built earlier for this content (see opsnb.pack.derived): read from it
+        from opsnb.pack.derived import attach_store
+
+        attach_store(pack)
     return pack
 
 

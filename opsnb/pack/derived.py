@@ -1,31 +1,44 @@
-"""Derived tables: small, exact summaries of a pack's big tables, built once per pack content.
+"""The pack store and derived tables: a pack's tables laid out for analysis, built once per content.
 
-Most activity measures (DAU, MAU, stickiness, churn, retention, lifecycle, day-30 retention) only
-need *which users were active on which local day*, not every event. ``user_days`` holds exactly
-that — one row per (user, local day) with the number of events — about 3.6× fewer rows than
-``events`` on the sample pack, sorted by day so a date filter skips most of the file.
+**The store.** A folder pack's files are read where they are (Parquet) or from the Parquet cache
+(CSV/TSV/XLSX after ingest). Every analysis then decompresses those files again: each kernel of a
+batch, each query, each month of a trend. :func:`ensure_store` copies every table of the pack, once
+per pack content, into one DuckDB database file in :func:`opsnb.paths.cache_dir` (DuckDB's own
+storage scans about twice as fast as ZSTD Parquet: see ``benchmarks/README.md``), with the derived
+tables below inside it. The pack's table names then point into that file, opened read-only, so any
+number of kernels share it. The file is keyed by the tables' fingerprints (content and ``pack.yaml``
+mapping), the timezone, the DuckDB version and the definitions below; it is written to a temporary
+name and renamed under a file lock, so concurrent kernels build it once and never see half a file.
+A damaged store file is deleted and rebuilt; when the cache cannot be written the pack keeps
+reading its files (a warning says why). Only the :data:`STORE_KEEP` most recently used store files
+are kept. :func:`open_pack` attaches an existing store by itself;
+the batch (and :func:`opsnb.nb.setup`) build it with :func:`warm`.
 
-Where it lives:
-
-* folder packs opened with the cache: a Parquet file in :func:`opsnb.paths.cache_dir` keyed by
-  the source tables' content hashes, the timezone and :data:`VERSION`, written atomically under a
-  file lock, so the batch builds it once and every section kernel (and the next run) reads it;
-* in-memory packs and ``.duckdb`` packs: a temporary table in the pack's own connection.
+**Derived tables.** Most activity measures (DAU, MAU, stickiness, churn, retention, lifecycle,
+day-30 retention) only need *which users were active on which local day*, not every event.
+``user_days`` holds exactly that: one row per (user, local day) with the number of events, about
+3.6× fewer rows than ``events`` on the sample pack, sorted by day so a date filter skips most of
+it. It lives in the store; for in-memory and ``.duckdb`` packs (and without the cache) it is a
+temporary table in the pack's own connection.
 
 A derived table is a pure function of its sources: a number computed from it equals the number
-computed from the source (``tests/unit/test_derived.py`` checks each against the events table).
+computed from the source (``tests/unit/test_derived.py`` checks each against the events table, and
+every store table against the file it copies).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsnb.pack.checks import _q
 from opsnb.pack.core import _atomic_write, _sql_str
+from opsnb.pack.problems import problem
 from opsnb.paths import cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,8 +46,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from opsnb.pack.core import Pack
 
-#: Bump when a definition below changes: old cache files are then ignored.
+#: Bump when a derived definition below changes: old cache files are then ignored.
 VERSION = "1"
+#: Bump when the store's layout changes.
+STORE_VERSION = "1"
+#: The name the store file is attached under in a pack's connection.
+STORE = "__opsnb_store"
+#: Store files kept in the cache: the most recently used ones (one per pack content and timezone).
+STORE_KEEP = 8
 
 
 @dataclass(frozen=True)
@@ -67,7 +86,7 @@ def _key(pack: Pack, name: str, spec: Derived) -> str:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (kernels building the same table wait for the first)."""
+    """An exclusive ``flock`` on ``path`` (kernels building the same file wait for the first)."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +96,120 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------- the store
+
+
+def _present(pack: Pack) -> list[str]:
+    """Derived tables whose sources the pack has."""
+    return [n for n, spec in DERIVED.items() if all(pack.has(s) for s in spec.sources)]
+
+
+def store_path(pack: Pack) -> Path:
+    """The store file of ``pack`` (whether or not it exists yet)."""
+    import duckdb
+
+    parts = [STORE_VERSION, VERSION, duckdb.__version__, pack.tz,
+             *(f"{n}={pack.fingerprints.get(n, '')}" for n in pack.names),
+             *(f"{n}:{DERIVED[n].sql}" for n in _present(pack))]
+    return cache_dir() / f"store-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:24]}.duckdb"
+
+
+def _attach(pack: Pack, path: Path) -> None:
+    """Open ``path`` read-only in the pack's connection and point every table name into it.
+
+    Idempotent per connection: copies of a Pack object (the channel explorer's, the benchmark's)
+    share the connection and find the store attached already.
+    """
+    duck = pack.con.con  # type: ignore[attr-defined]
+    row = duck.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [STORE]).fetchone()
+    if row is None:
+        duck.execute(f"ATTACH {_sql_str(str(path))} AS {STORE} (READ_ONLY)")
+    elif Path(row[0]) != path:
+        raise RuntimeError(f"this connection already uses another store: {row[0]}")
+    for n in [*pack.names, *(_name(d) for d in _present(pack))]:
+        duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(n)} AS SELECT * FROM {STORE}.{_q(n)}")
+    pack.__dict__["_opsnb_store"] = path
+    with contextlib.suppress(OSError):
+        os.utime(path)  # "recently used", for prune_stores
+
+
+def prune_stores(keep: int = STORE_KEEP) -> list[Path]:
+    """Delete all but the ``keep`` most recently used store files; returns the deleted paths.
+
+    A process still reading a deleted store keeps reading it (the file lives until it is closed).
+    """
+    stores = sorted(cache_dir().glob("store-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    gone = []
+    for old in stores[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+            old.with_suffix(".lock").unlink(missing_ok=True)
+            gone.append(old)
+    return gone
+
+
+def _write(pack: Pack, tmp: Path) -> None:
+    duck = pack.con.con  # type: ignore[attr-defined]
+    build = "__opsnb_store_build"
+    duck.execute(f"ATTACH {_sql_str(str(tmp))} AS {build}")
+    try:
+        for n in pack.names:
+            duck.execute(f"CREATE TABLE {build}.{_q(n)} AS SELECT * FROM {_q(n)}")
+        for d in _present(pack):
+            duck.execute(f"CREATE TABLE {build}.{_q(_name(d))} AS {DERIVED[d].sql}")
+    finally:
+        duck.execute(f"DETACH {build}")
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+
+
+def attach_store(pack: Pack) -> bool:
+    """Use the pack's store if it was built already (:func:`open_pack` calls this); True when in use."""
+    if not pack.cached:
+        return False
+    if "_opsnb_store" in pack.__dict__:
+        return True
+    path = store_path(pack)
+    if not path.is_file():
+        return False
+    import duckdb
+
+    try:
+        _attach(pack, path)
+    except duckdb.Error:  # damaged (a disk that filled up, a copy cut short): rebuilt by ensure_store
+        with contextlib.suppress(duckdb.Error):
+            pack.con.con.execute(f"DETACH DATABASE IF EXISTS {STORE}")  # type: ignore[attr-defined]
+        with _locked(path.with_suffix(".lock")), contextlib.suppress(OSError):
+            path.unlink()
+        return False
+    return True
+
+
+def ensure_store(pack: Pack) -> bool:
+    """Build the pack's store unless it exists, then use it; False for packs without a cache.
+
+    When the store cannot be written (read-only or full disk) the pack keeps reading its files and
+    a ``cache_unwritable`` warning is added to ``pack.warnings``.
+    """
+    if not pack.cached:
+        return False
+    if attach_store(pack):
+        return True
+    path = store_path(pack)
+    try:
+        with _locked(path.with_suffix(".lock")):
+            if not path.is_file():  # another process may have built it while we waited
+                _atomic_write(path, lambda tmp: _write(pack, tmp))
+                prune_stores()
+    except Exception as exc:  # noqa: BLE001 - the store is an optimisation: the files still answer
+        pack.warnings.append(problem("cache_unwritable", file=path.name, level="warning",
+                                     error=f"{type(exc).__name__}: {exc}"))
+        return False
+    return attach_store(pack)
+
+
+# ---------------------------------------------------------------- derived tables
 
 
 def derived(pack: Pack, name: str) -> ibis.Table:
@@ -95,28 +228,23 @@ def derived(pack: Pack, name: str) -> ibis.Table:
     for s in spec.sources:
         pack.table(s)  # raises NoData for an absent source
     done: set[str] = pack.__dict__.setdefault("_opsnb_derived", set())
-    rel = _name(name)
     if name not in done:
-        duck = pack.con.con  # type: ignore[attr-defined]
-        if pack.cached:
-            target = cache_dir() / f"derived-{name}-{_key(pack, name, spec)}.parquet"
-            if not target.is_file():
-                with _locked(target.with_suffix(".lock")):
-                    if not target.is_file():  # another process may have built it while we waited
-                        _atomic_write(target, lambda tmp: duck.execute(
-                            f"COPY ({spec.sql}) TO {_sql_str(str(tmp))} (FORMAT parquet)"))
-            duck.execute(f'CREATE OR REPLACE VIEW "{rel}" AS SELECT * FROM read_parquet({_sql_str(str(target))})')
-        else:
-            duck.execute(f'CREATE OR REPLACE TEMP TABLE "{rel}" AS {spec.sql}')
+        if not ensure_store(pack):
+            duck = pack.con.con  # type: ignore[attr-defined]
+            # copies of a Pack object share its connection, and so its temporary table
+            have = duck.execute("SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = ?",
+                                [_name(name)]).fetchone()
+            if have is None:
+                duck.execute(f"CREATE TEMP TABLE {_q(_name(name))} AS {spec.sql}")
         done.add(name)
-    return pack.con.table(rel)
+    return pack.con.table(_name(name))
 
 
 def warm(pack: Pack) -> list[str]:
-    """Build every derived table whose sources the pack has (the batch calls this once up front)."""
-    built = []
-    for name, spec in DERIVED.items():
-        if all(pack.has(s) for s in spec.sources):
-            derived(pack, name)
-            built.append(name)
+    """Build the pack's store and every derived table its sources allow (the batch calls this once)."""
+    built = _present(pack)
+    for name in built:
+        derived(pack, name)
+    if not built:
+        ensure_store(pack)
     return built
