@@ -249,6 +249,81 @@ def bench_floor(repeats: int, work: Path = WORK, log: Callable[[str], None] = pr
     return {"wall_s": summarize(times), "rss_peak_mb": peak, "ok": not errors, "errors": errors}
 
 
+# ---------------------------------------------------------------- (a') the work itself
+
+
+def work_once(folder: str | Path) -> dict[str, Any]:
+    """The five section notebooks' own work, in this process, one after another: no kernel, no export.
+
+    Imports first (what each batch kernel runs once: :func:`opsnb.batch.warmup_code`), then every
+    code cell of each section notebook with the batch's parameters, every displayed object rendered
+    to HTML as the kernel would. The batch cannot be faster than ``floor + imports + total / workers``;
+    :func:`bench_work` runs this in a fresh process. ``cpu_s`` is the CPU time of all threads (DuckDB
+    uses both cores here; in the batch two kernels share them).
+    """
+    import tempfile
+
+    os.environ["OPSNB_BATCH"] = "1"
+    os.environ.setdefault("MPLBACKEND", "agg")
+    t0 = time.perf_counter()
+    from opsnb.batch import warmup_code
+
+    exec(warmup_code(), {})  # what each batch kernel imports
+    imports = time.perf_counter() - t0
+    import IPython.display
+    import matplotlib.pyplot as plt
+    import nbformat
+
+    from opsnb.params import NOTEBOOKS
+
+    def display(*objs: Any, **_: Any) -> None:
+        for o in objs:
+            for method in ("_repr_html_", "_repr_markdown_", "_repr_svg_"):
+                f = getattr(o, method, None)
+                if f is not None:
+                    f()
+                    break
+
+    IPython.display.display = display
+    folder = Path(folder)
+    per: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="opsnb-work-") as run_dir:
+        params = {"period": review_period(folder), "unit": "", "pack": str(folder), "params_file": "",
+                  "lang": "", "run_dir": run_dir}
+        for sec in SECTIONS:
+            nb = nbformat.read(ROOT / "notebooks" / NOTEBOOKS[sec], as_version=4)
+            ns: dict[str, Any] = {**params, "display": display}
+            t, c = time.perf_counter(), time.process_time()
+            for cell in nb.cells:
+                if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", []):
+                    exec(compile(cell.source, f"<{sec}>", "exec"), ns)
+            plt.close("all")
+            per[sec], cpu[sec] = time.perf_counter() - t, time.process_time() - c
+    return {"imports_s": imports, "sections_s": per, "total_s": sum(per.values()), "cpu_s": sum(cpu.values())}
+
+
+def bench_work(scale: float, repeats: int, work: Path = WORK, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """(a') :func:`work_once` on the pack of ``scale`` in a fresh process, ``repeats`` times (the store built first)."""
+    from opsnb.pack import open_pack
+    from opsnb.pack.derived import warm
+
+    pack = pack_for(scale, work=work, log=log)
+    warm(open_pack(pack, tz=_settings().timezone))  # as the batch does before its sections start
+    code = "import json, sys, benchmarks; print(json.dumps(benchmarks.work_once(sys.argv[1])))"
+    runs = []
+    for i in range(repeats):
+        out = subprocess.run([sys.executable, "-c", code, str(pack)], cwd=ROOT, capture_output=True, text=True,
+                             check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        runs.append(r)
+        log(f"  work scale {scale:g} run {i + 1}/{repeats}: imports {r['imports_s']:.2f} s, sections "
+            f"{r['total_s']:.2f} s, CPU {r['cpu_s']:.2f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in r["sections_s"].items()) + ")")
+    return {"scale": scale, "imports_s": summarize([r["imports_s"] for r in runs]),
+            "total_s": summarize([r["total_s"] for r in runs]), "cpu_s": summarize([r["cpu_s"] for r in runs]),
+            "sections_s": {s: summarize([r["sections_s"][s] for r in runs]) for s in SECTIONS}}
+
+
 # ---------------------------------------------------------------- (b) our batch
 
 
@@ -482,13 +557,20 @@ def _settings() -> Any:
     return load_params(root=ROOT)
 
 
-def time_ours(folder: Path, repeats: int, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Our analyses on an opened pack of ``folder``: per analysis seconds (fresh Pack object per call)."""
+def time_ours(folder: Path, repeats: int, names: Sequence[str] | None = None, *,
+              store: bool = True) -> dict[str, dict[str, Any]]:
+    """Our analyses on an opened pack of ``folder``: per analysis seconds (fresh Pack object per call).
+
+    ``store=True`` reads the pack's DuckDB store (built first if missing, as the batch does before
+    its sections run); ``store=False`` reads the pack's files, with ``user_days`` built once up front.
+    """
     from opsnb.pack import open_pack
+    from opsnb.pack.derived import warm
     from opsnb.periods import Period
 
     settings, period = _settings(), Period.parse(review_period(folder))
-    pack = open_pack(folder, tz=settings.timezone)
+    pack = open_pack(folder, tz=settings.timezone, store=store)
+    warm(pack)
     out: dict[str, dict[str, Any]] = {}
     for name in names or list(ANALYSES):
         a = ANALYSES[name]
@@ -504,11 +586,12 @@ def time_ours(folder: Path, repeats: int, names: Sequence[str] | None = None) ->
     return out
 
 
-def time_derived(folder: Path, repeats: int) -> dict[str, Any]:
-    """Building the pack's derived tables from scratch (what the first run after a pack change pays once).
+def time_store(folder: Path, repeats: int) -> dict[str, Any]:
+    """Building the pack's store from scratch (what the first run after a pack change pays once).
 
-    Our analyses read ``user_days`` (see :mod:`opsnb.pack.derived`) from the cache; this is its cost,
-    measured in a throw-away cache so the real one is untouched.
+    The store (see :mod:`opsnb.pack.derived`) holds every table of the pack and the derived
+    ``user_days``; our analyses read it. Measured in a throw-away cache so the real one is untouched;
+    ``user_days_s`` is the derived table alone, built from the files.
     """
     import tempfile
 
@@ -518,26 +601,33 @@ def time_derived(folder: Path, repeats: int) -> dict[str, Any]:
     settings = _settings()
     keep = os.environ.get("OPSNB_CACHE")
     times: list[float] = []
+    ud_times: list[float] = []
     try:
         with tempfile.TemporaryDirectory(prefix="opsnb-bench-cache-") as tmp:
             os.environ["OPSNB_CACHE"] = tmp
             pack = None
             for _ in range(repeats):
-                for f in Path(tmp).glob("derived-*"):
+                for f in Path(tmp).glob("store-*"):
                     f.unlink()
                 pack = open_pack(folder, tz=settings.timezone)
                 t0 = time.perf_counter()
                 warm(pack)
                 times.append(time.perf_counter() - t0)
+                files = open_pack(folder, tz=settings.timezone, store=False)
+                t0 = time.perf_counter()
+                warm(files)
+                ud_times.append(time.perf_counter() - t0)
             assert pack is not None
             rows = int(pack.derived("user_days").count().execute())
             events = int(pack.table("events").count().execute())
+            size = sum(f.stat().st_size for f in Path(tmp).glob("store-*.duckdb"))
     finally:
         if keep is None:
             os.environ.pop("OPSNB_CACHE", None)
         else:
             os.environ["OPSNB_CACHE"] = keep
-    return {"user_days": {"s": summarize(times), "rows": rows, "events_rows": events}}
+    return {"store": {"s": summarize(times), "bytes": size},
+            "user_days": {"s": summarize(ud_times), "rows": rows, "events_rows": events}}
 
 
 def bench_compute(scale: float, repeats: int, work: Path = WORK,
@@ -548,6 +638,7 @@ def bench_compute(scale: float, repeats: int, work: Path = WORK,
     folder = pack_for(scale, work=work, log=log)
     settings, period = _settings(), Period.parse(review_period(folder))
     ours = time_ours(folder, repeats)
+    files = time_ours(folder, repeats, store=False)
     out: dict[str, Any] = {}
     for name, a in ANALYSES.items():
         times, result, peak = [], None, 0.0
@@ -557,16 +648,18 @@ def bench_compute(scale: float, repeats: int, work: Path = WORK,
                 result = a.peer(folder, period, settings)
                 times.append(time.perf_counter() - t0)
             peak = max(peak, mon.peak_mb)
-        diffs = a.check(ours[name]["result"], result)
-        out[name] = {"ours_s": ours[name]["s"], "pandas_s": summarize(times),
+        diffs = a.check(ours[name]["result"], result) + a.check(files[name]["result"], result)
+        out[name] = {"ours_s": ours[name]["s"], "ours_files_s": files[name]["s"], "pandas_s": summarize(times),
                      "ours_rss_peak_mb": ours[name]["rss_peak_mb"], "pandas_rss_peak_mb": peak,
                      "pandas_over_ours": ratio(summarize(times)["min"], ours[name]["s"]["min"]),
+                     "pandas_over_ours_files": ratio(summarize(times)["min"], files[name]["s"]["min"]),
                      "identical": not diffs, "differences": diffs[:10]}
-        log(f"  {name}: ours {ours[name]['s']['min']:.3f} s, pandas {summarize(times)['min']:.3f} s, "
-            f"identical {not diffs}")
-    derived = time_derived(folder, repeats)
-    ud = derived["user_days"]
-    log(f"  derived user_days (built once per pack content, then read from the cache): {ud['s']['min']:.3f} s, "
+        log(f"  {name}: ours {ours[name]['s']['min']:.3f} s (reading the files {files[name]['s']['min']:.3f} s), "
+            f"pandas {summarize(times)['min']:.3f} s, identical {not diffs}")
+    derived = time_store(folder, repeats)
+    st, ud = derived["store"], derived["user_days"]
+    log(f"  store (built once per pack content, then read by every analysis and run): {st['s']['min']:.3f} s, "
+        f"{st['bytes'] / 1e6:.0f} MB; of which user_days alone {ud['s']['min']:.3f} s, "
         f"{ud['rows']:,} rows from {ud['events_rows']:,} events")
     return {"scale": scale, "period": period.label, "analyses": out, "derived": derived}
 

@@ -145,6 +145,13 @@ theme.apply()
 import opsnb.sections.{modules}
 """
 
+def warmup_code() -> str:
+    """:data:`WARMUP` with every section view module: what a pool kernel runs once after starting."""
+    from opsnb.sections import MODULES
+
+    return WARMUP.replace("{modules}", ", opsnb.sections.".join(sorted({m for ms in MODULES.values() for m in ms})))
+
+
 #: Run in a kernel between two sections: the next notebook starts from an empty namespace.
 RESET = """
 import matplotlib.pyplot as _plt
@@ -170,10 +177,7 @@ class KernelPool:
         import queue
         import threading
 
-        from opsnb.sections import MODULES
-
-        mods = sorted({m for ms in MODULES.values() for m in ms})
-        self._warmup = warmup if warmup is not None else WARMUP.replace("{modules}", ", opsnb.sections.".join(mods))
+        self._warmup = warmup if warmup is not None else warmup_code()
         self._cwd, self._env = cwd, env
         self._queue: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()

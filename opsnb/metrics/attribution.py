@@ -189,8 +189,9 @@ def attribution(pack: Pack, period: Period, settings: InsightsSettings) -> pd.Da
         conversions = int(conv.count().execute())
         if conversions == 0:
             raise NoData("orders", f"no paid order in {period.label}")
-        attributed = int(touches.user_id.nunique().execute())
         rules = _rule_credits(touches, settings)
+        # every attributed conversion has exactly one first touch (credit 1.0): Σ first = their number
+        attributed = int(round(float(rules["first"].sum()))) if not rules.empty else 0
         trans = _transitions(pack, period, conv, touches)
     finally:
         conv.release()

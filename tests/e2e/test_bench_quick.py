@@ -19,7 +19,7 @@ def test_quick_mode_measures_every_part_and_finds_identical_numbers(tmp_path):
     from benchmarks.__main__ import main
 
     out = tmp_path / "results.json"
-    rc = main(["--quick", "--only", "floor,batch,compute,scaling", "--work", str(tmp_path / "work"),
+    rc = main(["--quick", "--only", "floor,work,batch,compute,scaling", "--work", str(tmp_path / "work"),
                "--out", str(out)])
     res = json.loads(out.read_text(encoding="utf-8"))
     assert rc == 0, res
@@ -31,3 +31,13 @@ def test_quick_mode_measures_every_part_and_finds_identical_numbers(tmp_path):
     assert all(a["identical"] for a in res["compute"]["analyses"].values())
     assert res["scaling"]["fit"]["total"]["b"] is not None
     assert res["ratios"]["batch/floor@0.1"] > 0
+    w = res["work"]["0.1"]
+    assert set(w["sections_s"]) == {"goals", "campaigns", "insights", "problems", "plan"}
+    assert w["cpu_s"]["min"] > 0 and w["imports_s"]["min"] > 0
+    bound = res["floor"]["wall_s"]["min"] + w["imports_s"]["min"] + w["cpu_s"]["min"] / 2
+    assert res["ratios"]["bound@0.1"] == pytest.approx(bound, abs=0.01)
+    assert res["ratios"]["batch/bound@0.1"] > 0
+    a = res["compute"]["analyses"]["rfm"]
+    assert a["ours_files_s"]["min"] > 0 and a["pandas_over_ours_files"] > 0
+    st = res["compute"]["derived"]["store"]
+    assert st["s"]["min"] > 0 and st["bytes"] > 0
