@@ -140,7 +140,13 @@ def prune_stores(keep: int = STORE_KEEP) -> list[Path]:
 
     A process still reading a deleted store keeps reading it (the file lives until it is closed).
     """
-    stores = sorted(cache_dir().glob("store-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    def used(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:  # pruned by another process meanwhile
+            return 0.0
+
+    stores = sorted(cache_dir().glob("store-*.duckdb"), key=used, reverse=True)
     gone = []
     for old in stores[keep:]:
         with contextlib.suppress(OSError):
@@ -180,7 +186,7 @@ def attach_store(pack: Pack) -> bool:
     except duckdb.Error:  # damaged (a disk that filled up, a copy cut short): rebuilt by ensure_store
         with contextlib.suppress(duckdb.Error):
             pack.con.con.execute(f"DETACH DATABASE IF EXISTS {STORE}")  # type: ignore[attr-defined]
-        with _locked(path.with_suffix(".lock")), contextlib.suppress(OSError):
+        with contextlib.suppress(OSError), _locked(path.with_suffix(".lock")):  # an unwritable cache too
             path.unlink()
         return False
     return True

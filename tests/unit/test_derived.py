@@ -161,6 +161,22 @@ def test_damaged_store_is_rebuilt(tmp_path):
     assert path.is_file() and _in_store(again)
 
 
+def test_damaged_store_in_a_read_only_cache_still_opens(tmp_path, monkeypatch):
+    folder = _folder(tmp_path, pd.concat([EVENTS] * 4, ignore_index=True))
+    pack = open_pack(folder)
+    dv.warm(pack)
+    dv.store_path(pack).write_bytes(b"not a database")
+
+    def read_only(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(dv, "_locked", read_only)
+    again = open_pack(folder)  # neither the damaged store nor the unwritable cache stops it
+    assert not _in_store(again)
+    assert _rows(again.derived("user_days"))[0] == ("u3", "2026-09-30 00:00", 4)
+    assert any(getattr(w, "code", "") == "cache_unwritable" for w in again.warnings)
+
+
 def test_unwritable_store_falls_back_to_the_files(tmp_path, monkeypatch):
     folder = _folder(tmp_path, pd.concat([EVENTS] * 3, ignore_index=True))  # content no other test stored
 
