@@ -145,6 +145,7 @@ theme.apply()
 import opsnb.sections.{modules}
 """
 
+
 def warmup_code() -> str:
     """:data:`WARMUP` with every section view module: what a pool kernel runs once after starting."""
     from opsnb.sections import MODULES
