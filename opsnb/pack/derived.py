@@ -79,11 +79,6 @@ def _name(name: str) -> str:
     return f"__derived_{name}"
 
 
-def _key(pack: Pack, name: str, spec: Derived) -> str:
-    parts = [VERSION, name, pack.tz, spec.sql, *(f"{s}={pack.fingerprints.get(s, '')}" for s in spec.sources)]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
-
-
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive ``flock`` on ``path`` (kernels building the same file wait for the first)."""
@@ -248,9 +243,8 @@ def derived(pack: Pack, name: str) -> ibis.Table:
 
 def warm(pack: Pack) -> list[str]:
     """Build the pack's store and every derived table its sources allow (the batch calls this once)."""
+    ensure_store(pack)
     built = _present(pack)
     for name in built:
-        derived(pack, name)
-    if not built:
-        ensure_store(pack)
+        derived(pack, name)  # from the store, or a temporary table for packs without one
     return built
