@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -546,6 +547,27 @@ ANALYSES: dict[str, Analysis] = {a.name: a for a in [
 ]}
 
 
+def timed(call: Callable[[], Any], repeats: int) -> tuple[list[float], Any, float]:
+    """``repeats`` timed calls of ``call``, then one more under :class:`RSSMonitor` for the peak memory.
+
+    Returns (seconds per timed call, the last result, peak RSS in MB). The monitor's thread walks the
+    process tree while holding the GIL: running it during calls of a tenth of a second would charge
+    its cost to them, the most to the fastest side, so the timed calls run without it.
+    """
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = call()
+        times.append(time.perf_counter() - t0)
+    with RSSMonitor() as mon:
+        call()
+    return times, result, mon.peak_mb
+
+
+def _fresh_call(fn: Callable[[Any, Any, Any], Any], pack: Any, period: Any, settings: Any) -> Any:
+    return fn(fresh(pack), period, settings)
+
+
 def fresh(pack: Any) -> Any:
     """A new Pack object on the same connection: no per-pack memo (KPI components, last day) carried over."""
     return dataclasses.replace(pack)
@@ -574,14 +596,7 @@ def time_ours(folder: Path, repeats: int, names: Sequence[str] | None = None, *,
     out: dict[str, dict[str, Any]] = {}
     for name in names or list(ANALYSES):
         a = ANALYSES[name]
-        times, result, peak = [], None, 0.0
-        for _ in range(repeats):
-            p = fresh(pack)
-            with RSSMonitor() as mon:
-                t0 = time.perf_counter()
-                result = a.ours(p, period, settings)
-                times.append(time.perf_counter() - t0)
-            peak = max(peak, mon.peak_mb)
+        times, result, peak = timed(partial(_fresh_call, a.ours, pack, period, settings), repeats)
         out[name] = {"s": summarize(times), "rss_peak_mb": peak, "result": result}
     return out
 
@@ -641,13 +656,7 @@ def bench_compute(scale: float, repeats: int, work: Path = WORK,
     files = time_ours(folder, repeats, store=False)
     out: dict[str, Any] = {}
     for name, a in ANALYSES.items():
-        times, result, peak = [], None, 0.0
-        for _ in range(repeats):
-            with RSSMonitor() as mon:
-                t0 = time.perf_counter()
-                result = a.peer(folder, period, settings)
-                times.append(time.perf_counter() - t0)
-            peak = max(peak, mon.peak_mb)
+        times, result, peak = timed(partial(a.peer, folder, period, settings), repeats)
         diffs = a.check(ours[name]["result"], result) + a.check(files[name]["result"], result)
         out[name] = {"ours_s": ours[name]["s"], "ours_files_s": files[name]["s"], "pandas_s": summarize(times),
                      "ours_rss_peak_mb": ours[name]["rss_peak_mb"], "pandas_rss_peak_mb": peak,
