@@ -144,9 +144,13 @@ def _ts_range(t: ir.Table, start: date | None, end: date | None) -> list[ir.Bool
     return preds
 
 
-def events_between(pack: Pack, start: date | None, end: date | None, event: str | None = None) -> ir.Table:
-    """The events table filtered to ``start <= ts < end`` (either bound optional) and one event name."""
-    t = pack.table("events")
+def events_between(pack: Pack, start: date | None, end: date | None, event: str | None = None, *,
+                   keyed: bool = False) -> ir.Table:
+    """The events table filtered to ``start <= ts < end`` (either bound optional) and one event name.
+
+    ``keyed``: with the pack's user key column (:meth:`opsnb.pack.Pack.keyed`).
+    """
+    t = pack.keyed("events") if keyed else pack.table("events")
     preds = _ts_range(t, start, end)
     if event is not None:
         preds.append(t.event == event)

@@ -35,7 +35,7 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics.rfm import paid_orders, ts_at
-from opsnb.pack import Pack
+from opsnb.pack import USER_KEY, Pack
 from opsnb.params import InsightsSettings
 from opsnb.periods import Period
 
@@ -44,27 +44,29 @@ START, CONV, NULL = "(start)", "(conversion)", "(null)"
 
 
 def _conversions(pack: Pack, period: Period) -> ibis.Table:
-    o = paid_orders(pack)
+    o = paid_orders(pack, keyed=True)
     o = o.filter((o.ts >= ts_at(period.start)) & (o.ts < ts_at(period.end)))
-    return o.group_by("user_id").aggregate(conv_ts=o.ts.min())
+    return o.group_by(USER_KEY).aggregate(conv_ts=o.ts.min())
 
 
 def _ordered(t: ibis.Table) -> ibis.Table:
     """Add ``pos`` (0-based) and ``n`` per user, touches ordered by ts then channel."""
-    w = ibis.window(group_by=t.user_id, order_by=[t.ts, t.channel])
-    return t.mutate(pos=ibis.row_number().over(w), n=t.count().over(ibis.window(group_by=t.user_id)))
+    w = ibis.window(group_by=t[USER_KEY], order_by=[t.ts, t.channel])
+    return t.mutate(pos=ibis.row_number().over(w), n=t.count().over(ibis.window(group_by=t[USER_KEY])))
 
 
 def converting_paths(pack: Pack, period: Period, lookback_days: int) -> tuple[ibis.Table, ibis.Table]:
     """``(conversions, touches)``: lazily, each converting user's conversion time and path.
 
-    ``touches`` has ``user_id, channel, ts, conv_ts, pos, n`` for touches inside the window.
+    Users are identified by the pack's user key (:data:`opsnb.pack.USER_KEY`): ``conversions`` has
+    ``USER_KEY, conv_ts``; ``touches`` has ``USER_KEY, channel, ts, conv_ts, pos, n`` for touches
+    inside the window.
     """
     conv = _conversions(pack, period)
-    tp = pack.table("touchpoints").select("user_id", "ts", "channel")
-    j = tp.join(conv, "user_id")
+    tp = pack.keyed("touchpoints").select(USER_KEY, "ts", "channel")
+    j = tp.join(conv, USER_KEY)
     j = j.filter((j.ts <= j.conv_ts) & (j.ts >= j.conv_ts - ibis.interval(days=lookback_days)))
-    return conv, _ordered(j.select("user_id", "ts", "channel", "conv_ts"))
+    return conv, _ordered(j.select(USER_KEY, "ts", "channel", "conv_ts"))
 
 
 def _rule_credits(touches: ibis.Table, settings: InsightsSettings) -> pd.DataFrame:
@@ -72,7 +74,7 @@ def _rule_credits(touches: ibis.Table, settings: InsightsSettings) -> pd.DataFra
     a, b, c = settings.position_weights
     dt_days = (t.conv_ts.epoch_seconds() - t.ts.epoch_seconds()).cast("float64") / 86400.0
     t = t.mutate(decay=ibis.literal(2.0).pow(-dt_days / settings.time_decay_half_life_days))
-    t = t.mutate(decay_sum=t.decay.sum().over(ibis.window(group_by=t.user_id)))
+    t = t.mutate(decay_sum=t.decay.sum().over(ibis.window(group_by=t[USER_KEY])))
     first = t.pos == 0
     last = t.pos == t.n - 1
     position = ibis.cases(
@@ -96,12 +98,12 @@ def _rule_credits(touches: ibis.Table, settings: InsightsSettings) -> pd.DataFra
 
 
 def _transitions(pack: Pack, period: Period, conv: ibis.Table, touches: ibis.Table) -> pd.DataFrame:
-    tp = pack.table("touchpoints").select("user_id", "ts", "channel")
+    tp = pack.keyed("touchpoints").select(USER_KEY, "ts", "channel")
     tp = tp.filter((tp.ts >= ts_at(period.start)) & (tp.ts < ts_at(period.end)))
-    lost = _ordered(tp.anti_join(conv, "user_id")).mutate(outcome=ibis.literal(NULL))
-    won = touches.select("user_id", "ts", "channel", "pos", "n").mutate(outcome=ibis.literal(CONV))
-    paths = won.union(lost.select("user_id", "ts", "channel", "pos", "n", "outcome"), distinct=False)
-    nxt = paths.channel.lead().over(ibis.window(group_by=paths.user_id, order_by=paths.pos))
+    lost = _ordered(tp.anti_join(conv, USER_KEY)).mutate(outcome=ibis.literal(NULL))
+    won = touches.select(USER_KEY, "ts", "channel", "pos", "n").mutate(outcome=ibis.literal(CONV))
+    paths = won.union(lost.select(USER_KEY, "ts", "channel", "pos", "n", "outcome"), distinct=False)
+    nxt = paths.channel.lead().over(ibis.window(group_by=paths[USER_KEY], order_by=paths.pos))
     paths = paths.mutate(
         src=ibis.ifelse(paths.pos == 0, START, paths.channel),
         mid=paths.channel,

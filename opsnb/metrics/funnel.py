@@ -27,7 +27,7 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics.activity import events_between
-from opsnb.pack import Pack
+from opsnb.pack import USER_KEY, Pack
 from opsnb.periods import Period
 
 Breakdown = Literal["channel", "platform"]
@@ -59,7 +59,8 @@ def funnel(
     Returns
     -------
     pandas.DataFrame
-        One row per (group,) step: ``group`` (only with ``by``), ``step`` (1-based), ``event``,
+        One row per (group,) step, groups by entered users descending, ties by name, a missing
+        group last: ``group`` (only with ``by``), ``step`` (1-based), ``event``,
         ``users``, ``overall`` (users ÷ step-1 users), ``step_rate`` (users ÷ previous step's
         users; 1.0 at step 1), ``drop_off`` (previous step's users − users; 0 at step 1),
         ``drop_rate`` (1 − step_rate) and ``reason`` (why a rate is missing). Rates are Float64.
@@ -78,30 +79,31 @@ def funnel(
     events = pack.table("events")
     window = ibis.interval(days=window_days)
     horizon = period.end + timedelta(days=window_days + 1)
+    uk = USER_KEY  # users are joined and grouped by the pack's integer user key (same answer, faster)
 
-    first = events_between(pack, period.start, period.end, steps[0])
+    first = events_between(pack, period.start, period.end, steps[0], keyed=True)
     if by == "platform":
         if "platform" not in events.columns:
             raise NoData("events", "no platform column in events")
-        cur = first.group_by(first.user_id).aggregate(t1=first.ts.min(), grp=first.platform.argmin(first.ts))
+        cur = first.group_by(first[uk]).aggregate(t1=first.ts.min(), grp=first.platform.argmin(first.ts))
     else:
-        cur = first.group_by(first.user_id).aggregate(t1=first.ts.min())
+        cur = first.group_by(first[uk]).aggregate(t1=first.ts.min())
         if by == "channel":
-            users = pack.table("users")
+            users = pack.keyed("users")
             if "channel" not in users.columns:
                 raise NoData("users", "no channel column in users")
-            u = users.select(users.user_id, grp=users.channel)
-            cur = cur.left_join(u, "user_id").select("user_id", "t1", "grp")
+            u = users.select(users[uk], grp=users.channel)
+            cur = cur.left_join(u, uk).select(uk, "t1", "grp")
         elif by is not None:
             raise ValueError(f"unknown funnel breakdown {by!r}; known: channel, platform")
     cur = cur.mutate(t=cur.t1)
     reached = [cur]
     for k in range(1, len(steps)):
-        ev = events_between(pack, period.start, horizon, steps[k]).select("user_id", ts2="ts")
-        j = reached[-1].join(ev, "user_id")
+        ev = events_between(pack, period.start, horizon, steps[k], keyed=True).select(uk, ts2="ts")
+        j = reached[-1].join(ev, uk)
         after = j.ts2 > j.t if steps[k] == steps[k - 1] else j.ts2 >= j.t
         j = j.filter(after, j.ts2 <= j.t1 + window)
-        keys = ["user_id", "t1", "grp"] if by else ["user_id", "t1"]
+        keys = [uk, "t1", "grp"] if by else [uk, "t1"]
         nxt = j.group_by(keys).aggregate(t=j.ts2.min())
         reached.append(nxt)
     parts = []
@@ -112,7 +114,10 @@ def funnel(
     res = ibis.union(*parts).execute()
     if by:
         res["grp"] = res["grp"].astype(object).where(res["grp"].notna(), None)
-        groups = res.loc[res["step"] == 1].sort_values("users", ascending=False, kind="stable")["grp"].tolist()
+        step1 = res["step"] == 1
+        entered = {g: int(n) for g, n in zip(res.loc[step1, "grp"], res.loc[step1, "users"], strict=True)}
+        # most users first; ties by name, a missing group last (the query returns rows in any order)
+        groups = sorted(entered, key=lambda g: (-entered[g], g is None, "" if g is None else str(g)))
     else:
         groups = [None]
     if not groups or int(res.loc[res["step"] == 1, "users"].sum()) == 0:

@@ -28,7 +28,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
-from opsnb.pack import Pack
+from opsnb.pack import USER_KEY, Pack
 from opsnb.params import RFMRule
 from opsnb.periods import Period
 
@@ -40,9 +40,12 @@ def ts_at(d: object) -> ibis.expr.types.TimestampScalar:
     return ibis.timestamp(datetime(d.year, d.month, d.day))  # type: ignore[attr-defined]
 
 
-def paid_orders(pack: Pack) -> ibis.Table:
-    """The pack's paid orders (``status`` paid or null); raises :class:`NoData` without orders."""
-    t = pack.table("orders")
+def paid_orders(pack: Pack, *, keyed: bool = False) -> ibis.Table:
+    """The pack's paid orders (``status`` paid or null); raises :class:`NoData` without orders.
+
+    ``keyed``: with the pack's user key column (:meth:`opsnb.pack.Pack.keyed`).
+    """
+    t = pack.keyed("orders") if keyed else pack.table("orders")
     if "status" in t.columns:
         t = t.filter(t.status.isnull() | (t.status.lower().strip() == "paid"))
     return t
@@ -65,26 +68,44 @@ def rfm_scores(pack: Pack, period: Period, *, lookback_days: int | None = None) 
         customer with a paid order in the window. Nothing is executed: call ``.execute()`` (or
         aggregate further) when the per-customer rows are really needed.
     """
-    o = paid_orders(pack)
+    per = _per_customer(pack, period, lookback_days)
+    return per.select("user_id", "last_order", "recency", "frequency", "monetary", "r", "f", "m")
+
+
+def _per_customer(pack: Pack, period: Period, lookback_days: int | None) -> ibis.Table:
+    """:func:`rfm_scores` by the pack's user key; ``user_id`` is carried along (DuckDB drops it unused)."""
+    o = paid_orders(pack, keyed=True)
     end = ts_at(period.end)
     o = o.filter(o.ts < end)
     if lookback_days is not None:
         o = o.filter(o.ts >= ts_at(period.end - timedelta(days=lookback_days)))
-    per = o.group_by("user_id").aggregate(
+    uk = o[USER_KEY]
+    per = o.group_by(uk).aggregate(
+        user_id=o.user_id.arbitrary(),
         last_order=o.ts.max(),
         frequency=o.count(),
         monetary=o.amount.sum(),
     )
     analysis_day = ibis.date(period.end.isoformat())
     per = per.mutate(recency=analysis_day.delta(per.last_order.date(), unit="day"))
+    # the key orders like user_id: ties are broken by user_id ascending
     return per.mutate(
-        r=ibis.ntile(5).over(order_by=[ibis.desc(per.recency), per.user_id]) + 1,
-        f=ibis.ntile(5).over(order_by=[per.frequency, per.user_id]) + 1,
-        m=ibis.ntile(5).over(order_by=[per.monetary, per.user_id]) + 1,
-    ).select("user_id", "last_order", "recency", "frequency", "monetary", "r", "f", "m")
+        r=ibis.ntile(5).over(order_by=[ibis.desc(per.recency), per[USER_KEY]]) + 1,
+        f=ibis.ntile(5).over(order_by=[per.frequency, per[USER_KEY]]) + 1,
+        m=ibis.ntile(5).over(order_by=[per.monetary, per[USER_KEY]]) + 1,
+    )
+
+
+def segment_of(r: int, f: int, m: int, rules: Sequence[RFMRule]) -> str:
+    """The segment of scores ``(r, f, m)``: the first rule whose inclusive ranges all hold, else ``Others``."""
+    for rule in rules:
+        if rule.r[0] <= r <= rule.r[1] and rule.f[0] <= f <= rule.f[1] and rule.m[0] <= m <= rule.m[1]:
+            return rule.segment
+    return OTHERS
 
 
 def _segment_expr(s: ibis.Table, rules: Sequence[RFMRule]) -> ibis.expr.types.StringValue:
+    """:func:`segment_of` as an Ibis expression over per-customer scores (the explorer's drill-down)."""
     def within(col: ibis.expr.types.IntegerValue, rng: tuple[int, int]) -> ibis.expr.types.BooleanValue:
         return col.between(rng[0], rng[1])
 
@@ -120,17 +141,22 @@ def rfm_segments(pack: Pack, period: Period, rules: Sequence[RFMRule], *,
     NoData
         No orders table, or no paid order before the period end.
     """
-    s = rfm_scores(pack, period, lookback_days=lookback_days)
-    s = s.mutate(segment=_segment_expr(s, rules))
-    agg = s.group_by("segment").aggregate(
+    s = _per_customer(pack, period, lookback_days)
+    # at most 125 (r, f, m) cells come back; the rules map cells to segments here
+    cells = s.group_by(["r", "f", "m"]).aggregate(
         customers=s.count(),
         revenue=s.monetary.sum(),
-        recency=s.recency.mean(),
-        frequency=s.frequency.mean(),
-        monetary=s.monetary.mean(),
+        recency=s.recency.sum(),
+        frequency=s.frequency.sum(),
     ).execute()
-    if agg.empty:
+    if cells.empty:
         raise NoData("orders", f"no paid order before {period.end.isoformat()}")
+    cells["segment"] = [segment_of(int(r), int(f), int(m), rules)
+                        for r, f, m in zip(cells["r"], cells["f"], cells["m"], strict=True)]
+    agg = cells.groupby("segment", sort=False)[["customers", "revenue", "recency", "frequency"]].sum().reset_index()
+    agg["monetary"] = agg["revenue"] / agg["customers"]
+    agg["recency"] = agg["recency"] / agg["customers"]
+    agg["frequency"] = agg["frequency"] / agg["customers"]
     order = list(dict.fromkeys([r.segment for r in rules] + [OTHERS]))
     out = pd.DataFrame({"segment": order}).merge(agg, on="segment", how="left")
     out["customers"] = out["customers"].fillna(0).astype("int64")

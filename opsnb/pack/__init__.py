@@ -4,9 +4,9 @@
 >>> pack.table("orders")                         # an ibis Table (raises NoData when absent)
 """
 
-from opsnb.pack.core import Pack, from_frames, open_pack, validate_pack
+from opsnb.pack.core import USER_KEY, Pack, from_frames, open_pack, validate_pack
 from opsnb.pack.problems import PackProblem, format_problems
 from opsnb.pack.schemas import SCHEMAS, TableSchema
 
-__all__ = ["SCHEMAS", "Pack", "PackProblem", "TableSchema", "format_problems", "from_frames", "open_pack",
+__all__ = ["SCHEMAS", "USER_KEY", "Pack", "PackProblem", "TableSchema", "format_problems", "from_frames", "open_pack",
            "validate_pack"]

@@ -21,6 +21,14 @@ day-30 retention) only need *which users were active on which local day*, not ev
 it. It lives in the store; for in-memory and ``.duckdb`` packs (and without the cache) it is a
 temporary table in the pack's own connection.
 
+**User keys.** Analyses join, group and order by ``user_id`` (funnels, RFM, attribution paths), and
+DuckDB does all three several times faster on integers than on strings. Every store table with a
+``user_id`` column therefore carries :data:`USER_KEY`, the rank of its ``user_id`` among all the
+pack's user ids in byte order (DuckDB's order for ``VARCHAR``): equal keys ⇔ equal ids, and ordering
+by the key orders by the id. The table names show the contract columns only; :meth:`Pack.keyed
+<opsnb.pack.core.Pack.keyed>` adds the key (``user_id`` itself when the pack has no store, so an
+analysis written against the key gives the same numbers either way).
+
 A derived table is a pure function of its sources: a number computed from it equals the number
 computed from the source (``tests/unit/test_derived.py`` checks each against the events table, and
 every store table against the file it copies).
@@ -37,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opsnb.pack.checks import _q
-from opsnb.pack.core import _atomic_write, _sql_str
+from opsnb.pack.core import KEYED_PREFIX, USER_KEY, _atomic_write, _sql_str
 from opsnb.pack.problems import problem
 from opsnb.paths import cache_dir
 
@@ -49,9 +57,11 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Bump when a derived definition below changes: old cache files are then ignored.
 VERSION = "1"
 #: Bump when the store's layout changes.
-STORE_VERSION = "1"
+STORE_VERSION = "2"
 #: The name the store file is attached under in a pack's connection.
 STORE = "__opsnb_store"
+#: Rows per batch while the store's keyed tables are written.
+_BATCH_ROWS = 1 << 20
 #: Store files kept in the cache: the most recently used ones (one per pack content and timezone).
 STORE_KEEP = 8
 
@@ -123,8 +133,17 @@ def _attach(pack: Pack, path: Path) -> None:
         duck.execute(f"ATTACH {_sql_str(str(path))} AS {STORE} (READ_ONLY)")
     elif Path(row[0]) != path:
         raise RuntimeError(f"this connection already uses another store: {row[0]}")
+    keyed = {r[0] for r in duck.execute("SELECT table_name FROM duckdb_columns() WHERE database_name = ? "
+                                        "AND column_name = ?", [STORE, USER_KEY]).fetchall()}
     for n in [*pack.names, *(_name(d) for d in _present(pack))]:
-        duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(n)} AS SELECT * FROM {STORE}.{_q(n)}")
+        if n in keyed:
+            duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(KEYED_PREFIX + n)} AS SELECT * FROM {STORE}.{_q(n)}")
+            duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(n)} AS SELECT * EXCLUDE ({_q(USER_KEY)}) "
+                         f"FROM {STORE}.{_q(n)}")
+        else:
+            duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(n)} AS SELECT * FROM {STORE}.{_q(n)}")
+    pack.__dict__["_opsnb_keyed"] = frozenset(keyed) & set(pack.names)
+    pack.__dict__.pop("_opsnb_keyed_tables", None)  # made before the store was attached: use the key now
     pack.__dict__["_opsnb_store"] = path
     with contextlib.suppress(OSError):
         os.utime(path)  # "recently used", for prune_stores
@@ -151,17 +170,58 @@ def prune_stores(keep: int = STORE_KEEP) -> list[Path]:
     return gone
 
 
+def _user_tables(pack: Pack) -> list[str]:
+    return [n for n in pack.names if "user_id" in pack.table(n).columns]
+
+
+def _write_keyed(pack: Pack, tmp: Path, names: list[str]) -> None:
+    """Write the tables ``names`` (all with ``user_id``) into the new store file ``tmp`` with :data:`USER_KEY`.
+
+    The key is looked up batch by batch on the way in (``pyarrow.compute.index_in`` against the
+    sorted ids), so rows keep the pack's order; an SQL join would reorder them, and sorting them back
+    costs more than the copy. The file is written through its own DuckDB instance while the pack's
+    connection streams the rows (one connection cannot do both at once).
+    """
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    duck = pack.con.con  # type: ignore[attr-defined]
+    every = " UNION ALL ".join(f"SELECT user_id FROM {_q(n)}" for n in names)
+    ids = duck.execute(f"SELECT DISTINCT user_id FROM ({every}) WHERE user_id IS NOT NULL ORDER BY user_id"
+                       ).to_arrow_table().column(0).combine_chunks()
+    out = duckdb.connect(str(tmp))
+    try:
+        out.execute("SET enable_progress_bar = false")
+        for n in names:
+            reader = duck.execute(f"SELECT * FROM {_q(n)}").to_arrow_reader(_BATCH_ROWS)
+            schema = reader.schema.append(pa.field(USER_KEY, pa.int32()))
+            batches = (b.append_column(USER_KEY, pc.index_in(b.column("user_id"), value_set=ids).cast(pa.int32()))
+                       for b in reader)
+            out.register("__opsnb_src", pa.RecordBatchReader.from_batches(schema, batches))
+            out.execute(f"CREATE TABLE {_q(n)} AS SELECT * FROM __opsnb_src")
+            out.unregister("__opsnb_src")
+    finally:
+        out.close()
+
+
 def _write(pack: Pack, tmp: Path) -> None:
+    users = [n for n in pack.names if "user_id" in pack.table(n).columns]
     duck = pack.con.con  # type: ignore[attr-defined]
     build = "__opsnb_store_build"
-    duck.execute(f"ATTACH {_sql_str(str(tmp))} AS {build}")
     try:
-        for n in pack.names:
-            duck.execute(f"CREATE TABLE {build}.{_q(n)} AS SELECT * FROM {_q(n)}")
-        for d in _present(pack):
-            duck.execute(f"CREATE TABLE {build}.{_q(_name(d))} AS {DERIVED[d].sql}")
+        if users:
+            _write_keyed(pack, tmp, users)
+        duck.execute(f"ATTACH {_sql_str(str(tmp))} AS {build}")
+        try:
+            for n in pack.names:
+                if n not in users:
+                    duck.execute(f"CREATE TABLE {build}.{_q(n)} AS SELECT * FROM {_q(n)}")
+            for d in _present(pack):
+                duck.execute(f"CREATE TABLE {build}.{_q(_name(d))} AS {DERIVED[d].sql}")
+        finally:
+            duck.execute(f"DETACH {build}")
     finally:
-        duck.execute(f"DETACH {build}")
         Path(f"{tmp}.wal").unlink(missing_ok=True)
 
 
@@ -193,7 +253,7 @@ def ensure_store(pack: Pack) -> bool:
     When the store cannot be written (read-only or full disk) the pack keeps reading its files and
     a ``cache_unwritable`` warning is added to ``pack.warnings``.
     """
-    if not pack.cached:
+    if not pack.cached or "_opsnb_store_failed" in pack.__dict__:
         return False
     if attach_store(pack):
         return True
@@ -206,6 +266,7 @@ def ensure_store(pack: Pack) -> bool:
     except Exception as exc:  # noqa: BLE001 - the store is an optimisation: the files still answer
         pack.warnings.append(problem("cache_unwritable", file=path.name, level="warning",
                                      error=f"{type(exc).__name__}: {exc}"))
+        pack.__dict__["_opsnb_store_failed"] = True  # once per pack: the next table reads the files at once
         return False
     return attach_store(pack)
 

@@ -95,7 +95,7 @@ def test_folder_pack_builds_one_store_and_reuses_it(tmp_path):
 
 
 def test_store_tables_equal_the_files(tmp_path):
-    """Every table read through the store equals the same table read from the files, row for row."""
+    """Every table read through the store equals the same table read from the files, row for row, in order."""
     from opsnb.sample import generate
 
     folder = tmp_path / "sample"
@@ -109,9 +109,7 @@ def test_store_tables_equal_the_files(tmp_path):
         a, b = plain.table(name).execute(), stored.table(name).execute()
         assert list(a.columns) == list(b.columns), name
         assert dict(plain.table(name).schema()) == dict(stored.table(name).schema()), name
-        key = list(a.columns)
-        pd.testing.assert_frame_equal(a.sort_values(key, ignore_index=True), b.sort_values(key, ignore_index=True),
-                                      check_dtype=True, obj=name)
+        pd.testing.assert_frame_equal(a, b, check_dtype=True, obj=name)  # in the files' order too
     assert len(plain.table("events").execute()) > 1000
 
 
@@ -256,3 +254,102 @@ def test_only_the_most_recently_used_stores_are_kept(tmp_path, monkeypatch):
     open_pack(tmp_path / "p0" / "pack")  # using the oldest makes it the most recent
     assert dv.prune_stores(keep=2) == [paths[1]]
     assert [p.is_file() for p in paths] == [True, False, True]
+
+
+# ---------------------------------------------------------------- user keys
+
+# ids whose byte order differs from their order in the files and from any numeric reading
+IDS = ["u9", "u10", "U2", "张三", "Zed", "a", "u1", "李四"]
+
+
+def _keyed_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "keyed"
+    folder.mkdir()
+    n = len(IDS)
+    pd.DataFrame({"user_id": IDS, "signup_at": ["2026-09-01 10:00"] * n,
+                  "channel": ["seo", "ads", "seo", None, "ads", "seo", "ads", "seo"]}).to_csv(folder / "users.csv",
+                                                                                            index=False)
+    steps = ["visit", "register", "add_to_cart", "purchase"]
+    rows = []
+    for i, u in enumerate(IDS):  # user i gets through i % 5 steps, an hour apart
+        rows += [(u, f"2026-10-{1 + i:02d} {8 + k:02d}:00", s, "ios" if i % 2 else "web")
+                 for k, s in enumerate(steps[:i % 5])]
+    pd.DataFrame(rows, columns=["user_id", "ts", "event", "platform"]).to_csv(folder / "events.csv", index=False)
+    # equal recency, frequency and monetary for several customers: only user_id breaks the ties
+    pd.DataFrame({"order_id": [f"o{i}" for i in range(n)], "user_id": IDS,
+                  "ts": ["2026-10-20 12:00"] * n, "amount": [50.0] * n,
+                  "status": ["paid"] * n}).to_csv(folder / "orders.csv", index=False)
+    pd.DataFrame({"user_id": IDS * 2, "ts": ["2026-10-19 09:00"] * n + ["2026-10-20 11:00"] * n,
+                  "channel": ["seo", "ads"] * n}).to_csv(folder / "touchpoints.csv", index=False)
+    KPIS.to_csv(folder / "kpis.csv", index=False)
+    return folder
+
+
+def test_store_user_keys_stand_for_user_ids(tmp_path):
+    """Equal keys ⇔ equal ids across every table, keys sort like ids, rows keep the files' order."""
+    from opsnb.pack import USER_KEY
+
+    folder = _keyed_folder(tmp_path)
+    plain = open_pack(folder, use_cache=False)
+    stored = open_pack(folder)
+    dv.warm(stored)
+    assert _in_store(stored)
+    pairs = []
+    for name in ("users", "events", "orders", "touchpoints"):
+        k = stored.keyed(name).execute()
+        assert str(stored.keyed(name).schema()[USER_KEY]) == "int32", name
+        assert USER_KEY not in stored.table(name).columns, name  # the contract columns only
+        pd.testing.assert_frame_equal(k.drop(columns=USER_KEY), plain.table(name).execute(), obj=name)
+        pairs.append(k[["user_id", USER_KEY]])
+        f = plain.keyed(name).execute()  # without a store the key is the id itself
+        assert f[USER_KEY].tolist() == f["user_id"].tolist(), name
+    ids = pd.concat(pairs).drop_duplicates()
+    assert len(ids) == len(IDS) and ids[USER_KEY].is_unique
+    assert ids.sort_values(USER_KEY)["user_id"].tolist() == sorted(IDS)  # code point = UTF-8 byte order
+    with pytest.raises(KeyError, match="no user_id column"):
+        stored.keyed("kpis")
+
+
+def test_keyed_analyses_equal_on_store_and_files(tmp_path):
+    """Funnels, RFM and attribution use the key: the same numbers from the store and from the files."""
+    from opsnb.metrics.attribution import attribution
+    from opsnb.metrics.funnel import funnel
+    from opsnb.metrics.rfm import rfm_scores, rfm_segments
+    from opsnb.params import InsightsSettings
+    from opsnb.periods import Period
+
+    folder = _keyed_folder(tmp_path)
+    plain = open_pack(folder, store=False)
+    stored = open_pack(folder)
+    dv.warm(stored)
+    assert _in_store(stored) and not _in_store(plain)
+    oct_ = Period.parse("2026-10")
+    settings = InsightsSettings()
+    for by in (None, "channel", "platform"):
+        pd.testing.assert_frame_equal(funnel(stored, oct_, by=by), funnel(plain, oct_, by=by), obj=str(by))
+    # user i does the first i % 5 steps: i = 1, 2, 3, 4, 6, 7 visit; 2, 3, 4, 7 register; 3, 4 add; 4 buys
+    assert funnel(stored, oct_)["users"].tolist() == [6, 4, 2, 1]
+    a = rfm_scores(stored, oct_).execute().sort_values("user_id", ignore_index=True)
+    b = rfm_scores(plain, oct_).execute().sort_values("user_id", ignore_index=True)
+    pd.testing.assert_frame_equal(a, b)
+    # every customer ties on R, F and M: user_id (byte order) breaks the ties, so each score rises with it
+    assert a["user_id"].tolist() == sorted(IDS)
+    for score in ("r", "f", "m"):
+        assert a[score].tolist() == [1, 1, 2, 2, 3, 3, 4, 5], score
+    pd.testing.assert_frame_equal(rfm_segments(stored, oct_, settings.rfm_segments),
+                                  rfm_segments(plain, oct_, settings.rfm_segments))
+    x, y = attribution(stored, oct_, settings), attribution(plain, oct_, settings)
+    pd.testing.assert_frame_equal(x, y)
+    assert x.attrs == y.attrs and x.attrs["attributed"] == len(IDS)
+
+
+def test_keyed_tables_made_before_the_store_use_it_once_attached(tmp_path):
+    from opsnb.pack import USER_KEY
+
+    folder = _keyed_folder(tmp_path)
+    KPIS.assign(target=2.0).to_csv(folder / "kpis.csv", index=False)  # content no other test stored
+    pack = open_pack(folder)
+    assert not _in_store(pack)
+    assert str(pack.keyed("orders").schema()[USER_KEY]) == "string"  # the id itself until the store exists
+    dv.warm(pack)
+    assert str(pack.keyed("orders").schema()[USER_KEY]) == "int32"

@@ -131,3 +131,19 @@ def test_reference_rfm_package_data() -> None:
         assert (got[score].reindex(exp.index) == want).all(), score
         assert got[score].value_counts().sort_index().tolist() == [199] * 5
     assert got["recency"].min() == exp["recency"].min() == 2
+
+
+def test_segment_rules_in_python_and_in_the_backend_agree() -> None:
+    """rfm_segments maps score cells to segments in Python; the explorer maps customers in Ibis."""
+    import ibis
+
+    from opsnb.metrics.rfm import _segment_expr, segment_of
+
+    cells = pd.DataFrame([(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)],
+                         columns=["r", "f", "m"])
+    for rules in (RULES, [], [RFMRule(segment="Low", r=(1, 2), f=(1, 5), m=(1, 5), label=Label(zh="低", en="Low"))]):
+        t = ibis.memtable(cells)
+        got = t.mutate(segment=_segment_expr(t, rules)).execute()
+        want = [segment_of(r, f, m, rules) for r, f, m in zip(got["r"], got["f"], got["m"], strict=True)]
+        assert got["segment"].tolist() == want
+    assert segment_of(5, 5, 5, RULES) == "Champions" and segment_of(5, 3, 1, RULES) == "Others"
