@@ -8,6 +8,7 @@ Run it with ``python -m benchmarks`` (``make bench``); ``--help`` lists the opti
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import math
 import os
@@ -260,7 +261,8 @@ def work_once(folder: str | Path) -> dict[str, Any]:
     code cell of each section notebook with the batch's parameters, every displayed object rendered
     to HTML as the kernel would. The batch cannot be faster than ``floor + imports + total / workers``;
     :func:`bench_work` runs this in a fresh process. ``cpu_s`` is the CPU time of all threads (DuckDB
-    uses both cores here; in the batch two kernels share them).
+    uses both cores here; in the batch two kernels share them); ``gc_s`` the part of the wall time spent
+    in Python's garbage collector (the kernels' GC settings come with the warm-up imports).
     """
     import tempfile
 
@@ -289,6 +291,16 @@ def work_once(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     per: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    collected = {"s": 0.0, "t": 0.0}
+
+    def on_gc(phase: str, _: dict[str, int]) -> None:  # time in Python's cyclic garbage collector
+        now = time.perf_counter()
+        if phase == "start":
+            collected["t"] = now
+        else:
+            collected["s"] += now - collected["t"]
+
+    gc.callbacks.append(on_gc)
     with tempfile.TemporaryDirectory(prefix="opsnb-work-") as run_dir:
         params = {"period": review_period(folder), "unit": "", "pack": str(folder), "params_file": "",
                   "lang": "", "run_dir": run_dir}
@@ -301,7 +313,9 @@ def work_once(folder: str | Path) -> dict[str, Any]:
                     exec(compile(cell.source, f"<{sec}>", "exec"), ns)
             plt.close("all")
             per[sec], cpu[sec] = time.perf_counter() - t, time.process_time() - c
-    return {"imports_s": imports, "sections_s": per, "total_s": sum(per.values()), "cpu_s": sum(cpu.values())}
+    gc.callbacks.remove(on_gc)
+    return {"imports_s": imports, "sections_s": per, "total_s": sum(per.values()), "cpu_s": sum(cpu.values()),
+            "gc_s": collected["s"]}
 
 
 def bench_work(scale: float, repeats: int, work: Path = WORK, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -319,9 +333,11 @@ def bench_work(scale: float, repeats: int, work: Path = WORK, log: Callable[[str
         r = json.loads(out.stdout.strip().splitlines()[-1])
         runs.append(r)
         log(f"  work scale {scale:g} run {i + 1}/{repeats}: imports {r['imports_s']:.2f} s, sections "
-            f"{r['total_s']:.2f} s, CPU {r['cpu_s']:.2f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in r["sections_s"].items()) + ")")
+            f"{r['total_s']:.2f} s, CPU {r['cpu_s']:.2f} s of which garbage collection {r['gc_s']:.2f} s ("
+            + ", ".join(f"{k} {v:.1f}" for k, v in r["sections_s"].items()) + ")")
     return {"scale": scale, "imports_s": summarize([r["imports_s"] for r in runs]),
             "total_s": summarize([r["total_s"] for r in runs]), "cpu_s": summarize([r["cpu_s"] for r in runs]),
+            "gc_s": summarize([r["gc_s"] for r in runs]),
             "sections_s": {s: summarize([r["sections_s"][s] for r in runs]) for s in SECTIONS}}
 
 

@@ -143,6 +143,10 @@ import opsnb.nb, opsnb.sections.base
 from opsnb.render import theme
 theme.apply()
 import opsnb.sections.{modules}
+import gc as _gc
+_gc.collect()
+_gc.freeze()  # what the imports made lives as long as the kernel: never scanned again
+_gc.set_threshold(50_000, 20, 100)  # a section makes millions of small objects: fewer, larger young passes
 """
 
 

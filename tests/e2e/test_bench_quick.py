@@ -34,6 +34,7 @@ def test_quick_mode_measures_every_part_and_finds_identical_numbers(tmp_path):
     w = res["work"]["0.1"]
     assert set(w["sections_s"]) == {"goals", "campaigns", "insights", "problems", "plan"}
     assert w["cpu_s"]["min"] > 0 and w["imports_s"]["min"] > 0
+    assert 0 <= w["gc_s"]["min"] < w["total_s"]["min"]
     bound = res["floor"]["wall_s"]["min"] + w["imports_s"]["min"] + w["cpu_s"]["min"] / 2
     assert res["ratios"]["bound@0.1"] == pytest.approx(bound, abs=0.01)
     assert res["ratios"]["batch/bound@0.1"] > 0
