@@ -85,7 +85,7 @@ class Pack:
         """Table ``name`` plus the column :data:`USER_KEY`, to join, group and order by user with.
 
         Read from the pack's store, the key is an integer with the same equality and order as
-        ``user_id`` (DuckDB joins, groups and sorts integers several times faster than strings);
+        ``user_id`` (DuckDB joins, groups and sorts integers faster than strings);
         otherwise it is ``user_id`` itself. An analysis that uses the key for ``user_id`` in joins,
         groupings and orderings gives the same numbers either way.
 

@@ -329,6 +329,9 @@ def test_keyed_analyses_equal_on_store_and_files(tmp_path):
         pd.testing.assert_frame_equal(funnel(stored, oct_, by=by), funnel(plain, oct_, by=by), obj=str(by))
     # user i does the first i % 5 steps: i = 1, 2, 3, 4, 6, 7 visit; 2, 3, 4, 7 register; 3, 4 add; 4 buys
     assert funnel(stored, oct_)["users"].tolist() == [6, 4, 2, 1]
+    # groups by entered users, ties by name (3 ios, 3 web), a missing channel last
+    assert funnel(stored, oct_, by="platform")["group"].unique().tolist() == ["ios", "web"]
+    assert funnel(plain, oct_, by="channel")["group"].unique().tolist() == ["ads", "seo", None]
     a = rfm_scores(stored, oct_).execute().sort_values("user_id", ignore_index=True)
     b = rfm_scores(plain, oct_).execute().sort_values("user_id", ignore_index=True)
     pd.testing.assert_frame_equal(a, b)
