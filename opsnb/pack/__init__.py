@@ -4,7 +4,8 @@
 >>> pack.table("orders")                         # an ibis Table (raises NoData when absent)
 """
 
-from opsnb.pack.core import USER_KEY, Pack, from_frames, open_pack, validate_pack
+from opsnb.pack.core import Pack, from_frames, open_pack, validate_pack
+from opsnb.pack.derived import USER_KEY
 from opsnb.pack.problems import PackProblem, format_problems
 from opsnb.pack.schemas import SCHEMAS, TableSchema
 

@@ -34,10 +34,6 @@ from opsnb.pack.schemas import SCHEMAS, TableSchema
 from opsnb.paths import cache_dir
 
 CACHE_VERSION = "2"
-#: Column of :meth:`Pack.keyed` tables: the user key (see :mod:`opsnb.pack.derived`, "User keys").
-USER_KEY = "_opsnb_uk"
-#: Prefix of the views that show a store table with its user key.
-KEYED_PREFIX = "__keyed_"
 SUFFIXES = (".parquet", ".csv", ".tsv", ".xlsx")
 #: Data-looking files that are not read (a warning says so, with the fix).
 UNSUPPORTED = (".xls", ".xlsm", ".json", ".txt", ".ods")
@@ -82,7 +78,7 @@ class Pack:
         return tables[name]
 
     def keyed(self, name: str) -> ibis.Table:
-        """Table ``name`` plus the column :data:`USER_KEY`, to join, group and order by user with.
+        """Table ``name`` plus the column ``USER_KEY``, to join, group and order by user with.
 
         Read from the pack's store, the key is an integer with the same equality and order as
         ``user_id`` (DuckDB joins, groups and sorts integers faster than strings);
@@ -94,21 +90,9 @@ class Pack:
         KeyError
             When table ``name`` has no ``user_id`` column.
         """
-        tables: dict[str, ibis.Table] = self.__dict__.setdefault("_opsnb_keyed_tables", {})
-        if name not in tables:
-            t = self.table(name)
-            if "user_id" not in t.columns:
-                raise KeyError(f"pack table {name!r} has no user_id column")
-            if "_opsnb_keyed" not in self.__dict__:  # a copy of a Pack: ask its connection
-                views = self.con.con.execute(  # type: ignore[attr-defined]
-                    "SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, ?)", [KEYED_PREFIX]
-                ).fetchall()
-                self.__dict__["_opsnb_keyed"] = frozenset(v[0].removeprefix(KEYED_PREFIX) for v in views)
-            if name in self.__dict__["_opsnb_keyed"]:
-                tables[name] = self.con.table(KEYED_PREFIX + name)
-            else:
-                tables[name] = t.mutate(**{USER_KEY: t.user_id})
-        return tables[name]
+        from opsnb.pack.derived import keyed
+
+        return keyed(self, name)
 
     def derived(self, name: str) -> ibis.Table:
         """A derived table (see :mod:`opsnb.pack.derived`), built once per pack content."""

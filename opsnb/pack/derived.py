@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opsnb.pack.checks import _q
-from opsnb.pack.core import KEYED_PREFIX, USER_KEY, _atomic_write, _sql_str
+from opsnb.pack.core import _atomic_write, _sql_str
 from opsnb.pack.problems import problem
 from opsnb.paths import cache_dir
 
@@ -61,6 +61,10 @@ VERSION = "1"
 STORE_VERSION = "2"
 #: The name the store file is attached under in a pack's connection.
 STORE = "__opsnb_store"
+#: Column of :meth:`Pack.keyed <opsnb.pack.core.Pack.keyed>` tables: the user key (see "User keys").
+USER_KEY = "_opsnb_uk"
+#: Prefix of the views that show a store table with its user key.
+KEYED_PREFIX = "__keyed_"
 #: Rows per batch while the store's keyed tables are written.
 _BATCH_ROWS = 1 << 20
 #: Store files kept in the cache: the most recently used ones (one per pack content and timezone).
@@ -272,7 +276,32 @@ def ensure_store(pack: Pack) -> bool:
     return attach_store(pack)
 
 
-# ---------------------------------------------------------------- derived tables
+# ---------------------------------------------------------------- user keys and derived tables
+
+
+def keyed(pack: Pack, name: str) -> ibis.Table:
+    """Table ``name`` plus :data:`USER_KEY`: the store's integer key, or ``user_id`` itself without a store.
+
+    Raises
+    ------
+    KeyError
+        When table ``name`` has no ``user_id`` column.
+    """
+    tables: dict[str, ibis.Table] = pack.__dict__.setdefault("_opsnb_keyed_tables", {})
+    if name not in tables:
+        t = pack.table(name)
+        if "user_id" not in t.columns:
+            raise KeyError(f"pack table {name!r} has no user_id column")
+        if "_opsnb_keyed" not in pack.__dict__:  # a copy of a Pack: ask the connection it shares
+            duck = pack.con.con  # type: ignore[attr-defined]
+            views = duck.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, ?)",
+                                 [KEYED_PREFIX]).fetchall()
+            pack.__dict__["_opsnb_keyed"] = frozenset(v[0].removeprefix(KEYED_PREFIX) for v in views)
+        if name in pack.__dict__["_opsnb_keyed"]:
+            tables[name] = pack.con.table(KEYED_PREFIX + name)
+        else:
+            tables[name] = t.mutate(**{USER_KEY: t.user_id})
+    return tables[name]
 
 
 def derived(pack: Pack, name: str) -> ibis.Table:
