@@ -30,6 +30,14 @@ by the key orders by the id. The table names show the contract columns only; :me
 <opsnb.pack.core.Pack.keyed>` adds the key (``user_id`` itself when the pack has no store, so an
 analysis written against the key gives the same numbers either way).
 
+**Event blocks.** Most event queries name one event (``visit``, ``register``, ``purchase``) in a
+date range. The store copies ``events`` in blocks of :data:`_BATCH_ROWS` rows of the files' order
+and, within a block, groups the rows by ``event`` (stable: otherwise in the files' order). DuckDB
+keeps each column's min and max per row group of about 122k rows, so a query for one event then
+reads only that event's row groups of the blocks in its date range, instead of every row group of
+the range (the funnel's SQL at sample scale 10: 43 ms → 26 ms). Rows are only moved within a
+block, so date filters still skip whole blocks when the files are in time order.
+
 A derived table is a pure function of its sources: a number computed from it equals the number
 computed from the source (``tests/unit/test_derived.py`` checks each against the events table, and
 every store table against the file it copies).
@@ -52,21 +60,24 @@ from opsnb.paths import cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis
+    import pyarrow as pa
 
     from opsnb.pack.core import Pack
 
 #: Bump when a derived definition below changes: old cache files are then ignored.
 VERSION = "1"
 #: Bump when the store's layout changes.
-STORE_VERSION = "2"
+STORE_VERSION = "3"
 #: The name the store file is attached under in a pack's connection.
 STORE = "__opsnb_store"
 #: Column of :meth:`Pack.keyed <opsnb.pack.core.Pack.keyed>` tables: the user key (see "User keys").
 USER_KEY = "_opsnb_uk"
 #: Prefix of the views that show a store table with its user key.
 KEYED_PREFIX = "__keyed_"
-#: Rows per batch while the store's keyed tables are written.
+#: Rows per batch while the store's keyed tables are written (a block of "Event blocks").
 _BATCH_ROWS = 1 << 20
+#: Store tables whose rows are grouped by a column within each block (see "Event blocks").
+CLUSTER = {"events": "event"}
 #: Store files kept in the cache: the most recently used ones (one per pack content and timezone).
 STORE_KEEP = 8
 
@@ -179,17 +190,35 @@ def _user_tables(pack: Pack) -> list[str]:
     return [n for n in pack.names if "user_id" in pack.table(n).columns]
 
 
+def _clustered(batch: pa.RecordBatch, column: str | None) -> pa.RecordBatch:
+    """``batch`` with its rows grouped by ``column`` (stable; nulls last), or as it is without one."""
+    if column is None or column not in batch.schema.names:
+        return batch
+    import pyarrow.compute as pc
+
+    codes = pc.dictionary_encode(batch.column(column)).indices  # sorting small ints, not strings
+    return batch.take(pc.sort_indices(codes))
+
+
+def _with_key(batch: pa.RecordBatch, ids: pa.Array) -> pa.RecordBatch:
+    """``batch`` plus :data:`USER_KEY`: the position of its ``user_id`` in the sorted ``ids``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return batch.append_column(USER_KEY, pc.index_in(batch.column("user_id"), value_set=ids).cast(pa.int32()))
+
+
 def _write_keyed(pack: Pack, tmp: Path, names: list[str]) -> None:
     """Write the tables ``names`` (all with ``user_id``) into the new store file ``tmp`` with :data:`USER_KEY`.
 
     The key is looked up batch by batch on the way in (``pyarrow.compute.index_in`` against the
-    sorted ids), so rows keep the pack's order; an SQL join would reorder them, and sorting them back
-    costs more than the copy. The file is written through its own DuckDB instance while the pack's
+    sorted ids), so rows keep the pack's order (an SQL join would reorder them, and sorting them back
+    costs more than the copy), except that the tables in :data:`CLUSTER` are grouped within each
+    batch (see "Event blocks"). The file is written through its own DuckDB instance while the pack's
     connection streams the rows (one connection cannot do both at once).
     """
     import duckdb
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     duck = pack.con.con  # type: ignore[attr-defined]
     every = " UNION ALL ".join(f"SELECT user_id FROM {_q(n)}" for n in names)
@@ -201,8 +230,7 @@ def _write_keyed(pack: Pack, tmp: Path, names: list[str]) -> None:
         for n in names:
             reader = duck.execute(f"SELECT * FROM {_q(n)}").to_arrow_reader(_BATCH_ROWS)
             schema = reader.schema.append(pa.field(USER_KEY, pa.int32()))
-            batches = (b.append_column(USER_KEY, pc.index_in(b.column("user_id"), value_set=ids).cast(pa.int32()))
-                       for b in reader)
+            batches = (_with_key(_clustered(b, CLUSTER.get(n)), ids) for b in reader)
             out.register("__opsnb_src", pa.RecordBatchReader.from_batches(schema, batches))
             out.execute(f"CREATE TABLE {_q(n)} AS SELECT * FROM __opsnb_src")
             out.unregister("__opsnb_src")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -94,10 +95,35 @@ def test_folder_pack_builds_one_store_and_reuses_it(tmp_path):
     assert not list(cache_dir().glob(".store-*"))
 
 
-def test_store_tables_equal_the_files(tmp_path):
-    """Every table read through the store equals the same table read from the files, row for row, in order."""
+def _store_order(df: pd.DataFrame, column: str | None, block: int) -> pd.DataFrame:
+    """``df`` in the store's row order: blocks of ``block`` rows, each grouped by ``column`` in order of
+    first appearance (a missing value last), the files' order otherwise."""
+    if column is None:
+        return df
+    pos = np.arange(len(df))
+    blocks = pos // block
+    codes = np.empty(len(df), dtype="int64")
+    for b in np.unique(blocks):
+        sel = blocks == b
+        c, _ = pd.factorize(df[column].to_numpy()[sel], use_na_sentinel=True)
+        codes[sel] = np.where(c < 0, len(df), c)
+    return df.iloc[np.lexsort((pos, codes, blocks))].reset_index(drop=True)
+
+
+def test_store_order_helper():
+    """The test's model of the store order, on a hand-made case (blocks of 3 rows)."""
+    df = pd.DataFrame({"event": ["b", "a", "b", None, "c", "c", "a"], "i": range(7)})
+    assert _store_order(df, "event", 3)["i"].tolist() == [0, 2, 1, 4, 5, 3, 6]
+    assert _store_order(df, None, 3)["i"].tolist() == list(range(7))
+
+
+def test_store_tables_equal_the_files(tmp_path, monkeypatch):
+    """Every table read through the store equals the same table read from the files, row for row, in the
+    files' order, except that ``events`` is grouped by event within each block (several blocks here)."""
     from opsnb.sample import generate
 
+    block = 4096
+    monkeypatch.setattr(dv, "_BATCH_ROWS", block)
     folder = tmp_path / "sample"
     generate(folder, scale=0.02)
     plain = open_pack(folder, use_cache=False)
@@ -105,12 +131,17 @@ def test_store_tables_equal_the_files(tmp_path):
     dv.warm(stored)
     assert _in_store(stored)
     assert sorted(stored.names) == sorted(plain.names) and "events" in plain.names
+    assert dv.CLUSTER == {"events": "event"}
     for name in plain.names:
         a, b = plain.table(name).execute(), stored.table(name).execute()
         assert list(a.columns) == list(b.columns), name
         assert dict(plain.table(name).schema()) == dict(stored.table(name).schema()), name
-        pd.testing.assert_frame_equal(a, b, check_dtype=True, obj=name)  # in the files' order too
-    assert len(plain.table("events").execute()) > 1000
+        pd.testing.assert_frame_equal(_store_order(a, dv.CLUSTER.get(name), block), b, check_dtype=True, obj=name)
+    events = plain.table("events").execute()
+    assert len(events) > 3 * block
+    # the grouping moved rows (else this test could not tell the two orders apart), within blocks only
+    assert not events["event"].equals(stored.table("events").execute()["event"])
+
 
 
 def test_changed_content_or_mapping_changes_the_store(tmp_path):
@@ -286,7 +317,7 @@ def _keyed_folder(tmp_path: Path) -> Path:
 
 
 def test_store_user_keys_stand_for_user_ids(tmp_path):
-    """Equal keys ⇔ equal ids across every table, keys sort like ids, rows keep the files' order."""
+    """Equal keys ⇔ equal ids across every table, keys sort like ids, rows in the store's order."""
     from opsnb.pack import USER_KEY
 
     folder = _keyed_folder(tmp_path)
@@ -299,7 +330,8 @@ def test_store_user_keys_stand_for_user_ids(tmp_path):
         k = stored.keyed(name).execute()
         assert str(stored.keyed(name).schema()[USER_KEY]) == "int32", name
         assert USER_KEY not in stored.table(name).columns, name  # the contract columns only
-        pd.testing.assert_frame_equal(k.drop(columns=USER_KEY), plain.table(name).execute(), obj=name)
+        expected = _store_order(plain.table(name).execute(), dv.CLUSTER.get(name), dv._BATCH_ROWS)
+        pd.testing.assert_frame_equal(k.drop(columns=USER_KEY), expected, obj=name)
         pairs.append(k[["user_id", USER_KEY]])
         f = plain.keyed(name).execute()  # without a store the key is the id itself
         assert f[USER_KEY].tolist() == f["user_id"].tolist(), name
