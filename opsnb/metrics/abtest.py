@@ -19,7 +19,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from opsnb.errors import NoData
-from opsnb.metrics.campaigns import nullable_float, paid_orders, ts
+from opsnb.metrics.campaigns import nullable_float, ts
+from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
 from opsnb.periods import Period
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics.activity import user_days_between
+from opsnb.metrics.orders import paid
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -201,13 +202,6 @@ SERIES: dict[str, SeriesSpec] = {s.key: s for s in [
 ]}
 
 
-def _paid(o: ibis.Table) -> ibis.Table:
-    cols = o.columns
-    if "status" in cols:
-        return o.filter(o.status.isnull() | (o.status.lower() == "paid"))
-    return o
-
-
 def _day_frame(expr: ibis.Table) -> pd.Series:
     df = expr.execute()
     if df.empty:
@@ -253,7 +247,7 @@ def daily_series(pack: Pack, key: str, period: Period, *, history_days: int = 18
             raise NoData("users", "no sign-ups in the history window")
         return _within_span(s.reindex(days).fillna(0.0), s.index)
     if key == "gmv":
-        o = _paid(clip(pack.table("orders"), "ts"))
+        o = paid(clip(pack.table("orders"), "ts"))
         s = _day_frame(o.group_by(day=o.ts.date()).aggregate(v=o.amount.sum()))
         if s.empty:
             raise NoData("orders", "no paid orders in the history window")
@@ -262,7 +256,7 @@ def daily_series(pack: Pack, key: str, period: Period, *, history_days: int = 18
         dau, present = events_days()
         if dau.empty:
             raise NoData("events", "no events in the history window")
-        o = _paid(clip(pack.table("orders"), "ts"))
+        o = paid(clip(pack.table("orders"), "ts"))
         pay = _day_frame(o.group_by(day=o.ts.date()).aggregate(v=o.user_id.nunique()))
         d = dau.reindex(days)
         p = pay.reindex(days).fillna(0.0).where(d.notna())

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from opsnb.errors import NoData
-from opsnb.metrics.rfm import paid_orders, ts_at
+from opsnb.metrics.orders import paid_orders
+from opsnb.metrics.rfm import ts_at
 from opsnb.pack import USER_KEY, Pack
 from opsnb.params import InsightsSettings
 from opsnb.periods import Period

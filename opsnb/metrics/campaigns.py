@@ -30,6 +30,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -54,14 +55,6 @@ def roi_text(roi: float | None) -> str | None:
 def ts(d: date) -> datetime:
     """Midnight of local day ``d`` (a literal comparable with pack timestamps)."""
     return datetime(d.year, d.month, d.day)
-
-
-def paid_orders(pack: Pack) -> ibis.Table:
-    """Orders that count as revenue: status ``paid`` or empty (a missing status column means all paid)."""
-    o = pack.table("orders")
-    if "status" in o.columns:
-        o = o.filter(o.status.isnull() | (o.status.lower() == "paid"))
-    return o
 
 
 def _nonempty(t: ibis.Table, table: str, reason: str) -> None:

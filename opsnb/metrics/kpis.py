@@ -55,6 +55,7 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics.activity import user_days_between
+from opsnb.metrics.orders import paid
 from opsnb.pack.core import Pack
 from opsnb.params import KPI, Label, Settings, StatusBands
 from opsnb.periods import Period
@@ -148,13 +149,6 @@ def _memo(pack: Pack, key: tuple[Any, ...], fn: Callable[[], Any]) -> Any:
     return memo[key]
 
 
-def _paid(t: ibis.Table) -> ibis.Table:
-    if "status" in t.columns:
-        s = t.status.strip().lower()
-        return t.filter(s.isnull() | (s == "paid") | (s == ""))
-    return t
-
-
 def _table(pack: Pack, name: str) -> ibis.Table:
     return pack.table(name)
 
@@ -205,7 +199,7 @@ def _orders_stats(pack: Pack, periods: Sequence[Period], *, channel_only: bool =
 
 
 def _orders_stats_q(pack: Pack, periods: Sequence[Period], *, channel_only: bool = False) -> pd.DataFrame:
-    o = _paid(_table(pack, "orders"))
+    o = paid(_table(pack, "orders"))
     if channel_only:
         if "channel" not in o.columns:
             return pd.DataFrame({"gmv": 0.0, "orders": 0.0, "payers": 0.0}, index=pd.RangeIndex(len(periods), name="pi"))
@@ -279,7 +273,7 @@ def _d_conversion_rate(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
 
 
 def _d_repurchase_rate(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
-    b = _bucket(_paid(_table(pack, "orders")), "ts", periods)
+    b = _bucket(paid(_table(pack, "orders")), "ts", periods)
     per_user = b.group_by(["pi", "user_id"]).aggregate(k=b.order_id.count())
     expr = per_user.group_by("pi").aggregate(payers=per_user.count(), repeat=(per_user.k >= 2).sum())
     r = _run(pack, expr, len(periods), ["payers", "repeat"])

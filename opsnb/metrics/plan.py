@@ -31,12 +31,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pandas as pd
 import yaml
 from pydantic import ValidationError
 
 from opsnb.errors import NoData, PackError, ParamsError, Problem
+from opsnb.metrics.orders import paid_orders
 from opsnb.metrics.targets import annual_plan, split_integer
 from opsnb.pack import Pack
 from opsnb.params import ManualAction
@@ -273,9 +273,8 @@ def channel_roi(pack: Pack, period: Period) -> pd.DataFrame:
             .aggregate(cost=sp.cost.sum()))
     pieces = [cost.execute()]
     if pack.has("orders") and "channel" in pack.table("orders").columns:
-        o = pack.table("orders")
-        status = o.status if "status" in o.columns else ibis.null().cast("string")
-        o = o.filter((status.isnull() | (status == "paid")) & (o.ts >= lo) & (o.ts < hi))
+        o = paid_orders(pack)
+        o = o.filter((o.ts >= lo) & (o.ts < hi))
         pieces.append(o.group_by(channel=o.channel.fill_null("(unknown)")).aggregate(gmv=o.amount.sum()).execute())
     df = pieces[0]
     if df.empty or df["cost"].sum() <= 0:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics import anomalies as an
+from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -96,13 +97,6 @@ def _ts(d: date) -> pd.Timestamp:
 
 def _in(t: ibis.Table, col: str, start: date, end: date) -> Any:
     return (t[col] >= _ts(start)) & (t[col] < _ts(end))
-
-
-def _paid(pack: Pack) -> ibis.Table:
-    o = pack.table("orders")
-    if "status" in o.columns:
-        o = o.filter(o.status.isnull() | (o.status.lower() == "paid"))
-    return o
 
 
 def _num(x: Any) -> float | None:
@@ -224,7 +218,7 @@ def channel_economics(pack: Pack, period: Period) -> pd.DataFrame:
         raise NoData("channel_spend", f"no spend in {period.label}")
     gmv = pd.DataFrame({"channel": pd.Series(dtype="string"), "gmv": pd.Series(dtype="float64")})
     if pack.has("orders") and "channel" in pack.table("orders").columns:
-        o = _paid(pack)
+        o = paid_orders(pack)
         o = o.filter(_in(o, "ts", period.start, period.end))
         gmv = o.group_by("channel").aggregate(gmv=o.amount.sum()).execute()
     df = spend.merge(gmv, on="channel", how="left")
@@ -514,7 +508,7 @@ def unattributed(pack: Pack, period: Period) -> pd.DataFrame:
 
     Columns ``channel, orders, unattributed, share`` (``(none)`` for orders without a channel).
     """
-    o = _paid(pack)
+    o = paid_orders(pack)
     o = o.filter(_in(o, "ts", period.start, period.end))
     tp = pack.table("touchpoints")
     first = tp.group_by("user_id").aggregate(first_tp=tp.ts.min())

@@ -20,7 +20,8 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
-from opsnb.metrics.rfm import paid_orders, ts_at
+from opsnb.metrics.orders import paid_orders
+from opsnb.metrics.rfm import ts_at
 from opsnb.pack import Pack
 from opsnb.periods import Period
 

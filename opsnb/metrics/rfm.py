@@ -28,6 +28,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.orders import paid_orders
 from opsnb.pack import USER_KEY, Pack
 from opsnb.params import RFMRule
 from opsnb.periods import Period
@@ -38,17 +39,6 @@ OTHERS = "Others"
 def ts_at(d: object) -> ibis.expr.types.TimestampScalar:
     """An Ibis timestamp literal at local midnight of day ``d`` (a ``date``)."""
     return ibis.timestamp(datetime(d.year, d.month, d.day))  # type: ignore[attr-defined]
-
-
-def paid_orders(pack: Pack, *, keyed: bool = False) -> ibis.Table:
-    """The pack's paid orders (``status`` paid or null); raises :class:`NoData` without orders.
-
-    ``keyed``: with the pack's user key column (:meth:`opsnb.pack.Pack.keyed`).
-    """
-    t = pack.keyed("orders") if keyed else pack.table("orders")
-    if "status" in t.columns:
-        t = t.filter(t.status.isnull() | (t.status.lower().strip() == "paid"))
-    return t
 
 
 def rfm_scores(pack: Pack, period: Period, *, lookback_days: int | None = None) -> ibis.Table:

@@ -29,6 +29,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.orders import paid, refunded
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -239,11 +240,10 @@ def monthly_actuals(pack: Pack, metric: str, start: date, end: date) -> pd.Serie
     """
     if metric in ("gmv", "orders", "refunds"):
         o = pack.table("orders")
-        status = o.status if "status" in o.columns else ibis.null().cast("string")
         if metric == "refunds":
-            o = o.filter(status == "refunded")
+            o = refunded(o)
             return _monthly(o, "ts", o.amount.sum(), start, end)
-        o = o.filter(status.isnull() | (status == "paid"))
+        o = paid(o)
         return _monthly(o, "ts", o.amount.sum() if metric == "gmv" else None, start, end)
     if metric == "new_users":
         return _monthly(pack.table("users"), "signup_at", None, start, end)

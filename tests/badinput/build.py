@@ -194,8 +194,8 @@ def cases() -> dict[str, dict]:
                                                                             "A2,u1,2026-10-01,-6,paid\nA3,u1,2026-10-01,-7,\n")},
                                        "errors": ["orders.csv", "column 'amount'", "line 3", "-6.0", "line 4", "-7.0",
                                                   "not 'refunded'"]},
-        "unknown_status": {"files": {**k, "orders.csv": csv(ORD + "A1,u1,2026-10-01,5,PAID\n")},
-                           "warnings": ["column 'status'", "line 2", "'PAID'", "paid, refunded, cancelled"]},
+        "unknown_status": {"files": {**k, "orders.csv": csv(ORD + "A1,u1,2026-10-01,5,已支付\nA2,u1,2026-10-01,5,PAID\n")},
+                           "warnings": ["column 'status'", "line 2", "'已支付'", "paid, refunded, cancelled"]},
         "campaign_end_before_start": {"files": {**k, "campaigns.csv": csv(CAMP + "C1,a,promo,2026-10-01,2026-10-07,1\n"
                                                                           "C2,b,promo,2026-10-09,2026-10-08,1\n")},
                                       "errors": ["campaigns.csv", "column 'end'", "line 3", "'end' is before 'start'",
