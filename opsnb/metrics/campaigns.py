@@ -6,7 +6,7 @@ Attribution rules (the same for every function here):
   ``start <= ts < end + 1 day``. A campaign belongs to a review period when its window overlaps
   the period; its results cover its whole window (not only the part inside the period).
 * An **order** is attributed to a campaign when ``orders.campaign_id`` equals the campaign's id
-  and the order's ``ts`` lies in the window. Only paid orders (status ``paid`` or empty) count
+  and the order's ``ts`` lies in the window. Only paid orders (:mod:`opsnb.metrics.orders`) count
   for orders, GMV and buyers; refund rows are never netted in. An order carries one campaign id,
   so overlapping campaigns never share an order.
 * A **participant** is a distinct user with a touchpoint carrying the campaign id in the window,

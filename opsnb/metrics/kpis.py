@@ -12,7 +12,7 @@ rendered. Use it outside a notebook::
     KPIValue(value=..., reason=None)
     >>> attainment(pack, Period.parse("2026-10"), settings)        # one row per KPI
 
-Built-in definitions (period ``P`` = ``[start, end)`` in local days; "paid" = status ``paid`` or null)
+Built-in definitions (period ``P`` = ``[start, end)`` in local days; "paid": :mod:`opsnb.metrics.orders`)
 -----------------------------------------------------------------------------------------------
 * ``new_users``       users with ``signup_at`` in P.
 * ``active_users``    average DAU: Σ over the days of P of distinct users with an event that day,

@@ -2,7 +2,7 @@
 
 Definitions (all computed in the backend; only the segment summary comes back by default):
 
-* **Orders counted**: paid orders (``status`` paid or null) with ``ts`` before the period's
+* **Orders counted**: paid orders (:mod:`opsnb.metrics.orders`) with ``ts`` before the period's
   (exclusive) end and, when ``lookback_days`` is given, on or after ``end - lookback_days``.
   The default lookback is *all history up to the period end*, as in the R ``rfm`` package.
   Refund and cancelled rows are not netted (refunds are reported elsewhere).

@@ -233,7 +233,7 @@ def _monthly(t: ibis.Table, ts: str, value: ibis.Value | None, start: date, end:
 def monthly_actuals(pack: Pack, metric: str, start: date, end: date) -> pd.Series:
     """Monthly actuals of an additive metric in ``[start, end)``, indexed by month start.
 
-    Built-ins computed here in Ibis: ``gmv`` and ``orders`` (paid orders: status paid or null),
+    Built-ins computed here in Ibis: ``gmv`` and ``orders`` (paid orders, :mod:`opsnb.metrics.orders`),
     ``refunds`` (Σ of refund rows), ``new_users`` (users by ``signup_at``). Any other metric
     comes from the ``actual`` column of the ``kpis`` table (monthly rows ``YYYY-MM``).
     Raises :class:`NoData` when the needed table is absent.
