@@ -176,6 +176,21 @@ def batch_env(root: Path) -> Iterator[dict[str, str]]:
                 os.environ[k] = v
 
 
+@contextmanager
+def fresh_cache() -> Iterator[Path]:
+    """``OPSNB_CACHE`` pointed at a new empty folder (kernels inherit it), restored and deleted afterwards."""
+    keep = os.environ.get("OPSNB_CACHE")
+    try:
+        with tempfile.TemporaryDirectory(prefix="opsnb-bench-cache-") as tmp:
+            os.environ["OPSNB_CACHE"] = tmp
+            yield Path(tmp)
+    finally:
+        if keep is None:
+            os.environ.pop("OPSNB_CACHE", None)
+        else:
+            os.environ["OPSNB_CACHE"] = keep
+
+
 def review_period(pack: Path) -> str:
     """The review period of a sample pack (``scenario.json``)."""
     return str(json.loads((pack / "scenario.json").read_text(encoding="utf-8"))["review_period"])
@@ -345,7 +360,11 @@ def bench_work(scale: float, repeats: int, work: Path = WORK, log: Callable[[str
 
 
 def bench_batch(scale: float, repeats: int, work: Path = WORK, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """(b) ``batch.run(force=True)`` ``repeats`` times on the pack of ``scale``, then reruns without force."""
+    """(b) ``batch.run(force=True)`` ``repeats`` times on the pack of ``scale``, then reruns without force.
+
+    Then ``repeats`` cold runs: the first run after the pack's content changed (every month's run), with
+    an empty cache, so the pack's store is built inside the run (``cold_s``).
+    """
     from opsnb import batch
 
     pack = pack_for(scale, work=work, log=log)
@@ -353,6 +372,8 @@ def bench_batch(scale: float, repeats: int, work: Path = WORK, log: Callable[[st
     per_section: dict[str, list[float]] = {}
     peak, failed = 0.0, {}
     rerun: list[float] = []
+    cold: list[float] = []
+    cold_stores: list[int] = []  # store files each cold run left in its empty cache (1: it built one)
     rerun_status: dict[str, str] = {}
     rerun_reused: list[bool] = []
     with project(work) as root, batch_env(root):
@@ -379,12 +400,23 @@ def bench_batch(scale: float, repeats: int, work: Path = WORK, log: Callable[[st
             log(f"  rerun (nothing changed) {i + 1}/{repeats}: {rerun[-1]:.2f} s"
                 + ("" if rerun_reused[-1] else f" — re-executed {[k for k, v in rerun_status.items() if v != 'reused']}"
                    " (inputs changed: is someone editing opsnb/ or params/?)"))
+        for i in range(repeats):
+            with fresh_cache() as tmp:
+                t0 = time.perf_counter()
+                res = batch.run(root=root, pack=str(pack), unit="bench", progress=False, log=lambda m: None,
+                                force=True)
+                cold.append(time.perf_counter() - t0)
+                cold_stores.append(len(list(tmp.glob("store-*.duckdb"))))
+            if not res.ok:
+                failed.update({s.section: (s.error or "")[:300] for s in res.sections if not s.ok})
+            log(f"  cold (new pack content: empty cache, store built in the run) {i + 1}/{repeats}: {cold[-1]:.2f} s")
     return {
         "scale": scale, "pack": str(pack), "wall_s": summarize(forced), "rss_peak_mb": peak,
         "sections_s": {k: summarize(v) for k, v in per_section.items()},
         "ok": not failed, "errors": failed,
         "rerun_s": summarize(rerun), "rerun_all_reused": all(rerun_reused), "rerun_reused": rerun_reused,
-        "rerun_status": rerun_status,
+        "rerun_status": rerun_status, "cold_s": summarize(cold),
+        "cold_stores_built": cold_stores,
     }
 
 
@@ -624,39 +656,29 @@ def time_store(folder: Path, repeats: int) -> dict[str, Any]:
     ``user_days``; our analyses read it. Measured in a throw-away cache so the real one is untouched;
     ``user_days_s`` is the derived table alone, built from the files.
     """
-    import tempfile
-
     from opsnb.pack import open_pack
     from opsnb.pack.derived import warm
 
     settings = _settings()
-    keep = os.environ.get("OPSNB_CACHE")
     times: list[float] = []
     ud_times: list[float] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="opsnb-bench-cache-") as tmp:
-            os.environ["OPSNB_CACHE"] = tmp
-            pack = None
-            for _ in range(repeats):
-                for f in Path(tmp).glob("store-*"):
-                    f.unlink()
-                pack = open_pack(folder, tz=settings.timezone)
-                t0 = time.perf_counter()
-                warm(pack)
-                times.append(time.perf_counter() - t0)
-                files = open_pack(folder, tz=settings.timezone, store=False)
-                t0 = time.perf_counter()
-                warm(files)
-                ud_times.append(time.perf_counter() - t0)
-            assert pack is not None
-            rows = int(pack.derived("user_days").count().execute())
-            events = int(pack.table("events").count().execute())
-            size = sum(f.stat().st_size for f in Path(tmp).glob("store-*.duckdb"))
-    finally:
-        if keep is None:
-            os.environ.pop("OPSNB_CACHE", None)
-        else:
-            os.environ["OPSNB_CACHE"] = keep
+    with fresh_cache() as tmp:
+        pack = None
+        for _ in range(repeats):
+            for f in tmp.glob("store-*"):
+                f.unlink()
+            pack = open_pack(folder, tz=settings.timezone)
+            t0 = time.perf_counter()
+            warm(pack)
+            times.append(time.perf_counter() - t0)
+            files = open_pack(folder, tz=settings.timezone, store=False)
+            t0 = time.perf_counter()
+            warm(files)
+            ud_times.append(time.perf_counter() - t0)
+        assert pack is not None
+        rows = int(pack.derived("user_days").count().execute())
+        events = int(pack.table("events").count().execute())
+        size = sum(f.stat().st_size for f in tmp.glob("store-*.duckdb"))
     return {"store": {"s": summarize(times), "bytes": size},
             "user_days": {"s": summarize(ud_times), "rows": rows, "events_rows": events}}
 

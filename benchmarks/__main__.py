@@ -84,6 +84,9 @@ def table(res: dict[str, Any]) -> str:
         secs = ", ".join(f"{k} {v['min']:.1f}" for k, v in b["sections_s"].items())
         lines.append(f"    sections (min s): {secs}")
         lines.append(f"    rerun, nothing changed: {_fmt(rr['min'])} min (all reused: {b['rerun_all_reused']})")
+        if b.get("cold_s", {}).get("min") is not None:
+            lines.append(f"    cold, new pack content (store built in the run): {_fmt(b['cold_s']['min'])} min  "
+                         f"{_fmt(b['cold_s']['median'])} median")
     for sc, n in res.get("naive", {}).items():
         w = n["wall_s"]
         lines.append(f"naive scale {sc:<6} (papermill + nbconvert CLI) {_fmt(w['min'])} min  {_fmt(w['median'])} median"
@@ -130,6 +133,9 @@ def ratios(res: dict[str, Any]) -> dict[str, float | None]:
             out[f"bound@{sc}"] = round(bound, 2)
             out[f"batch/bound@{sc}"] = bm.ratio(b["wall_s"]["min"], bound)
         out[f"rerun/batch@{sc}"] = bm.ratio(b["rerun_s"]["min"], b["wall_s"]["min"])
+        if b.get("cold_s", {}).get("min") is not None:
+            out[f"cold/floor@{sc}"] = bm.ratio(b["cold_s"]["min"], floor)
+            out[f"cold/batch@{sc}"] = bm.ratio(b["cold_s"]["min"], b["wall_s"]["min"])
         n = res.get("naive", {}).get(sc)
         if n:
             out[f"naive/batch@{sc}"] = bm.ratio(n["wall_s"]["min"], b["wall_s"]["min"])

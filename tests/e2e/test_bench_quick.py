@@ -27,6 +27,8 @@ def test_quick_mode_measures_every_part_and_finds_identical_numbers(tmp_path):
     assert res["floor"]["ok"] and res["floor"]["wall_s"]["min"] > 0
     b = res["batch"]["0.1"]
     assert b["ok"] and b["rerun_all_reused"] and b["rss_peak_mb"] > 0
+    assert b["cold_s"]["min"] > 0 and b["cold_stores_built"] == [1]  # the cold run built the pack's store
+    assert res["ratios"]["cold/batch@0.1"] > 0
     assert set(b["sections_s"]) == {"summary", "goals", "campaigns", "insights", "problems", "plan"}
     assert all(a["identical"] for a in res["compute"]["analyses"].values())
     assert res["scaling"]["fit"]["total"]["b"] is not None
