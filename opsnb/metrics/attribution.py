@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
-from opsnb.metrics.rfm import ts_at
 from opsnb.pack import USER_KEY, Pack
 from opsnb.params import InsightsSettings
 from opsnb.periods import Period
@@ -46,7 +46,7 @@ START, CONV, NULL = "(start)", "(conversion)", "(null)"
 
 def _conversions(pack: Pack, period: Period) -> ibis.Table:
     o = paid_orders(pack, keyed=True)
-    o = o.filter((o.ts >= ts_at(period.start)) & (o.ts < ts_at(period.end)))
+    o = o.filter((o.ts >= ts_literal(period.start)) & (o.ts < ts_literal(period.end)))
     return o.group_by(USER_KEY).aggregate(conv_ts=o.ts.min())
 
 
@@ -100,7 +100,7 @@ def _rule_credits(touches: ibis.Table, settings: InsightsSettings) -> pd.DataFra
 
 def _transitions(pack: Pack, period: Period, conv: ibis.Table, touches: ibis.Table) -> pd.DataFrame:
     tp = pack.keyed("touchpoints").select(USER_KEY, "ts", "channel")
-    tp = tp.filter((tp.ts >= ts_at(period.start)) & (tp.ts < ts_at(period.end)))
+    tp = tp.filter((tp.ts >= ts_literal(period.start)) & (tp.ts < ts_literal(period.end)))
     lost = _ordered(tp.anti_join(conv, USER_KEY)).mutate(outcome=ibis.literal(NULL))
     won = touches.select(USER_KEY, "ts", "channel", "pos", "n").mutate(outcome=ibis.literal(CONV))
     paths = won.union(lost.select(USER_KEY, "ts", "channel", "pos", "n", "outcome"), distinct=False)

@@ -40,8 +40,8 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
-from opsnb.metrics.rfm import ts_at
 from opsnb.pack import Pack
 from opsnb.params import InsightsSettings
 from opsnb.periods import Period
@@ -54,7 +54,7 @@ COLUMNS = ["channel", "visits", "active_users", "traffic_share", "new_users", "p
 
 
 def _in(t: ibis.Table, col: str, period: Period) -> ibis.expr.types.BooleanValue:
-    return (t[col] >= ts_at(period.start)) & (t[col] < ts_at(period.end))
+    return (t[col] >= ts_literal(period.start)) & (t[col] < ts_literal(period.end))
 
 
 def _chan(col: ibis.expr.types.StringValue) -> ibis.expr.types.StringValue:

@@ -20,8 +20,8 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
-from opsnb.metrics.rfm import ts_at
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -41,7 +41,7 @@ class RegionsResult:
 
 
 def _period_figures(pack: Pack, users: ibis.Table, period: Period) -> pd.DataFrame:
-    start, end = ts_at(period.start), ts_at(period.end)
+    start, end = ts_literal(period.start), ts_literal(period.end)
     reg = users.group_by("region").aggregate(
         users=(users.signup_at < end).cast("int64").sum(),
         new_users=((users.signup_at >= start) & (users.signup_at < end)).cast("int64").sum(),

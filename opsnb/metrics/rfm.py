@@ -22,23 +22,19 @@ Definitions (all computed in the backend; only the segment summary comes back by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import USER_KEY, Pack
 from opsnb.params import RFMRule
 from opsnb.periods import Period
 
 OTHERS = "Others"
-
-
-def ts_at(d: object) -> ibis.expr.types.TimestampScalar:
-    """An Ibis timestamp literal at local midnight of day ``d`` (a ``date``)."""
-    return ibis.timestamp(datetime(d.year, d.month, d.day))  # type: ignore[attr-defined]
 
 
 def rfm_scores(pack: Pack, period: Period, *, lookback_days: int | None = None) -> ibis.Table:
@@ -65,10 +61,10 @@ def rfm_scores(pack: Pack, period: Period, *, lookback_days: int | None = None) 
 def _per_customer(pack: Pack, period: Period, lookback_days: int | None) -> ibis.Table:
     """:func:`rfm_scores` by the pack's user key; ``user_id`` is carried along (DuckDB drops it unused)."""
     o = paid_orders(pack, keyed=True)
-    end = ts_at(period.end)
+    end = ts_literal(period.end)
     o = o.filter(o.ts < end)
     if lookback_days is not None:
-        o = o.filter(o.ts >= ts_at(period.end - timedelta(days=lookback_days)))
+        o = o.filter(o.ts >= ts_literal(period.end - timedelta(days=lookback_days)))
     uk = o[USER_KEY]
     per = o.group_by(uk).aggregate(
         user_id=o.user_id.arbitrary(),
