@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from opsnb import facts
 from opsnb.errors import LockedError, OpsnbError
 from opsnb.params import NOTEBOOKS, Settings, load_params
 from opsnb.paths import notebooks_dir, outputs_dir, project_root
@@ -528,7 +529,7 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                 sec = old.get("section")
                 if (sec in prints and old.get("fingerprint") == prints[sec] and old.get("status") in ("ok", "reused")
                         and old.get("html") and (prev_dir / old["html"]).is_file()):
-                    for f in (old["html"], old.get("notebook") or "", *ARTEFACTS.get(sec, ())):
+                    for f in (old["html"], old.get("notebook") or "", f"facts-{sec}.json", *ARTEFACTS.get(sec, ())):
                         if f and (prev_dir / f).is_file():
                             shutil.copy2(prev_dir / f, run_dir / f)
                     reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"),
@@ -613,6 +614,10 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
             bar.close()
         result.sections.insert(0, summary)
         result.duration_s = round(time.perf_counter() - t_start, 2)
+        shown = facts.merge(run_dir)
+        clashes = facts.describe(facts.conflicts(shown))
+        for line in clashes:
+            log(f"warning: one figure, two values: {line}")
         manifest = {
             "unit": settings.unit, "period": per.label, "run_id": run_id, "started_at": header[2][1],
             "finished_at": _now(), "duration_s": result.duration_s, "ok": result.ok,
@@ -621,6 +626,7 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                                                                    "tables": the_pack.fingerprints},
             "versions": _versions(), "git_commit": _git_commit(root),
             "sections": [asdict(s) for s in result.sections],
+            "facts": {"file": facts.FILE, "count": len(shown), "conflicts": clashes},
         }
         tmp = run_dir / ".manifest.json.tmp"
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

@@ -13,7 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from opsnb import facts as _facts
 from opsnb.errors import NoData
+from opsnb.facts import Fact
 from opsnb.pack import Pack, open_pack
 from opsnb.params import Settings, load_params
 from opsnb.paths import outputs_dir, project_root
@@ -35,6 +37,7 @@ class Context:
     root: Path = field(default_factory=project_root)
     run_dir: Path | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    facts: list[Fact] = field(default_factory=list)
 
     @property
     def lang(self) -> str:
@@ -67,6 +70,12 @@ class Context:
         """Format a number by KPI unit in the run's language."""
         return _fmt.value(x, unit, self.lang, currency=self.settings.currency)
 
+    def record(self, shown: list[Fact]) -> None:
+        """Add facts this notebook shows; in a batch run, (re)write ``facts-<section>.json``."""
+        self.facts += shown
+        if self.run_dir is not None and self.section:
+            _facts.save(self.facts, self.run_dir / f"facts-{self.section}.json")
+
     def memo(self, name: str, fn: Callable[[], Any]) -> Any:
         """Compute ``fn()`` once per notebook and reuse it (results shared between subsections)."""
         if name not in self.cache:
@@ -89,6 +98,7 @@ def setup(*, section: str, period: str = "", unit: str = "", pack: str = "", par
     if settings is None:
         overrides = {k: v for k, v in {"period": period, "pack": pack, "lang": lang}.items() if v}
         settings = load_params(unit=unit or None, params_file=params_file or None, overrides=overrides, root=root)
+    _fmt.use_currency(settings.currency)
     if apply_theme:
         from opsnb.render import theme
 
@@ -183,6 +193,8 @@ def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
             objs.append(tab)
     if sub.bullets is not None:
         objs.append(ui.bullets(sub.bullets(result, ctx)))
+    if sub.facts is not None:
+        ctx.record(sub.facts(result, ctx))
     return result, objs
 
 

@@ -682,6 +682,24 @@ def _prorate_share(kpi: KPI, plan: _Plan, v: dict[Period, KPIValue]) -> tuple[fl
     return plan.cur.days / plan.full.days, "even_split"
 
 
+def _months_target(targets: pd.DataFrame, kpi: KPI, plan: _Plan) -> float | None:
+    """For a partial quarter or year of an additive KPI whose covered days are whole months: the sum of
+    those months' targets (None otherwise, or when one of them has no target).
+
+    This is the rule that keeps one figure one value: a quarter whose only covered month is October
+    has October's target, so its attainment to date equals October's.
+    """
+    if not plan.partial or plan.full.kind == "month" or not is_additive(kpi):
+        return None
+    months = [m for m in plan.full.month_periods() if m.start < plan.cur.end]
+    if not months or months[-1].end != plan.cur.end:
+        return None
+    values = [resolve_target(targets, kpi, m).value for m in months]
+    if any(x is None for x in values):
+        return None
+    return float(sum(x for x in values if x is not None))
+
+
 def _assess(pack: Pack, kpi: KPI, fulls: list[Period], targets: pd.DataFrame, bands: StatusBands,
             last_day: date | None, lang: str = "zh") -> list[dict[str, Any]]:
     plans = [_plan(f, last_day) for f in fulls]
@@ -696,6 +714,10 @@ def _assess(pack: Pack, kpi: KPI, fulls: list[Period], targets: pd.DataFrame, ba
         tgt = resolve_target(targets, kpi, pl.full)
         share, how = _prorate_share(kpi, pl, v)
         target = None if tgt.value is None else tgt.value * share
+        to_date = _months_target(targets, kpi, pl) if tgt.value is not None else None
+        if to_date is not None:  # whole months covered: their own targets, so October alone = Q4 to date
+            target, how = to_date, "months_to_date"
+            share = to_date / tgt.value if tgt.value else share
         att, why = attainment_ratio(actual.value, target, kpi.direction)
         if actual.value is None:
             why = actual.reason
@@ -832,11 +854,13 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
     day); ``elapsed_share`` = its days ÷ the year's days.
 
     * Additive KPIs (GMV, orders, new users; table KPIs in count/currency): ``progress`` =
-      actual ÷ annual target; ``projection`` = actual ÷ elapsed_share (linear run rate);
-      ``projected_attainment`` = its attainment (direction-aware). When every monthly target
-      to date exists, ``target_to_date`` = their sum (the current month pro-rated by days),
-      ``expected_share`` = target_to_date ÷ annual target (the seasonal pace the plan expects),
-      ``pace`` = actual ÷ target_to_date, and ``projection_seasonal`` = pace × annual target.
+      actual ÷ annual target. When every monthly target to date exists, ``target_to_date`` =
+      their sum (the current month pro-rated by days), ``expected_share`` = target_to_date ÷
+      annual target (the seasonal pace the plan expects), ``pace`` = actual ÷ target_to_date,
+      and the projection is ``pace × annual target`` (``projection_method`` ``seasonal``);
+      otherwise it is actual ÷ elapsed_share (the linear run rate, ``run_rate``). One rule, so
+      the status and every sentence about the year agree. ``projected_attainment`` is the
+      projection's attainment (direction-aware) and ``status`` its band.
     * Ratios and averages: the year-to-date value is its own run rate, so projection = actual
       and progress = its attainment.
     * Distinct counts (mau, paying users): no run rate (``reason`` ``no_run_rate``).
@@ -871,6 +895,9 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
             proj, why_proj = None, "no_run_rate"
         else:
             proj = v.value
+        method = "seasonal" if pseason is not None else ("run_rate" if proj is not None else None)
+        if pseason is not None:  # one rule: the plan's own monthly pace when it exists, else the run rate
+            proj = pseason
         progress, _ = attainment_ratio(v.value, tgt.value, "higher" if additive else k.direction)
         patt, why = attainment_ratio(proj, tgt.value, k.direction)
         if v.value is None:
@@ -885,6 +912,7 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
             "actual": v.value, "annual_target": tgt.value, "target_source": tgt.source, "progress": progress,
             "elapsed_share": elapsed, "projection": proj, "projected_attainment": patt,
             "target_to_date": ttd, "expected_share": exp, "pace": pace, "projection_seasonal": pseason,
+            "projection_method": method,
             "status": status_of(patt, settings.goals.bands), "reason": why, "covered_days": span.days,
         })
     df = _frame(rows)

@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from opsnb.errors import NoData, PackError, ParamsError, Problem
 from opsnb.metrics.orders import paid_orders
-from opsnb.metrics.targets import annual_plan, split_integer
+from opsnb.metrics.targets import AnnualPlan, annual_plan, split_integer
 from opsnb.pack import Pack
 from opsnb.params import ManualAction
 from opsnb.paths import params_dir
@@ -373,14 +373,14 @@ def risk_matrix(reg: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- closing the loop
 
 
-def plan_targets(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
+def plan_targets(pack: Pack, period: Period, settings: Any, *, plan: AnnualPlan | None = None) -> pd.DataFrame:
     """Next period's targets from the annual split: DataFrame[metric, period, target, source].
 
     ``source`` is ``plan <review period>`` (e.g. ``plan 2026-10``). Empty (with the columns) when
     the plan has no target for the next period; raises :class:`NoData` only when the plan itself
-    cannot be built.
+    cannot be built. Pass the ``plan`` the page shows so the published targets are the same figures.
     """
-    plan = annual_plan(pack, period, settings)
+    plan = plan if plan is not None else annual_plan(pack, period, settings)
     nxt = period.next().label
     df = plan.for_period(nxt)[["metric", "period", "target"]].copy()
     df["source"] = f"plan {period.label}"

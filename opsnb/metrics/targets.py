@@ -29,6 +29,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.metrics.kpis import resolve_target, target_table
 from opsnb.metrics.orders import paid, refunded
 from opsnb.pack import Pack
 from opsnb.periods import Period
@@ -313,23 +314,26 @@ def _rows(metric: str, unit: str, year: int, months: list[int], m_targets: list[
     for m, v in zip(months, m_targets, strict=True):
         by_q.setdefault((m - 1) // 3 + 1, []).append(round(v * scale))
         out.append(dict(metric=metric, unit=unit, level="month", period=f"{year}-{m:02d}", share=shares[m - 1],
-                        target=v, actual=None, basis=basis, method=method))
+                        target=v, actual=None, basis=basis, method=method, months=1))
     for q, units in by_q.items():
+        in_q = [m for m in months if (m - 1) // 3 + 1 == q]
         out.append(dict(metric=metric, unit=unit, level="quarter", period=f"{year}-Q{q}",
-                        share=sum(shares[3 * (q - 1):3 * q]), target=sum(units) / scale, actual=None,
-                        basis=basis, method=method))
+                        share=sum(shares[m - 1] for m in in_q), target=sum(units) / scale, actual=None,
+                        basis=basis, method=method, months=len(in_q)))
     return out
 
 
-def annual_plan(pack: Pack, period: Period, settings: Any) -> AnnualPlan:
+def annual_plan(pack: Pack, period: Period, settings: Any, *,
+                extra_targets: pd.DataFrame | None = None) -> AnnualPlan:
     """Next year's (or the rest of this year's) targets per volume KPI, split by seasonality.
 
     * ``next_year`` (the review period ends on 31 December): annual target = this year's actual
       × (1 + ``plan.annual_growth``); with fewer than 12 months this year, the latest 12 months
       (``trailing12``) or the annualised run rate (``run_rate``) is the base, with a note. The
       year is split into quarters and months by seasonal shares (:func:`month_shares`).
-    * ``rest_of_year``: annual target = the kpis table's target for the year if present
-      (``kpis``), else last year's actual × (1 + g) (``growth``), else the annualised run rate
+    * ``rest_of_year``: annual target = the year's target as the goals page resolves it
+      (:func:`opsnb.metrics.kpis.resolve_target` over the kpis table and ``extra_targets``: an
+      explicit row, else the sum of its months or quarters) (``kpis``), else last year's actual × (1 + g) (``growth``), else the annualised run rate
       × (1 + g); the remaining target (annual − year-to-date actual, at least 0) is split over
       the remaining months by their seasonal shares.
 
@@ -367,7 +371,10 @@ def annual_plan(pack: Pack, period: Period, settings: Any) -> AnnualPlan:
         annual: float | None = None
         basis = "growth"
         if mode == "rest_of_year":
-            annual = _kpis_target(pack, key, str(this))
+            # the same annual target the goals page shows (kpis table, else the sum of its months or
+            # quarters, else last review's plan): one figure, one value
+            tgt = resolve_target(target_table(pack, extra_targets), kpi, Period.parse(str(this)))
+            annual = tgt.value
             basis = "kpis" if annual is not None else basis
             if annual is None:
                 last, n_last = _year_sum(hist, this - 1)
@@ -422,6 +429,10 @@ def annual_plan(pack: Pack, period: Period, settings: Any) -> AnnualPlan:
         raise NoData("orders", "no metric of plan.volume_kpis/copy_kpis has history or a target: " + "; ".join(reasons))
     order = {"year": 0, "quarter": 1, "month": 2}
     df = pd.DataFrame(rows)
+    if mode == "rest_of_year":  # a part's share is what it holds of the year's target, so shares add up
+        annual_of = {r["metric"]: r["target"] for r in rows if r["level"] == "year" and r["basis"] != "copied"}
+        df["share"] = [t / annual_of[m] if lv != "year" and m in annual_of and annual_of[m] else s
+                       for m, lv, t, s in zip(df["metric"], df["level"], df["target"], df["share"], strict=True)]
     df["share"] = df["share"].astype("Float64")
     df["actual"] = df["actual"].astype("Float64")
     df["target"] = df["target"].astype("float64")

@@ -8,20 +8,62 @@ one decimal; changes of ratios in percentage points, named as such. Undefined va
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from typing import Any
 
 from opsnb.render.i18n import t
 
+try:  # pandas.NA without importing pandas at module level for every caller
+    from pandas import NA as _NA
+except ImportError:  # pragma: no cover
+    _NA = object()
+
+#: The currency symbol of the unit being reported (``settings.currency``). ``nb.setup`` sets it for
+#: the notebook, so every amount (tables, bullets, chart axes) carries the unit's currency even when
+#: a caller does not pass one; an explicit ``currency=`` argument still wins.
+_CURRENCY: ContextVar[str] = ContextVar("opsnb_currency", default="¥")
+
+
+def use_currency(symbol: str) -> None:
+    """Make ``symbol`` the default currency of :func:`money` and :func:`value` in this context."""
+    _CURRENCY.set(symbol)
+
+
+def currency() -> str:
+    """The currency symbol in use (see :func:`use_currency`)."""
+    return _CURRENCY.get()
+
 
 def is_missing(x: Any) -> bool:
-    """True for None, NA, NaN and ±inf."""
-    if x is None:
+    """True for None, NA, NaN and ±inf — a *number* that is not there.
+
+    Only for numbers (a text that is not a number counts as missing here): never use it on data
+    labels such as a platform or a channel name — :func:`is_blank` and :func:`label` are for those.
+    """
+    if x is None or x is _NA:
         return True
     try:
         f = float(x)
     except (TypeError, ValueError):
         return True
     return math.isnan(f) or math.isinf(f)
+
+
+def is_blank(v: Any) -> bool:
+    """True when a data label is absent: None, NA, NaN or an empty/whitespace string."""
+    if v is None or v is _NA:
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    try:
+        return bool(math.isnan(float(v)))
+    except (TypeError, ValueError):
+        return False
+
+
+def label(v: Any, lang: str) -> str:
+    """A value from the data shown as the data has it; "未知" / "unknown" only when it is absent."""
+    return t("common.unknown", lang) if is_blank(v) else str(v)
 
 
 def na(lang: str, reason: str | None = None) -> str:
@@ -55,10 +97,11 @@ def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True) -> str:
     return _grouped(v, digits)
 
 
-def money(x: Any, lang: str, *, currency: str = "¥", compact: bool = True) -> str:
-    """A currency amount: ``¥235.40`` / ``¥12.3万`` / ``¥123.5K``."""
+def money(x: Any, lang: str, *, currency: str | None = None, compact: bool = True) -> str:
+    """A currency amount: ``¥235.40`` / ``¥12.3万`` / ``¥123.5K`` (the unit's currency unless given)."""
     if is_missing(x):
         return na(lang)
+    currency = _CURRENCY.get() if currency is None else currency
     v = float(x)
     sign = "-" if v < 0 else ""
     a = abs(v)
@@ -82,7 +125,7 @@ def pp(delta: Any, lang: str, *, digits: int = 1, signed: bool = True) -> str:
     return f"{num}个百分点" if lang == "zh" else f"{num} pp"
 
 
-def value(x: Any, unit: str, lang: str, *, currency: str = "¥") -> str:
+def value(x: Any, unit: str, lang: str, *, currency: str | None = None) -> str:
     """Format ``x`` by KPI unit: count, currency, ratio, hours or score."""
     if is_missing(x):
         return na(lang)

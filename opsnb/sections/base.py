@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from opsnb.facts import Fact
     from opsnb.nb import Context
 
 
@@ -17,7 +18,9 @@ class Subsection:
     ``key`` is the i18n prefix: ``<key>.title`` and ``<key>.purpose`` must exist in both catalogues.
     ``compute(ctx)`` returns the result (or raises :class:`~opsnb.errors.NoData`); ``chart``,
     ``table`` and ``bullets`` take ``(result, ctx)`` and return an Axes, a table and a list of
-    sentences respectively (any may be None).
+    sentences respectively (any may be None). ``facts(result, ctx)`` returns the headline figures
+    the subsection shows (:class:`opsnb.facts.Fact`), recorded in the run's table of facts so that a
+    figure shown on two pages can be checked to have one value.
     """
 
     key: str
@@ -25,3 +28,4 @@ class Subsection:
     chart: Callable[[Any, Context], Any] | None = None
     table: Callable[[Any, Context], Any] | None = None
     bullets: Callable[[Any, Context], list[str]] | None = None
+    facts: Callable[[Any, Context], list[Fact]] | None = None

@@ -7,14 +7,18 @@ Numbers come from :mod:`opsnb.metrics.kpis`, :mod:`opsnb.metrics.drivers` and
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from opsnb import facts
 from opsnb.errors import NoData
+from opsnb.facts import Fact
 from opsnb.metrics import drivers as dm
 from opsnb.metrics import kpis as km
 from opsnb.metrics import ledger as lm
+from opsnb.periods import Period
 from opsnb.render import charts, fmt, ui
 from opsnb.render.i18n import has, t
 from opsnb.render.theme import PALETTE
@@ -352,16 +356,18 @@ def ytd_bullets(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]
         kw = {"label": _label(r, lang), "actual": _val(r["actual"], r["unit"], lang, currency),
               "target": _val(r["annual_target"], r["unit"], lang, currency),
               "projected": _pct(r["projected_attainment"], lang, r["reason"])}
-        if r["progress"] is not None and r["projection"] is not None and r["projection"] != r["actual"]:
+        if r.get("projection_method") == "seasonal":
+            out.append(t("goals.bullet.ytd_seasonal", lang, expected=fmt.pct(r["expected_share"], lang),
+                         progress=fmt.pct(r["progress"], lang), pace=fmt.pct(r["pace"], lang),
+                         projection=_val(r["projection"], r["unit"], lang, currency),
+                         status=_status(r["status"], lang), **kw))
+        elif r["progress"] is not None and r["projection"] is not None and r["projection"] != r["actual"]:
             out.append(t("goals.bullet.ytd", lang, progress=fmt.pct(r["progress"], lang),
                          elapsed=fmt.pct(r["elapsed_share"], lang),
-                         projection=_val(r["projection"], r["unit"], lang, currency), **kw))
+                         projection=_val(r["projection"], r["unit"], lang, currency),
+                         status=_status(r["status"], lang), **kw))
         else:
             out.append(t("goals.bullet.ytd_rate", lang, **kw))
-        if not _missing(r.get("expected_share")) and not _missing(r.get("pace")):
-            out.append(t("goals.bullet.ytd_seasonal", lang, label=kw["label"], expected=fmt.pct(r["expected_share"], lang),
-                         progress=fmt.pct(r["progress"], lang), pace=fmt.pct(r["pace"], lang),
-                         projection=_val(r["projection_seasonal"], r["unit"], lang, currency)))
     return out
 
 
@@ -405,8 +411,14 @@ def quarters_bullets(q: pd.DataFrame, lang: str) -> list[str]:
         out.append(t("goals.bullet.quarters", lang, label=label, items=items))
         if len(sub) >= 2:
             a, b = float(sub["attainment"].iloc[-1]), float(sub["attainment"].iloc[-2])
+            # the change between the two percentages as shown (rounded to 0.1%), so the reader can check it
             out.append(t("goals.bullet.quarter_change", lang, label=label, now=fmt.pct(a, lang),
-                         change=fmt.pp(a - b, lang)))
+                         change=fmt.pp(round(a, 3) - round(b, 3), lang)))
+    part = q[q["partial"].astype(bool)]
+    if len(part):
+        r = part.iloc[0]
+        out.append(t("goals.bullet.quarter_partial", lang, quarter=_quarter_name(r["period"]),
+                     covered=int(r["covered_days"]), days=int(r["period_days"])))
     return out
 
 
@@ -516,12 +528,61 @@ def _labels(ctx: Context) -> dict[str, tuple[str, str, str]]:
 # ---------------------------------------------------------------- registry
 
 
+
+# ---------------------------------------------------------------- facts (one figure, one value)
+
+
+def _fact(ctx: Context, r: Any, measure: str, value: Any, unit: str, text: str, label: str, source: str) -> Fact:
+    per = Period.parse(label)
+    return facts.make(facts.key(f"kpi.{r['key']}", measure, facts.span(per, ctx.data_last_day)), value, unit, text,
+                      period=label, source=source, definition=f"{r.get('label_en') or r['key']}: {measure}")
+
+
+def attainment_facts(att: pd.DataFrame, ctx: Context, source: str = "goals.attainment") -> list[Fact]:
+    """Actual, target and attainment of each KPI for the review period, as shown in the KPI table."""
+    lang, cur, out = ctx.lang, ctx.settings.currency, []
+    for _, r in att.iterrows():
+        out.append(_fact(ctx, r, "actual", r["actual"], r["unit"], _val(r["actual"], r["unit"], lang, cur, r["reason"]),
+                         r["period"], source))
+        if not _missing(r["target"]):
+            out.append(_fact(ctx, r, "target", r["target"], r["unit"], _val(r["target"], r["unit"], lang, cur),
+                             r["period"], source))
+            out.append(_fact(ctx, r, "attainment", r["attainment"], "ratio", _pct(r["attainment"], lang), r["period"],
+                             source))
+    return out
+
+
+def quarters_facts(q: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Each quarter's attainment, keyed by the days it covers (so "Q4 to date" meets "October")."""
+    return [_fact(ctx, r, "attainment", r["attainment"], "ratio", _pct(r["attainment"], ctx.lang), r["period"],
+                  "goals.quarters") for _, r in q.iterrows() if not _missing(r["attainment"])]
+
+
+def ytd_facts(ytd: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """The annual target of each KPI (the plan page shows the same key) and the year-to-date actual."""
+    lang, cur, out = ctx.lang, ctx.settings.currency, []
+    year = ctx.period.year().label
+    for _, r in ytd.iterrows():
+        if not _missing(r["annual_target"]):
+            out.append(facts.make(facts.key(f"kpi.{r['key']}", "target", year), r["annual_target"], r["unit"],
+                                  _val(r["annual_target"], r["unit"], lang, cur), period=year, source="goals.ytd",
+                                  definition=f"{r['label_en']}: annual target"))
+        if not _missing(r["actual"]):
+            lo, hi = ytd.attrs.get("span", (None, None))
+            where = f"{lo.isoformat()}..{(hi - timedelta(days=1)).isoformat()}" if lo is not None else year
+            out.append(facts.make(facts.key(f"kpi.{r['key']}", "actual", where), r["actual"], r["unit"],
+                                  _val(r["actual"], r["unit"], lang, cur), period=year, source="goals.ytd",
+                                  definition=f"{r['label_en']}: year to date"))
+    return out
+
+
 SUBSECTIONS: list[Subsection] = [
     Subsection(
         "goals.attainment", _attainment,
         chart=lambda r, ctx: attainment_chart(r, lang=ctx.lang),
         table=lambda r, ctx: attainment_table(r, ctx.lang, ctx.settings.currency),
         bullets=lambda r, ctx: attainment_bullets(r, ctx.lang, ctx.settings.currency),
+        facts=attainment_facts,
     ),
     Subsection("goals.trends", _trends, chart=lambda r, ctx: trends_chart(r, lang=ctx.lang)),
     Subsection(
@@ -529,11 +590,13 @@ SUBSECTIONS: list[Subsection] = [
         chart=lambda r, ctx: ytd_chart(r, lang=ctx.lang),
         table=lambda r, ctx: ytd_table(r, ctx.lang, ctx.settings.currency),
         bullets=lambda r, ctx: ytd_bullets(r, ctx.lang, ctx.settings.currency),
+        facts=ytd_facts,
     ),
     Subsection(
         "goals.quarters", _quarters,
         table=lambda r, ctx: quarters_table(r, ctx.lang),
         bullets=lambda r, ctx: quarters_bullets(r, ctx.lang),
+        facts=quarters_facts,
     ),
     Subsection(
         "goals.drivers", _drivers,

@@ -57,7 +57,8 @@ def _prev_word(kind: str, lang: str) -> str:
 
 
 def _platform(v: Any, lang: str) -> str:
-    return t("insights.activity.word.unknown", lang) if _missing(v) or v == "" else str(v)
+    """A platform or channel as the data names it ("未知" only when the data has no value)."""
+    return fmt.label(v, lang)
 
 
 # ---------------------------------------------------------------- activity

@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from opsnb import facts
 from opsnb.errors import NoData
+from opsnb.facts import Fact
 from opsnb.metrics import calendar as cal
 from opsnb.metrics import plan as m
 from opsnb.metrics import targets as tg
+from opsnb.periods import Period
 from opsnb.render import ui
 from opsnb.sections.base import Subsection
 
@@ -40,11 +43,19 @@ def _actions(ctx: Context) -> pd.DataFrame:
 
 
 def _plan(ctx: Context) -> tg.AnnualPlan:
-    plan = ctx.memo("plan.annual", lambda: tg.annual_plan(ctx.pack, ctx.period, ctx.settings))
+    plan = ctx.memo("plan.annual", lambda: tg.annual_plan(ctx.pack, ctx.period, ctx.settings,
+                                                          extra_targets=_extra_targets(ctx)))
     if ctx.run_dir is not None and not (ctx.run_dir / "plan_targets.csv").exists():
         # Closing the loop: the next review's goals section reads these when its kpis table has no target.
-        m.write_plan_targets(m.plan_targets(ctx.pack, ctx.period, ctx.settings), ctx.run_dir / "plan_targets.csv")
+        m.write_plan_targets(m.plan_targets(ctx.pack, ctx.period, ctx.settings, plan=plan),
+                            ctx.run_dir / "plan_targets.csv")
     return plan
+
+
+def _extra_targets(ctx: Context) -> pd.DataFrame | None:
+    """The previous review's published plan targets, exactly as the goals page reads them."""
+    df = m.read_previous_plan_targets(ctx.outputs, ctx.period)
+    return df if len(df) else None
 
 
 def _d(d: Any) -> str:
@@ -172,12 +183,18 @@ def targets_chart(plan: tg.AnnualPlan, ctx: Context) -> Any:
                       title=ctx.t("plan.targets.chart", metric=_label(ctx, key), year=plan.year))
 
 
+def _rest(months: Any) -> bool:
+    """A quarter row that holds only the months still to come."""
+    return months is not None and not pd.isna(months) and int(months) < 3
+
+
 def targets_table(plan: tg.AnnualPlan, ctx: Context) -> ui.Table:
     """Year, quarter and month targets per metric (formatted by the metric's unit)."""
     df = plan.targets
     out = pd.DataFrame({
         ctx.t("plan.col.metric"): [_label(ctx, k) for k in df["metric"]],
-        ctx.t("plan.col.level"): [ctx.t(f"plan.level.{x}") for x in df["level"]],
+        ctx.t("plan.col.level"): [ctx.t("plan.level.quarter_rest") if x == "quarter" and _rest(n) else ctx.t(f"plan.level.{x}")
+                                  for x, n in zip(df["level"], df.get("months", pd.Series([None] * len(df))), strict=True)],
         ctx.t("plan.col.period"): df["period"],
         ctx.t("plan.col.share"): [None if pd.isna(s) else float(s) for s in df["share"]],
         ctx.t("plan.col.target"): [ctx.fmt(v, u) for v, u in zip(df["target"], df["unit"], strict=True)],
@@ -322,12 +339,38 @@ def risks_bullets(reg: pd.DataFrame, ctx: Context) -> list[str]:
     return out or [ctx.t("plan.bullet.no_high_risk")]
 
 
+# ---------------------------------------------------------------- facts (one figure, one value)
+
+
+def targets_facts(plan: tg.AnnualPlan, ctx: Context) -> list[Fact]:
+    """Annual, quarter and month targets as the target table shows them (the goals page shares the annual key)."""
+    out = []
+    for r in plan.targets.itertuples():
+        if r.basis == "copied":
+            continue
+        where = str(r.period) if r.level == "year" else facts.span(Period.parse(str(r.period)))
+        if r.level == "quarter" and int(getattr(r, "months", 3) or 3) < 3:
+            continue  # only the months still to come: not the quarter's target
+        out.append(facts.make(facts.key(f"kpi.{r.metric}", "target", where), r.target, r.unit, ctx.fmt(r.target, r.unit),
+                              period=str(r.period), source="plan.targets", definition=f"{r.metric}: {r.level} target"))
+    return out
+
+
+def overdue_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Days overdue of each late action (the problems page shows the same key)."""
+    return [facts.make(facts.key(f"action.{r.action_id}", "days_overdue", as_of(ctx).isoformat()), int(r.days_late),
+                       "days", str(int(r.days_late)), period=ctx.period.label, source="plan.actions",
+                       definition="days from the due day to the report's as-of day")
+            for r in df[df["overdue"]].itertuples()]
+
+
 SUBSECTIONS: list[Subsection] = [
-    Subsection("plan.actions", _actions, table=actions_table, bullets=actions_bullets),
+    Subsection("plan.actions", _actions, table=actions_table, bullets=actions_bullets, facts=overdue_facts),
     Subsection("plan.gantt", _actions, chart=gantt_chart, bullets=gantt_bullets),
     Subsection("plan.weeks", lambda ctx: m.week_plan(_actions(ctx), ctx.period), table=weeks_table,
                bullets=weeks_bullets),
-    Subsection("plan.targets", _plan, chart=targets_chart, table=targets_table, bullets=targets_bullets),
+    Subsection("plan.targets", _plan, chart=targets_chart, table=targets_table, bullets=targets_bullets,
+               facts=targets_facts),
     Subsection("plan.calendar", _calendar, table=calendar_table, bullets=calendar_bullets),
     Subsection("plan.budget", lambda ctx: m.reallocation(ctx.pack, ctx.effective_period, ctx.settings),
                chart=budget_chart, table=budget_table, bullets=budget_bullets),

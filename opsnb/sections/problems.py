@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from opsnb import facts
 from opsnb.errors import NoData
+from opsnb.facts import Fact
 from opsnb.metrics import problems as pm
 from opsnb.render import fmt
 from opsnb.render.i18n import t
@@ -199,6 +201,27 @@ def _bullets(df: pd.DataFrame, ctx: Context, *, notes: bool = True) -> list[str]
     return out
 
 
+def _counts(df: pd.DataFrame, ctx: Context) -> list[str]:
+    """The overview's one sentence: how many problems of each severity (each is detailed once, below)."""
+    if df.empty:
+        return [t("problems.none", ctx.lang)]
+    n = df["severity"].value_counts()
+    return [t("problems.overview_count", ctx.lang, n=len(df), high=int(n.get("high", 0)),
+              medium=int(n.get("medium", 0)), low=int(n.get("low", 0)))]
+
+
+def overdue_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Days overdue of each late action (the plan page shows the same key)."""
+    out = []
+    for r in df[df["detector"] == "action_overdue"].to_dict("records"):
+        ev = r["evidence"]
+        days = int(ev["days"])
+        out.append(facts.make(facts.key(f"action.{ev['action_id']}", "days_overdue", ctx.period.last_day.isoformat()),
+                              days, "days", str(days), period=ctx.period.label, source="problems.actions",
+                              definition="days from the due day to the report's as-of day"))
+    return out
+
+
 def overview_chart(problems: pd.DataFrame, lang: str, *, ax: Any = None) -> Any:
     """Bar chart: number of problems per area, stacked colours by severity."""
     from opsnb.render import charts
@@ -294,17 +317,15 @@ def top_problems(ctx: Context, n: int = 3) -> list[str]:
 
 
 SUBSECTIONS: list[Subsection] = [
-    Subsection("problems.overview", _all, chart=_overview_chart, table=_table,
-               bullets=lambda df, ctx: _bullets(df, ctx, notes=False)),
+    Subsection("problems.overview", _all, chart=_overview_chart, table=_table, bullets=_counts),
     Subsection("problems.anomalies", _compute_anomalies, chart=_anomaly_chart, table=_anomaly_table,
                bullets=lambda r, ctx: _bullets(r["problems"], ctx)),
-    Subsection("problems.kpis", _section(("kpi",)), table=_table, bullets=_bullets),
-    Subsection("problems.budget", _section(("roi_channel", "roi_campaign", "cac", "budget")), table=_table,
-               bullets=_bullets),
-    Subsection("problems.actions", _section(("action_overdue", "action_late", "action_slipped")), table=_table,
-               bullets=_bullets),
+    Subsection("problems.kpis", _section(("kpi",)), bullets=_bullets),
+    Subsection("problems.budget", _section(("roi_channel", "roi_campaign", "cac", "budget")), bullets=_bullets),
+    Subsection("problems.actions", _section(("action_overdue", "action_late", "action_slipped")), bullets=_bullets,
+               facts=overdue_facts),
     Subsection("problems.service", _section(("service_resolution", "service_slow", "service_satisfaction",
-                                             "service_volume", "service_backlog")), table=_table, bullets=_bullets),
+                                             "service_volume", "service_backlog")), bullets=_bullets),
     Subsection("problems.data_gaps", _section(("data_unattributed", "data_missing_days", "data_tracking",
-                                               "data_duplicates")), table=_table, bullets=_bullets),
+                                               "data_duplicates")), bullets=_bullets),
 ]

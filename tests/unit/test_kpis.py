@@ -150,14 +150,16 @@ def test_quarter_target_sums_months_for_volumes_never_ratios(pa, settings):
     assert K.resolve_target(t, settings.kpi("gmv"), Period.parse("2026")) == K.Target(1000.0, "kpis table")
 
 
-def test_partial_quarter_prorated_by_last_year_shape(pa, settings):
+def test_partial_quarter_of_whole_months_takes_their_targets(pa, settings):
+    """Q4 to 31 October covers exactly October: its target is October's, so it attains what October does."""
     df = K.attainment(pa, Period.parse("2026-Q4"), settings, kpis=[settings.kpi("gmv")]).set_index("key")
     r = df.loc["gmv"]
-    # 2025-Q4: 90 by day 31 of 120 in the quarter → share 0.75 of 450
     assert r["partial"] and r["covered_days"] == 31 and r["period_days"] == 92
-    assert r["prorate"] == "last_year_shape" and r["prorate_share"] == pytest.approx(0.75)
-    assert r["target_full"] == 450.0 and r["target"] == pytest.approx(337.5)
-    assert r["attainment"] == pytest.approx(180 / 337.5)
+    assert r["prorate"] == "months_to_date" and r["prorate_share"] == pytest.approx(150 / 450)
+    assert r["target_full"] == 450.0 and r["target"] == pytest.approx(150.0)
+    assert r["attainment"] == pytest.approx(180 / 150)
+    october = K.attainment(pa, Period.parse("2026-10"), settings, kpis=[settings.kpi("gmv")]).set_index("key")
+    assert october.loc["gmv", "attainment"] == pytest.approx(r["attainment"])
     assert df.attrs["partial"]["partial"] is True
 
 

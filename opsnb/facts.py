@@ -1,0 +1,118 @@
+"""The run's table of facts: every headline figure once, with its key, definition, value and unit.
+
+A fact is a figure a reader sees — a KPI's actual, target or attainment for a span of days, an
+annual target, the overdue days of an action. Each subsection declares the facts it shows
+(``Subsection.facts``); :func:`opsnb.nb.render` records them on the :class:`~opsnb.nb.Context`
+and, in a batch run, writes them to ``facts-<section>.json`` in the run folder. The batch merges
+the sections' files into ``facts.json`` (published with the review) and lists every key shown with
+two different values as a conflict in the manifest — one figure, one value.
+
+Keys name *what* is measured and *over which days*, so that two pages showing the same thing
+under different labels still share a key: ``kpi.new_users.attainment@2026-10-01..2026-10-31`` is
+the same fact whether a page calls the span "October" or "Q4 to date".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from opsnb.periods import Period
+
+FILE = "facts.json"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One figure shown to readers.
+
+    ``key`` identifies it (see :func:`key`); ``definition`` says in words what it is; ``value`` is
+    the number behind the text (None when undefined); ``unit`` is a KPI unit (count, currency,
+    ratio, hours, score, days); ``period`` the span label; ``source`` the subsection that showed
+    it; ``text`` the formatted text readers see.
+    """
+
+    key: str
+    definition: str
+    value: float | None
+    unit: str
+    period: str
+    source: str
+    text: str
+
+
+def span(period: Period, last_day: date | None = None) -> str:
+    """The days a figure covers, as a key part: ``2026-10-01..2026-10-31`` (the period clipped to the data)."""
+    p = period.clip(last_day) if last_day is not None else period
+    return f"{p.start.isoformat()}..{p.last_day.isoformat()}"
+
+
+def key(subject: str, measure: str, where: str) -> str:
+    """``<subject>.<measure>@<span or label>``, e.g. ``kpi.orders.target@2026``."""
+    return f"{subject}.{measure}@{where}"
+
+
+def _number(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def make(key_: str, value: Any, unit: str, text: str, *, period: str, source: str, definition: str = "") -> Fact:
+    """A :class:`Fact` with ``value`` as a finite float or None."""
+    return Fact(key_, definition, _number(value), unit, period, source, text)
+
+
+def save(facts: list[Fact], path: Path) -> None:
+    """Write ``facts`` as JSON (atomically: a reader never sees half a file)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([asdict(f) for f in facts], ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load(path: Path) -> list[Fact]:
+    """Facts from a JSON file written by :func:`save`."""
+    return [Fact(**d) for d in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def merge(run_dir: Path) -> list[Fact]:
+    """All sections' ``facts-*.json`` of a run folder, written together as ``facts.json``."""
+    out: list[Fact] = []
+    for p in sorted(run_dir.glob("facts-*.json")):
+        out += load(p)
+    save(out, run_dir / FILE)
+    return out
+
+
+def _same(a: Fact, b: Fact) -> bool:
+    if a.text == b.text:
+        return True
+    if a.value is None or b.value is None:
+        return False  # one page says n/a, the other a number
+    return math.isclose(a.value, b.value, rel_tol=1e-9, abs_tol=1e-12) and _digits(a.text) == _digits(b.text)
+
+
+def _digits(text: str) -> str:
+    """The digits and sign of a formatted number (so ``¥96.8万`` and ``目标 ¥96.8万`` compare equal)."""
+    return "".join(c for c in text if c.isdigit() or c in ".-")
+
+
+def conflicts(facts: list[Fact]) -> dict[str, list[Fact]]:
+    """Keys shown with two different values (or texts that differ in their digits), with every showing."""
+    by: dict[str, list[Fact]] = {}
+    for f in facts:
+        by.setdefault(f.key, []).append(f)
+    return {k: fs for k, fs in by.items() if any(not _same(fs[0], f) for f in fs[1:])}
+
+
+def describe(bad: dict[str, list[Fact]]) -> list[str]:
+    """One line per conflicting key: ``key: 34,330 (goals.ytd) ≠ 19,686 (plan.targets)``."""
+    return [f"{k}: " + " ≠ ".join(f"{f.text} ({f.source})" for f in fs) for k, fs in bad.items()]
