@@ -123,8 +123,10 @@ def channels_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
 
 
 def _rfm(ctx: Context) -> pd.DataFrame:
-    df = rfm_segments(ctx.pack, ctx.effective_period, ctx.settings.insights.rfm_segments)
-    labels = {r.segment: r.label(ctx.lang) for r in ctx.settings.insights.rfm_segments}
+    ins = ctx.settings.insights
+    df = rfm_segments(ctx.pack, ctx.effective_period, ins.rfm_rules, scoring=ins.rfm_scoring,
+                      analysis_date=ins.rfm_analysis_date)
+    labels = {r.segment: r.label(ctx.lang) for r in ins.rfm_rules}
     labels[OTHERS] = ctx.t("insights.rfm.others")
     return df.assign(label=[labels.get(s, s) for s in df["segment"]])
 
@@ -154,7 +156,7 @@ def rfm_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
 def rfm_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
     """Largest segment, the segment carrying most revenue, and the revenue at risk."""
     total = int(df["customers"].sum())
-    d = ctx.effective_period.last_day
+    d = ctx.settings.insights.rfm_analysis_date or ctx.effective_period.last_day  # the last day with orders counted
     day = f"{d.year}年{d.month}月{d.day}日" if ctx.lang == "zh" else d.strftime("%d %b %Y")
     out = [ctx.t("insights.rfm.bullet.total", n=fmt.number(total, ctx.lang), date=day)]
     big = df.loc[df["customers"].idxmax()]
@@ -163,7 +165,7 @@ def rfm_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
         rich = df.loc[df["revenue_share"].astype(float).idxmax()]
         out.append(ctx.t("insights.rfm.bullet.revenue", segment=rich["label"],
                          share=fmt.pct(rich["share"], ctx.lang), revenue=fmt.pct(rich["revenue_share"], ctx.lang)))
-        risk = df[df["segment"].isin(["At Risk", "Can't Lose"])]
+        risk = df[df["segment"].isin(["At Risk", "Can't Lose", "Can't Lose Them"])]  # default and r_rfm maps
         if int(risk["customers"].sum()) > 0:
             out.append(ctx.t("insights.rfm.bullet.at_risk", n=fmt.number(int(risk["customers"].sum()), ctx.lang),
                              revenue=fmt.pct(float(risk["revenue_share"].astype(float).sum()), ctx.lang)))
