@@ -3,7 +3,8 @@
 Definitions (shared with the goals section, see ``docs/architecture.md``):
 
 * an *active user* on a day is a user with at least one event of any kind that local day;
-* ``avg_dau`` = user-days ÷ days of the period (days without any event count as 0);
+* ``avg_dau`` = user-days ÷ calendar days of the period (days without any event count as 0,
+  closed business days too: ``business_days`` does not change it, as for the ``active_users`` KPI);
 * ``mau`` = distinct active users in the (calendar) period;
 * ``stickiness`` = ``avg_dau ÷ mau`` (None with a reason when ``mau`` is 0).
 

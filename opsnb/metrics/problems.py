@@ -32,6 +32,7 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics import anomalies as an
+from opsnb.metrics.calendar import business_calendar
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
 from opsnb.periods import Period
@@ -533,12 +534,17 @@ def data_gap_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame
 
     * unattributed: per channel with ≥ ``unattributed_min_orders`` paid orders, share above
       ``unattributed_max``; score = share ÷ (2 × max);
-    * missing days: days inside the period and inside the events' own span with no event at all;
-      score 0.5 for one day + 0.25 per further day;
-    * tracking break: a platform with ≤ ``tracking_drop_share`` × its trailing 28-day median
-      (median ≥ ``tracking_min_daily``) on a day that has other events; score 1.0;
+    * missing days: open days (see below) inside the period and inside the events' own span with
+      no event at all; score 0.5 for one day + 0.25 per further day;
+    * tracking break: a platform with ≤ ``tracking_drop_share`` × its trailing median of 28 open
+      days (median ≥ ``tracking_min_daily``) on an open day that has other events; score 1.0;
     * duplicate ids: rows sharing a key id in users, orders, feedback, campaigns, actions;
       score 0.5 + 10 × duplicate share.
+
+    Open days are the unit's business days (``settings.business_days``, see
+    :func:`opsnb.metrics.calendar.business_calendar`): a closed weekday, closed date or (when
+    declared closed) public holiday with no events is not missing. With only the problems part of
+    the settings, or by default, every day is open.
     """
     ps = _ps(settings)
     rows, notes = [], []
@@ -586,11 +592,13 @@ def _event_gaps(pack: Pack, period: Period, settings: Any) -> list[dict[str, Any
     look = first - timedelta(days=28)
     pdays = _platform_days(pack, look, last + timedelta(days=1))
     days = pd.date_range(look, last, freq="D")
+    closed = business_calendar(settings).closed(look, last + timedelta(days=1))
+    is_open = np.array([d.date() not in closed for d in days], dtype=bool)
     total = pdays.groupby("day")["n"].sum()
     total.index = pd.to_datetime(total.index)
     total = total.reindex(days, fill_value=0)
     window = (days >= _ts(first))
-    missing = [d.date().isoformat() for d in days[window & (total.to_numpy() == 0)]]
+    missing = [d.date().isoformat() for d in days[window & is_open & (total.to_numpy() == 0)]]
     if missing:
         rows.append(_row("data_missing_days", "data:missing_days:events", 0.5 + 0.25 * (len(missing) - 1), "data",
                          {"table": "events", "days": missing, "n_days": len(missing)}, settings))
@@ -599,7 +607,9 @@ def _event_gaps(pack: Pack, period: Period, settings: Any) -> list[dict[str, Any
     wide = pdays.pivot_table(index="day", columns="platform", values="n", aggfunc="sum")
     wide.index = pd.to_datetime(wide.index)
     wide = wide.reindex(days).fillna(0.0)
-    normal = wide.rolling(28, min_periods=14).median().shift(1)
+    window &= is_open
+    # a platform's normal day is judged on open days only: closed days are not zeros of its traffic
+    normal = wide[is_open].rolling(28, min_periods=14).median().shift(1).reindex(days).ffill()
     for plat in wide.columns:
         if plat == NO_CHANNEL:
             continue
