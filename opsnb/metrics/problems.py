@@ -363,8 +363,9 @@ def _quarter(d: date) -> str:
 def action_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
     """Overdue, done-late and slipped actions (``actions`` table; ``due`` is an inclusive day).
 
-    * overdue: due before the period's end, not done by then (no ``done_at`` ≤ last day and status
-      not done), not cancelled; days overdue = period end − due; score = days ÷
+    * overdue: due before the period's last day (the report's as-of day, as on the plan page), not
+      done by then (no ``done_at`` ≤ last day and status not done), not cancelled; days overdue =
+      last day − due (the plan page's figure); score = days ÷
       ``overdue_days_high``, at least 0.5;
     * done late: ``done_at`` inside the period and after ``due``; score = days late ÷
       (2 × ``overdue_days_high``);
@@ -386,6 +387,7 @@ def action_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
     done_at = pd.to_datetime(df["done_at"]) if "done_at" in df else pd.Series(pd.NaT, index=df.index)
     due = pd.to_datetime(df["due"])
     end = _ts(period.end)
+    last = _ts(period.last_day)
     done_by_end = (done_at.notna() & (done_at < end)) | (status.isin(DONE_STATUSES).fillna(False) & done_at.isna())
     cancelled = status.isin(CANCELLED_STATUSES).fillna(False)
     postponed = status.isin(POSTPONED_STATUSES).fillna(False)
@@ -398,8 +400,8 @@ def action_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
         if cancelled[i]:
             continue
         due_q = _quarter(due[i].date())
-        if not done_by_end[i] and due[i] < end:
-            days = int((end - due[i]).days)
+        if not done_by_end[i] and due[i] < last:  # the plan's rule: late once its due day is before the as-of day
+            days = int((last - due[i]).days)
             rows.append(_row("action_overdue", key, max(0.5, days / ps.overdue_days_high), "execution",
                              {**base, "days": days, "status": None if pd.isna(status[i]) else str(status[i])},
                              settings, owner))

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from opsnb.errors import NoData
+from opsnb.facts import Fact
 from opsnb.nb import Context
 from opsnb.params import NOTEBOOKS, SECTIONS
 from opsnb.render import ui
@@ -94,6 +95,11 @@ def _cards_table(cards: list[dict[str, Any]], ctx: Context) -> ui.Html:
     return ui.cards(cards)
 
 
+def _card_facts(cards: list[dict[str, Any]], ctx: Context) -> list[Fact]:
+    """The figures on the KPI cards, as the goals section handed them over (checked against its page)."""
+    return [Fact(**f) for c in cards for f in c.get("facts", [])]
+
+
 def _wins_list(ctx: Context) -> list[str]:
     return handed(ctx, "wins")
 
@@ -172,7 +178,7 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
 
 
 SUBSECTIONS = [
-    Subsection("summary.kpis", _cards, table=_cards_table),
+    Subsection("summary.kpis", _cards, table=_cards_table, facts=_card_facts),
     Subsection("summary.wins", _wins_list, bullets=_as_bullets),
     Subsection("summary.problems", _problems, bullets=_as_bullets),
     Subsection("summary.actions", _actions, bullets=_as_bullets),

@@ -1,0 +1,63 @@
+"""The reader checks find what they are for: each is shown a page with one planted defect, and a clean one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsnb import facts
+from tests.browser import reader as R
+
+
+def _page(tmp_path: Path, body: str, name: str = "p.html") -> R.Page:
+    p = tmp_path / name
+    p.write_text(f"<html><head><style>.x{{}}</style></head><body>{body}</body></html>", encoding="utf-8")
+    return R.read_page(p)
+
+
+def test_direction_word_against_its_sign(tmp_path):
+    bad = _page(tmp_path, "<ul><li>增长最快的地区为西南（GMV环比+46.2%），下滑最多的为华东（+14.7%）。</li></ul>")
+    assert len(R.find_direction_mismatch(bad)) == 1
+    ok = _page(tmp_path, "<p>增长最快的地区为西南（+46.2%），所有地区均增长。</p><p>GMV fell 3.0% (-3.0%).</p>")
+    assert R.find_direction_mismatch(ok) == []
+
+
+def test_code_names_table_names_and_paths(tmp_path):
+    page = _page(tmp_path, "<p>观察期内（参数 after_effect_days）</p><p>剩余目标（kpis表年度目标）</p>"
+                           "<table><tr><td>数据包</td><td>/work/main/data/sample</td></tr></table>"
+                           "<p>goals.bullet.win</p>")
+    found = " ".join(R.find_code_names(page))
+    assert "after_effect_days" in found and "kpis表" in found and "/work/main/data/sample" in found
+    assert "goals.bullet.win" in found
+    assert R.find_code_names(_page(tmp_path, "<p>新增用户完成率85.0%（目标表）。</p>")) == []
+
+
+def test_english_on_a_chinese_page_except_data_values(tmp_path):
+    page = _page(tmp_path, '<p>漏斗：“visit”→“register”</p><svg><text>when</text><text>GMV</text></svg>'
+                           "<p>活动“Spring Sale”</p>")
+    words = " ".join(R.find_english_in_zh(page, {"Spring Sale"}))
+    assert "visit" in words and "register" in words and "when" in words
+    assert "GMV" not in words and "Spring" not in words
+
+
+def test_placeholder_foreign_currency_and_raw_numbers(tmp_path):
+    page = _page(tmp_path, "<table><tr><td>未知</td><td>41.7%</td></tr></table><p>金额¥5,000</p>"
+                           "<p>目标 2e+06</p><svg><text>1e6</text></svg>")
+    assert len(R.find_placeholders(page, "未知")) == 1
+    assert len(R.find_foreign_currency(page, "£")) == 1 and R.find_foreign_currency(page, "¥") == []
+    assert {d.split("'")[1] for d in R.find_raw_numbers(page)} == {"2e+06", "1e6"}
+
+
+def test_repeated_lines(tmp_path):
+    line = "【中】新增用户未达成目标：实际2,950，目标3,471，完成率85.0%。"
+    assert len(R.find_repeated_lines(_page(tmp_path, f"<ul><li>{line}</li><li>{line}</li></ul>"))) == 1
+
+
+def test_fact_conflicts_one_key_two_values():
+    a = facts.make("kpi.orders.target@2026", 34330, "count", "34,330", period="2026", source="goals.ytd")
+    b = facts.make("kpi.orders.target@2026", 19686, "count", "19,686", period="2026", source="plan.targets")
+    same = facts.make("kpi.orders.target@2026", 34330, "count", "34,330", period="2026", source="plan.targets")
+    assert list(facts.conflicts([a, b])) == ["kpi.orders.target@2026"]
+    assert facts.describe(facts.conflicts([a, b])) == ["kpi.orders.target@2026: 34,330 (goals.ytd) ≠ 19,686 (plan.targets)"]
+    assert facts.conflicts([a, same]) == {}
+    na = facts.make("kpi.orders.target@2026", None, "count", "不适用", period="2026", source="x")
+    assert list(facts.conflicts([a, na])) == ["kpi.orders.target@2026"]
