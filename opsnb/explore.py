@@ -306,18 +306,6 @@ def _float(v: Any) -> float:
     return float("nan") if fmt.is_missing(v) else float(v)
 
 
-def _value_axis(ax: Any, unit: str, ctx: Context, *, axis: str = "y") -> None:
-    """Tick labels in the report's number format (¥12.3万, 1.2K…) instead of matplotlib's offsets."""
-    if unit not in ("count", "currency"):
-        return
-    from matplotlib.ticker import FuncFormatter
-
-    def tick(v: float, _pos: Any) -> str:
-        return fmt.value(v, unit, ctx.lang, currency=ctx.settings.currency)
-
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(tick))
-
-
 def _reason(ctx: Context, area: str, code: Any) -> str:
     """A translated reason (``<area>.reason.<code>`` when known, else the code itself)."""
     if code is None or (not isinstance(code, str) and pd.isna(code)) or code == "":
@@ -372,8 +360,8 @@ class KPITrend(Explorer):
         plot = pd.DataFrame({"month": result["month"], "actual": [_float(v) for v in result["actual"]],
                              "target": [_float(v) for v in result["target"]]})
         ax = charts.line(plot, x="month", y="actual", target="target", target_label=self.t("target"),
-                         percent=unit == "ratio", title=self.t("chart", label=label, n=len(result)))
-        _value_axis(ax, unit, ctx)
+                         label=self.t("col.actual"), unit=unit, lang=ctx.lang, currency=ctx.settings.currency,
+                         title=self.t("chart", label=label, n=len(result)))
         if len(plot) > 6:
             ax.tick_params(axis="x", labelrotation=45)
         c = {k: self.t(f"col.{k}") for k in ("month", "actual", "target", "attainment", "note")}
@@ -485,14 +473,14 @@ class FunnelBySegment(Explorer):
 
         by_name = self.t(f"by_opt.{values['by']}")
         if result.split is None:
-            ax = funnel_chart(result, title=self.t("chart_overall", days=result.window_days))
+            ax = funnel_chart(result, title=self.t("chart_overall", days=result.window_days), lang=ctx.lang)
             return [ui.note(self.t("no_split", by=by_name)), ui.figure(ax, alt=self.title)]
         d = result.split
         step_lab = [f"{s}. {e}" for s, e in zip(d["step"], d["event"], strict=True)]
         groups = [self._group(g) for g in d["group"]]
         c = {k: self.t(f"col.{k}") for k in ("step", "overall")}
         plot = pd.DataFrame({c["step"]: step_lab, c["overall"]: [_float(v) for v in d["overall"]], by_name: groups})
-        ax = charts.bar(plot, x=c["step"], y=c["overall"], hue=by_name, percent=True,
+        ax = charts.bar(plot, x=c["step"], y=c["overall"], hue=by_name, unit="ratio", legend_title=by_name,
                         title=self.t("chart", by=by_name, days=result.window_days))
         return [ui.figure(ax, alt=self.title), self._table(result, by_name, ctx)]
 
@@ -604,9 +592,9 @@ class CampaignComparer(Explorer):
             "value": [float(a["gmv"]), float(a["cost"]), float(b["gmv"]), float(b["cost"])],
             self.t("col.campaign"): [name_a, name_a, name_b, name_b],
         })
-        ax = charts.bar(plot, x="metric", y="value", hue=self.t("col.campaign"), title=self.t("chart"))
+        ax = charts.bar(plot, x="metric", y="value", hue=self.t("col.campaign"), title=self.t("chart"), unit="currency",
+                        lang=ctx.lang, currency=ctx.settings.currency, legend_title=self.t("col.campaign"))
         ax.set_xlabel("")
-        _value_axis(ax, "currency", ctx)
         return [ui.figure(ax, alt=self.title), ui.table(tab, ctx.lang)]
 
 
@@ -704,9 +692,8 @@ class RFMDrilldown(Explorer):
         top = result.top
         plot = pd.DataFrame({"user": top["user_id"].astype(str), "monetary": top["monetary"].astype(float)})
         ax = charts.new_ax(figsize=(8.0, max(2.0, 0.35 * len(plot) + 0.8)))
-        ax = charts.bar(plot, x="user", y="monetary", horizontal=True, ax=ax,
-                        title=self.t("chart", n=len(plot), segment=result.label))
-        _value_axis(ax, "currency", ctx, axis="x")
+        ax = charts.bar(plot, x="user", y="monetary", horizontal=True, ax=ax, unit="currency", lang=ctx.lang,
+                        currency=ctx.settings.currency, title=self.t("chart", n=len(plot), segment=result.label))
         c = {k: self.t(f"col.{k}") for k in ("user_id", "last_order", "recency", "frequency", "monetary", "rfm")}
         tab = pd.DataFrame({
             c["user_id"]: top["user_id"].astype(str).tolist(),

@@ -2,16 +2,194 @@
 
 Each takes data first and keyword-only options, an optional ``ax``, texts already translated,
 and returns the Axes it drew on. None mutates its input.
+
+Value axes speak the report's number format (:mod:`opsnb.render.fmt`), never matplotlib's offset
+or scientific notation: pass the axis ``unit`` (a KPI unit — count, currency, ratio, hours, score —
+or ``roi``) with ``lang`` and the unit's ``currency``, or call :func:`format_axis` on an Axes drawn
+by hand. Legends carry a translated ``legend_title`` or no title (never a data column's id), and
+axes of monthly points are labelled ``2026-10`` (:func:`month_axis`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pandas as pd
 
+from opsnb.render import fmt
 from opsnb.render.theme import PALETTE, STATUS_COLOURS
+
+#: Units an axis can be formatted by: the KPI units, ROI ("1:3.0") and a plain number.
+AXIS_UNITS = ("count", "currency", "ratio", "hours", "score", "roi", "number")
+#: Compact scales, largest first: (smallest |tick| that uses it, divisor, suffix) — fmt.number's thresholds.
+_SCALES = {"zh": ((1e8, 1e8, "亿"), (1e5, 1e4, "万")),
+           "en": ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e5, 1e3, "K"))}
+_MAX_DIGITS = 3
+#: More legend entries than this go outside the plot (right), so they never cover bars or lines.
+LEGEND_INSIDE_MAX = 4
+
+
+def _digits(values: Sequence[float], least: int = 0) -> int:
+    """The fewest decimals (``least`` … 3) that show every value exactly."""
+    for d in range(least, _MAX_DIGITS + 1):
+        if all(abs(v * 10 ** d - round(v * 10 ** d)) < 1e-6 for v in values):
+            return d
+    return _MAX_DIGITS
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """Tick labels of one axis in the report's number format (:mod:`opsnb.render.fmt`).
+
+    All ticks of an axis share one scale and one number of decimals, chosen from the tick values:
+    ``¥0 | ¥50万 | ¥100万 | ¥150万`` (zh), ``¥0 | ¥0.5M | ¥1.0M | ¥1.5M`` (en), ``0% | 2.5% | 5.0%``,
+    ``0 | 2,000 | 4,000``; counts and amounts switch to 万/亿 or K/M/B where :func:`fmt.number` does
+    (from 10万 / 100K on). Never an offset or scientific notation.
+    """
+
+    unit: str
+    lang: str
+    currency: str = "¥"
+
+    def __post_init__(self) -> None:
+        if self.unit not in AXIS_UNITS:
+            raise ValueError(f"unknown axis unit {self.unit!r}; known: {', '.join(AXIS_UNITS)}")
+        if self.lang not in _SCALES:
+            raise ValueError(f"unknown language {self.lang!r}; known: {', '.join(_SCALES)}")
+
+    def plan(self, ticks: Sequence[float]) -> tuple[float, str, int]:
+        """(divisor, suffix, decimals) shared by the ``ticks`` of one axis."""
+        finite = [float(v) for v in ticks if math.isfinite(float(v))]
+        top = max((abs(v) for v in finite), default=0.0)
+        div, suffix = 1.0, ""
+        if self.unit in ("count", "currency"):
+            div, suffix = next(((d, s) for lo, d, s in _SCALES[self.lang] if top >= lo), (1.0, ""))
+        elif self.unit == "ratio":
+            div = 0.01
+        return div, suffix, _digits([v / div for v in finite], 1 if self.unit == "roi" else 0)
+
+    def tick(self, x: float, plan: tuple[float, str, int] | None = None) -> str:
+        """The label of tick ``x`` (``plan`` from :meth:`plan` of all the axis' ticks; default: ``x`` alone)."""
+        x = float(x)
+        if not math.isfinite(x):
+            return ""
+        div, suffix, d = plan if plan is not None else self.plan([x])
+        if abs(x) < 1e-12:
+            x = 0.0  # no "-0"
+        if self.unit == "ratio":
+            return fmt.pct(x, self.lang, digits=d)
+        if self.unit == "roi":
+            return f"1:{x:,.{d}f}"
+        if self.unit in ("count", "currency") and x == 0.0:
+            d, suffix = 0, ""  # a bare 0, not "0.0万"
+        num = fmt.number(abs(x) / div, self.lang, digits=d, compact=False) + suffix
+        sign = "-" if x < 0 else ""
+        if self.unit == "currency":
+            return sign + self.currency + num
+        if self.unit == "hours":
+            return sign + (f"{num}小时" if self.lang == "zh" else f"{num} h")
+        return sign + num
+
+
+@cache
+def _formatter_class() -> type:
+    from matplotlib.ticker import Formatter
+
+    class TickFormatter(Formatter):
+        """A matplotlib formatter over a :class:`NumberFormat`: the axis' ticks share one plan."""
+
+        def __init__(self, number: NumberFormat) -> None:
+            self.number = number
+            self._plan: tuple[float, str, int] | None = None
+
+        def set_locs(self, locs: list[float]) -> None:
+            super().set_locs(locs)
+            shown = list(locs)
+            if self.axis is not None:  # the locator may add a tick beyond the view: it must not set the scale
+                lo, hi = sorted(self.axis.get_view_interval())
+                pad = (hi - lo) * 1e-9
+                shown = [v for v in locs if lo - pad <= v <= hi + pad] or shown
+            self._plan = self.number.plan(shown)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return self.number.tick(x, self._plan)
+
+    return TickFormatter
+
+
+def axis_formatter(unit: str, lang: str, *, currency: str | None = None) -> Any:
+    """A :class:`matplotlib.ticker.Formatter` labelling ticks by :class:`NumberFormat`.
+
+    ``currency`` defaults to the unit's currency. Call it like any formatter:
+    ``axis_formatter("currency", "zh").format_ticks([0, 5e5, 1e6])`` → ``["¥0", "¥50万", "¥100万"]``.
+    """
+    return _formatter_class()(NumberFormat(unit, lang, fmt.currency() if currency is None else currency))
+
+
+def format_axis(ax: Any, axis: str, unit: str, lang: str | None = None, *, currency: str | None = None) -> Any:
+    """Label the ``axis`` ("x" or "y") of ``ax`` in the report's number format for ``unit``; return ``ax``.
+
+    ``unit`` is a KPI unit (count, currency, ratio, hours, score), ``roi`` or ``number`` (a plain
+    number); ``lang`` is needed for count, currency and hours (万 or K); ``currency`` defaults to the
+    unit's. Counts get whole-number ticks. No offset or scientific notation is left on the axis.
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"unknown axis {axis!r}; known: x, y")
+    if lang is None:
+        if unit in ("count", "currency", "hours"):
+            raise ValueError(f"axis unit {unit!r} needs lang ('zh' or 'en') for its number format")
+        lang = "en"  # ratio, roi, score and plain numbers read the same in zh and en
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(axis_formatter(unit, lang, currency=currency))
+    if unit == "count":
+        from matplotlib.ticker import MaxNLocator
+
+        target.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
+    return ax
+
+
+def month_axis(ax: Any, axis: str = "x", *, max_ticks: int = 6) -> Any:
+    """Ticks on whole months labelled ``2026-10`` for an axis of dates with monthly points; return ``ax``."""
+    import matplotlib.dates as mdates
+
+    lim = ax.dataLim
+    lo, hi = (lim.x0, lim.x1) if axis == "x" else (lim.y0, lim.y1)
+    a, b = mdates.num2date(lo), mdates.num2date(hi)
+    months = (b.year - a.year) * 12 + b.month - a.month + 1  # the months the data spans
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(mdates.MonthLocator(interval=max(1, math.ceil(months / max_ticks))))
+    target.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    return ax
+
+
+def legend(ax: Any, title: str | None = None, *, fontsize: float = 8) -> Any:
+    """Redraw the legend of ``ax`` with ``title`` (None: no title), outside the plot when it is long.
+
+    Collects the entries of the current legend (seaborn's hue levels) and any labelled artist
+    added since; returns the legend, or None when there is nothing to show.
+    """
+    handles: list[Any] = []
+    labels: list[str] = []
+    old = ax.get_legend()
+    if old is not None:
+        handles += list(old.legend_handles)
+        labels += [t.get_text() for t in old.get_texts()]
+    for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+        if lab not in labels:
+            handles.append(h)
+            labels.append(lab)
+    if not labels:
+        return None
+    kw: dict[str, Any] = {"title": title or None, "fontsize": fontsize, "title_fontsize": fontsize}
+    if len(labels) > LEGEND_INSIDE_MAX:
+        kw.update(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
+    else:
+        kw.update(loc="best")
+    return ax.legend(handles, labels, **kw)
 
 
 def new_ax(ax: Any = None, *, figsize: tuple[float, float] | None = None) -> Any:
@@ -33,27 +211,38 @@ def _labels(ax: Any, title: str | None, xlabel: str | None, ylabel: str | None) 
 
 def line(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None, ax: Any = None, title: str | None = None,
          xlabel: str | None = None, ylabel: str | None = None, target: str | None = None,
-         target_label: str | None = None, percent: bool = False) -> Any:
-    """A line chart, optionally with a dashed target line from column ``target``."""
+         target_label: str | None = None, label: str | None = None, unit: str | None = None,
+         lang: str | None = None, currency: str | None = None, legend_title: str | None = None,
+         months: bool = False) -> Any:
+    """A line chart, optionally with a dashed target line from column ``target``.
+
+    ``unit``/``lang``/``currency`` format the y axis (see :func:`format_axis`); ``label`` names the
+    line when there is no ``hue``; ``months=True`` labels a date x axis by month (``2026-10``).
+    """
     import seaborn as sns
 
     ax = new_ax(ax)
-    sns.lineplot(data=data, x=x, y=y, hue=hue, ax=ax, marker="o" if len(data) <= 40 else None)
+    named = {"label": label} if label and hue is None else {}
+    sns.lineplot(data=data, x=x, y=y, hue=hue, ax=ax, marker="o" if len(data) <= 40 else None, **named)
     if target and target in data and data[target].notna().any():
         ax.plot(data[x], data[target], linestyle="--", color=PALETTE["neutral"], label=target_label or target)
-        ax.legend(loc="best", fontsize=8)
-    if percent:
-        from matplotlib.ticker import PercentFormatter
-
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    legend(ax, legend_title)
+    format_axis(ax, "y", unit or "number", lang, currency=currency)
+    if months:
+        month_axis(ax)
     _labels(ax, title, xlabel, ylabel)
     return ax
 
 
 def bar(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None, ax: Any = None, title: str | None = None,
         xlabel: str | None = None, ylabel: str | None = None, horizontal: bool = False,
-        colors: Sequence[str] | None = None, percent: bool = False) -> Any:
-    """A bar chart (vertical, or horizontal with categories on the y axis)."""
+        colors: Sequence[str] | None = None, unit: str | None = None, lang: str | None = None,
+        currency: str | None = None, legend_title: str | None = None) -> Any:
+    """A bar chart (vertical, or horizontal with categories on the y axis).
+
+    ``unit``/``lang``/``currency`` format the value axis (see :func:`format_axis`); the ``hue``
+    legend gets ``legend_title`` (translated) or no title.
+    """
     import seaborn as sns
 
     ax = new_ax(ax)
@@ -65,10 +254,9 @@ def bar(data: pd.DataFrame, *, x: str, y: str, hue: str | None = None, ax: Any =
     if colors is not None and hue is None:
         kw.update(hue=x, palette=list(colors), legend=False)
     sns.barplot(**kw, errorbar=None)
-    if percent:
-        from matplotlib.ticker import PercentFormatter
-
-        (ax.xaxis if horizontal else ax.yaxis).set_major_formatter(PercentFormatter(1.0))
+    if hue is not None:
+        legend(ax, legend_title)
+    format_axis(ax, "x" if horizontal else "y", unit or "number", lang, currency=currency)
     _labels(ax, title, (ylabel if horizontal else xlabel), (xlabel if horizontal else ylabel))
     if not horizontal and len(data) > 6:
         ax.tick_params(axis="x", labelrotation=30)
@@ -98,17 +286,16 @@ def attainment_bars(data: pd.DataFrame, *, label: str = "label", attainment: str
     ax.barh(list(d[label].astype(str)), vals, color=colours)
     ax.axvline(1.0, color="#333333", linewidth=1)
     ax.invert_yaxis()
-    from matplotlib.ticker import PercentFormatter
-
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    format_axis(ax, "x", "ratio")
     _labels(ax, title, xlabel, None)
     return ax
 
 
 def waterfall(steps: pd.DataFrame, *, label: str = "label", value: str = "value", ax: Any = None,
               title: str | None = None, ylabel: str | None = None, start_label: str | None = None,
-              start: float | None = None, end_label: str | None = None) -> Any:
-    """A waterfall from ``start`` through signed contributions to the end value."""
+              start: float | None = None, end_label: str | None = None, unit: str | None = None,
+              lang: str | None = None, currency: str | None = None) -> Any:
+    """A waterfall from ``start`` through signed contributions to the end value (y axis by ``unit``)."""
     ax = new_ax(ax)
     names, bottoms, heights, colours = [], [], [], []
     running = float(start or 0.0)
@@ -130,5 +317,6 @@ def waterfall(steps: pd.DataFrame, *, label: str = "label", value: str = "value"
         heights.append(running)
         colours.append(PALETTE["accent"])
     ax.bar(names, heights, bottom=bottoms, color=colours)
+    format_axis(ax, "y", unit or "number", lang, currency=currency)
     _labels(ax, title, None, ylabel)
     return ax

@@ -158,3 +158,11 @@ def ratio_x(x: Any, lang: str) -> str:
     if is_missing(x):
         return na(lang)
     return f"1:{float(x):.1f}"
+
+
+def p_value(x: Any, lang: str) -> str:
+    """A p-value with four decimals; below 0.0001 ``< 0.0001`` (zh and en), never ``0.0000``."""
+    if is_missing(x):
+        return na(lang)
+    v = float(x)
+    return "< 0.0001" if v < 1e-4 else f"{v:.4f}"

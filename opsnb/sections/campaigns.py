@@ -67,6 +67,7 @@ def results_chart(res: pd.DataFrame, *, threshold: float = 1.0, ax: Any = None, 
     if threshold_label:
         ax.legend(loc="lower right", fontsize=8)
     ax.invert_yaxis()
+    charts.format_axis(ax, "x", "roi")
     if title:
         ax.set_title(title)
     return ax
@@ -131,7 +132,8 @@ def results_bullets(res: pd.DataFrame, lang: str, *, threshold: float = 1.0, cur
 # ---------------------------------------------------------------- uplift
 
 
-def uplift_chart(up: pd.DataFrame, *, labels: tuple[str, str], ax: Any = None, title: str | None = None) -> Any:
+def uplift_chart(up: pd.DataFrame, *, labels: tuple[str, str], ax: Any = None, title: str | None = None,
+                 lang: str = "zh", currency: str | None = None) -> Any:
     """Grouped bars: GMV during each campaign and in its baseline (undefined baselines left out)."""
     d = up[up["gmv_baseline"].notna()]
     long = pd.DataFrame({
@@ -139,7 +141,8 @@ def uplift_chart(up: pd.DataFrame, *, labels: tuple[str, str], ax: Any = None, t
         "gmv": [float(v) for v in d["gmv"]] + [float(v) for v in d["gmv_baseline"]],
         "window": [labels[0]] * len(d) + [labels[1]] * len(d),
     })
-    return charts.bar(long, x="name", y="gmv", hue="window", ax=ax, title=title)
+    return charts.bar(long, x="name", y="gmv", hue="window", ax=ax, title=title, unit="currency", lang=lang,
+                      currency=currency)
 
 
 def uplift_table(up: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Table:
@@ -192,7 +195,7 @@ def after_chart(ae: pd.DataFrame, *, labels: tuple[str, str], ax: Any = None, ti
         "rate": [float(v) for v in d["repurchase_participants"]] + [float(v) for v in d["repurchase_comparison"]],
         "group": [labels[0]] * len(d) + [labels[1]] * len(d),
     })
-    return charts.bar(long, x="name", y="rate", hue="group", ax=ax, title=title, percent=True)
+    return charts.bar(long, x="name", y="rate", hue="group", ax=ax, title=title, unit="ratio")
 
 
 def after_table(ae: pd.DataFrame, lang: str) -> ui.Table:
@@ -239,7 +242,7 @@ def content_chart(res: ctm.ContentResult, *, ax: Any = None, title: str | None =
     d = res.by_group.head(12)
     data = pd.DataFrame({"group": [_group_label(r, lang) for r in d.to_dict("records")],
                          "views": [float(v) for v in d["views"]]})
-    return charts.bar(data, x="group", y="views", horizontal=True, ax=ax, title=title)
+    return charts.bar(data, x="group", y="views", horizontal=True, ax=ax, title=title, unit="count", lang=lang)
 
 
 def content_table(res: ctm.ContentResult, lang: str) -> ui.Table:
@@ -286,7 +289,7 @@ def programmes_chart(res: pd.DataFrame, *, lang: str = "zh", ax: Any = None, tit
     d = res[res["value"].notna()]
     data = pd.DataFrame({"metric": [t(f"campaigns.programmes.metric.{m}", lang) for m in d["metric"]],
                          "value": [float(v) for v in d["value"]]})
-    return charts.bar(data, x="metric", y="value", ax=ax, title=title, percent=True)
+    return charts.bar(data, x="metric", y="value", ax=ax, title=title, unit="ratio")
 
 
 def programmes_table(res: pd.DataFrame, lang: str) -> ui.Table:
@@ -315,7 +318,7 @@ def ab_chart(res: pd.DataFrame, *, ax: Any = None, title: str | None = None) -> 
     d = res[res["conversion"].notna()]
     data = pd.DataFrame({"variant": [f"{e} / {v}" for e, v in zip(d["experiment"], d["variant"], strict=True)],
                          "conversion": [float(v) for v in d["conversion"]]})
-    return charts.bar(data, x="variant", y="conversion", ax=ax, title=title, percent=True)
+    return charts.bar(data, x="variant", y="conversion", ax=ax, title=title, unit="ratio")
 
 
 def ab_table(res: pd.DataFrame, lang: str) -> ui.Table:
@@ -323,7 +326,7 @@ def ab_table(res: pd.DataFrame, lang: str) -> ui.Table:
     df = res.copy()
     df["ci"] = ["" if pd.isna(lo) else f"[{fmt.pp(lo, lang)}, {fmt.pp(hi, lang)}]"
                 for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)]
-    df["p"] = [_reason(why, lang) if pd.isna(p) else f"{float(p):.4f}"
+    df["p"] = [_reason(why, lang) if pd.isna(p) else fmt.p_value(p, lang)
                for p, why in zip(df["p_value"], df["reason"], strict=True)]
     df["sig"] = ["" if pd.isna(s) else t("campaigns.col.is_yes" if s else "campaigns.col.is_no", lang)
                  for s in df["significant"]]
@@ -350,14 +353,21 @@ def ab_bullets(res: pd.DataFrame, lang: str, *, alpha: float = 0.05) -> list[str
                      rate=fmt.pct(r["conversion"], lang), n=fmt.number(r["users"], lang), control=r["control"],
                      crate=fmt.pct(r["control_conversion"], lang), cn=fmt.number(r["control_users"], lang),
                      diff=fmt.pp(r["diff"], lang), level=level, lo=fmt.pp(r["ci_low"], lang),
-                     hi=fmt.pp(r["ci_high"], lang), p=f"{float(r['p_value']):.4f}"))
+                     hi=fmt.pp(r["ci_high"], lang), p=p_text(r["p_value"], lang)))
     return out
+
+
+def p_text(p: Any, lang: str) -> str:
+    """``p=0.0123``, or ``p < 0.0001`` for a tiny p-value (never ``p=0.0000``)."""
+    s = fmt.p_value(p, lang)
+    return f"p {s}" if s.startswith("<") else f"p={s}"
 
 
 # ---------------------------------------------------------------- timeline
 
 
-def timeline_chart(tl: cm.Timeline, *, ax: Any = None, title: str | None = None, gmv_label: str | None = None) -> Any:
+def timeline_chart(tl: cm.Timeline, *, ax: Any = None, title: str | None = None, gmv_label: str | None = None,
+                   lang: str = "zh", currency: str | None = None) -> Any:
     """Campaigns as horizontal bars on the calendar, daily GMV as columns behind them."""
     import matplotlib.dates as mdates
 
@@ -365,6 +375,7 @@ def timeline_chart(tl: cm.Timeline, *, ax: Any = None, title: str | None = None,
     days = pd.to_datetime(pd.Series(list(tl.daily.index)))
     ax.bar(days, [float(v) for v in tl.daily], width=0.9, color=PALETTE["muted"], label=gmv_label)
     ax.set_ylabel(gmv_label or "")
+    charts.format_axis(ax, "y", "currency", lang, currency=currency)
     top = ax.twinx()
     n = len(tl.campaigns)
     for i, r in enumerate(tl.campaigns.to_dict("records")):
@@ -426,7 +437,8 @@ SUBSECTIONS: list[Subsection] = [
     Subsection(
         "campaigns.uplift", lambda ctx: cm.uplift(ctx.pack, ctx.period),
         chart=lambda r, ctx: uplift_chart(r, labels=(ctx.t("campaigns.uplift.during"), ctx.t("campaigns.uplift.baseline")),
-                                          title=ctx.t("campaigns.uplift.chart_title"))
+                                          title=ctx.t("campaigns.uplift.chart_title"), lang=ctx.lang,
+                                          currency=ctx.settings.currency)
         if r["gmv_baseline"].notna().any() else None,
         table=lambda r, ctx: uplift_table(r, ctx.lang, ctx.settings.currency),
         bullets=lambda r, ctx: uplift_bullets(r, ctx.lang, ctx.settings.currency),
@@ -467,7 +479,8 @@ SUBSECTIONS: list[Subsection] = [
     Subsection(
         "campaigns.timeline", lambda ctx: cm.timeline(ctx.pack, ctx.period),
         chart=lambda r, ctx: timeline_chart(r, title=ctx.t("campaigns.timeline.chart_title"),
-                                            gmv_label=ctx.t("campaigns.timeline.daily_gmv")),
+                                            gmv_label=ctx.t("campaigns.timeline.daily_gmv"), lang=ctx.lang,
+                                            currency=ctx.settings.currency),
         bullets=lambda r, ctx: timeline_bullets(r, ctx.lang, ctx.settings.currency),
     ),
 ]

@@ -275,10 +275,9 @@ def wins(ctx: Context, n: int = 3) -> list[str]:
 # ---------------------------------------------------------------- trends
 
 
-def trends_chart(trends: dict[str, pd.DataFrame], *, lang: str, ncols: int = 3) -> Any:
-    """Small multiples: one panel per KPI, monthly actual (solid) and target (dashed)."""
+def trends_chart(trends: dict[str, pd.DataFrame], *, lang: str, currency: str | None = None, ncols: int = 3) -> Any:
+    """Small multiples: one panel per KPI, monthly actual (solid) and target (dashed), axes by the KPI's unit."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import PercentFormatter
 
     keys = list(trends)
     nrows = (len(keys) + ncols - 1) // ncols
@@ -288,22 +287,20 @@ def trends_chart(trends: dict[str, pd.DataFrame], *, lang: str, ncols: int = 3) 
             ax.set_visible(False)
             continue
         tr = trends[keys[i]]
-        x = [m[2:] for m in tr["month"]]
+        x = pd.to_datetime([f"{m}-01" for m in tr["month"]])
         y = [None if _missing(v) else float(v) for v in tr["actual"]]
-        ax.plot(range(len(x)), [float("nan") if v is None else v for v in y], marker="o", markersize=3,
+        ax.plot(x, [float("nan") if v is None else v for v in y], marker="o", markersize=3,
                 color=PALETTE["accent"], label=t("goals.trends.actual", lang))
         tg = [float("nan") if _missing(v) else float(v) for v in tr["target"]]
         if any(v == v for v in tg):
-            ax.plot(range(len(x)), tg, linestyle="--", color=PALETTE["neutral"], label=t("goals.trends.target", lang))
+            ax.plot(x, tg, linestyle="--", color=PALETTE["neutral"], label=t("goals.trends.target", lang))
         ax.set_title(str(tr.attrs.get("label", keys[i])), fontsize=9)
-        step = max(1, len(x) // 4)  # a few month labels per panel keep the figure light
-        ax.set_xticks(range(len(x))[::step], x[::step])
+        charts.month_axis(ax, max_ticks=4)  # a few month labels per panel keep the figure light
         ax.tick_params(axis="x", labelsize=7)
         ax.tick_params(axis="y", labelsize=7)
-        if tr.attrs.get("unit") == "ratio":
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        charts.format_axis(ax, "y", str(tr.attrs.get("unit") or "number"), lang, currency=currency)
         if i == 0:
-            ax.legend(fontsize=7, loc="upper left")
+            ax.legend(fontsize=7, loc="best")
     # fixed spacing (room for each panel's title and tick labels) instead of tight_layout and a tight
     # bounding box, which each measure every text of the 17 panels once more
     height = 2.4 * nrows
@@ -431,7 +428,7 @@ def drivers_chart(r: dm.DriverResult, *, lang: str, currency: str = "¥", ax: An
                           "value": r.table["contribution"].astype("float64")})
     ax = charts.waterfall(steps, start=r.gmv_base, start_label=t("goals.drivers.base", lang),
                           end_label=t("goals.drivers.current", lang), ax=ax,
-                          title=t("goals.drivers.chart_title", lang), ylabel=currency)
+                          title=t("goals.drivers.chart_title", lang), unit="currency", lang=lang, currency=currency)
     return ax
 
 
@@ -584,7 +581,8 @@ SUBSECTIONS: list[Subsection] = [
         bullets=lambda r, ctx: attainment_bullets(r, ctx.lang, ctx.settings.currency),
         facts=attainment_facts,
     ),
-    Subsection("goals.trends", _trends, chart=lambda r, ctx: trends_chart(r, lang=ctx.lang)),
+    Subsection("goals.trends", _trends,
+               chart=lambda r, ctx: trends_chart(r, lang=ctx.lang, currency=ctx.settings.currency)),
     Subsection(
         "goals.ytd", _ytd,
         chart=lambda r, ctx: ytd_chart(r, lang=ctx.lang),

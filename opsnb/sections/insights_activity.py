@@ -65,12 +65,12 @@ def _platform(v: Any, lang: str) -> str:
 
 
 def activity_chart(res: am.ActivityResult, *, ax: Any = None, title: str | None = None,
-                   labels: dict[str, str] | None = None) -> Any:
+                   labels: dict[str, str] | None = None, lang: str = "zh") -> Any:
     """Daily DAU with trailing WAU and MAU lines (labels maps dau/wau/mau to translated names)."""
     labels = labels or {"dau": "DAU", "wau": "WAU", "mau": "MAU"}
     d = res.daily.melt(id_vars="date", value_vars=["dau", "wau", "mau"], var_name="metric", value_name="users")
     d["metric"] = d["metric"].map(labels)
-    ax = charts.line(d, x="date", y="users", hue="metric", ax=ax, title=title)
+    ax = charts.line(d, x="date", y="users", hue="metric", ax=ax, title=title, unit="count", lang=lang)
     ax.tick_params(axis="x", labelrotation=30)
     return ax
 
@@ -125,7 +125,7 @@ def _day(ts: Any, lang: str) -> str:
 def platforms_chart(df: pd.DataFrame, *, lang: str, ax: Any = None, title: str | None = None) -> Any:
     """Active users by platform (bars)."""
     d = df.assign(platform=[_platform(v, lang) for v in df["platform"]])
-    return charts.bar(d, x="platform", y="users", ax=ax, title=title)
+    return charts.bar(d, x="platform", y="users", ax=ax, title=title, unit="count", lang=lang)
 
 
 def platforms_table(df: pd.DataFrame, lang: str) -> ui.Table:
@@ -253,7 +253,7 @@ def day_n_chart(view: DayNView, *, lang: str, ax: Any = None, title: str | None 
     d["day"] = [f"D{n}" for n in d["day_n"]]
     d["group"] = [t(f"insights.new_vs_returning.group.{g}", lang) for g in d["group"]]
     d["rate"] = d["rate"].astype(float)
-    return charts.bar(d, x="day", y="rate", hue="group", ax=ax, title=title, percent=True)
+    return charts.bar(d, x="day", y="rate", hue="group", ax=ax, title=title, unit="ratio")
 
 
 def day_n_table(view: DayNView, lang: str) -> ui.Table:
@@ -299,7 +299,8 @@ def day_n_bullets(view: DayNView, lang: str) -> list[str]:
 # ---------------------------------------------------------------- lifecycle
 
 
-def lifecycle_chart(df: pd.DataFrame, *, labels: dict[str, str], ax: Any = None, title: str | None = None) -> Any:
+def lifecycle_chart(df: pd.DataFrame, *, labels: dict[str, str], ax: Any = None, title: str | None = None,
+                    lang: str = "zh") -> Any:
     """Stacked bars per period: new, returning, resurrecting above zero, dormant below; hatched if incomplete."""
     ax = charts.new_ax(ax, figsize=(9.0, 3.8))
     wide = df.pivot(index="label", columns="status", values="users").reindex(df["label"].unique())
@@ -318,6 +319,7 @@ def lifecycle_chart(df: pd.DataFrame, *, labels: dict[str, str], ax: Any = None,
         if not ok:
             ax.bar([i], [bottom[i]], fill=False, hatch="//", edgecolor="#333333", linewidth=0)
     ax.axhline(0, color="#333333", linewidth=0.8)
+    charts.format_axis(ax, "y", "count", lang)
     ax.set_xticks(x, list(wide.index), rotation=30)
     ax.legend(loc="best", fontsize=8, ncols=4)
     if title:
@@ -376,7 +378,7 @@ class FunnelView:
     window_days: int
 
 
-def funnel_chart(view: FunnelView, *, ax: Any = None, title: str | None = None) -> Any:
+def funnel_chart(view: FunnelView, *, ax: Any = None, title: str | None = None, lang: str = "zh") -> Any:
     """Horizontal funnel bars (users per step) labelled with overall and step conversion."""
     d = view.overall
     ax = charts.new_ax(ax, figsize=(8.0, max(2.2, 0.6 * len(d) + 0.8)))
@@ -388,6 +390,7 @@ def funnel_chart(view: FunnelView, *, ax: Any = None, title: str | None = None) 
     ax.set_yticks(y, [str(e) for e in d["event"]])
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.25)
+    charts.format_axis(ax, "x", "count", lang)
     if title:
         ax.set_title(title)
     return ax
@@ -498,7 +501,7 @@ SUBSECTIONS: list[Subsection] = [
     _subsection(
         "insights.activity", _activity,
         lambda r, ctx: activity_chart(r, title=ctx.t("insights.activity.chart_title"),
-                                      labels=_activity_labels(ctx.lang)),
+                                      labels=_activity_labels(ctx.lang), lang=ctx.lang),
         activity_table, activity_bullets),
     _subsection(
         "insights.platforms", lambda ctx: am.platform_split(ctx.pack, ctx.period),
@@ -518,10 +521,10 @@ SUBSECTIONS: list[Subsection] = [
         "insights.lifecycle", _lifecycle,
         lambda r, ctx: lifecycle_chart(
             r, labels={k: ctx.t(f"insights.lifecycle.status.{k}") for k in lm.STATUSES},
-            title=ctx.t("insights.lifecycle.chart_title")),
+            title=ctx.t("insights.lifecycle.chart_title"), lang=ctx.lang),
         lifecycle_table, lifecycle_bullets),
     _subsection(
         "insights.funnel", _funnel,
-        lambda r, ctx: funnel_chart(r, title=ctx.t("insights.funnel.chart_title", days=r.window_days)),
+        lambda r, ctx: funnel_chart(r, title=ctx.t("insights.funnel.chart_title", days=r.window_days), lang=ctx.lang),
         funnel_table, funnel_bullets),
 ]

@@ -66,9 +66,8 @@ def channels_chart(df: pd.DataFrame, ctx: Context) -> Any:
         "kind": [ctx.t("insights.channels.budget_share")] * len(shares) + [ctx.t("insights.channels.return_share")]
         * len(shares),
     })
-    charts.bar(long, x="channel", y="share", hue="kind", ax=right, percent=True,
+    charts.bar(long, x="channel", y="share", hue="kind", ax=right, unit="ratio",
                title=ctx.t("insights.channels.chart_budget"))
-    right.legend(fontsize=8)
     fig.tight_layout()
     return left
 
@@ -140,7 +139,7 @@ def rfm_chart(df: pd.DataFrame, ctx: Context) -> Any:
         "kind": [ctx.t("insights.rfm.col.share")] * len(d) + [ctx.t("insights.rfm.col.revenue_share")] * len(d),
     })
     ax = charts.new_ax(figsize=(8.0, max(2.6, 0.5 * len(d) + 1.0)))
-    return charts.bar(long, x="segment", y="share", hue="kind", horizontal=True, percent=True, ax=ax,
+    return charts.bar(long, x="segment", y="share", hue="kind", horizontal=True, unit="ratio", ax=ax,
                       title=ctx.t("insights.rfm.chart"))
 
 
@@ -186,7 +185,8 @@ def regions_chart(r: RegionsResult, ctx: Context) -> Any:
                          "value": [float(v or 0.0) for v in d[r.basis]]})
     ax = charts.new_ax(figsize=(8.0, max(2.4, 0.35 * len(d) + 1.0)))
     return charts.bar(data, x="region", y="value", horizontal=True, ax=ax, colors=[PALETTE["accent"]] * len(d),
-                      title=ctx.t(f"insights.regions.chart_{r.basis}"))
+                      title=ctx.t(f"insights.regions.chart_{r.basis}"), unit="currency" if r.basis == "gmv" else "count",
+                      lang=ctx.lang, currency=ctx.settings.currency)
 
 
 def regions_table(r: RegionsResult, ctx: Context) -> ui.Table:
@@ -233,7 +233,7 @@ def attribution_chart(df: pd.DataFrame, ctx: Context) -> Any:
     long["channel"] = [_name(c, ctx) for c in long["channel"]]
     ax = charts.new_ax(figsize=(9.0, 3.8))
     return charts.bar(long, x="channel", y="credit", hue="model", ax=ax, title=ctx.t("insights.attribution.chart"),
-                      ylabel=ctx.t("insights.attribution.ylabel"))
+                      ylabel=ctx.t("insights.attribution.ylabel"), unit="count", lang=ctx.lang)
 
 
 def attribution_table(df: pd.DataFrame, ctx: Context) -> ui.Table:

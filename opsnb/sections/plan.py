@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +16,12 @@ from opsnb.metrics import calendar as cal
 from opsnb.metrics import plan as m
 from opsnb.metrics import targets as tg
 from opsnb.periods import Period
-from opsnb.render import ui
+from opsnb.render import fmt, ui
 from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsnb.nb import Context
+    from opsnb.params import KPI
 
 STATE_COLOURS = {"planned": "#90a4ae", "in_progress": "#1565c0", "done": "#2e7d32", "delayed": "#f9a825",
                  "overdue": "#c62828"}
@@ -68,17 +71,91 @@ def _d(d: Any) -> str:
 def actions_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
     """The action list, short term first, with translated labels."""
     t = ctx.t
+    units = df["unit"] if "unit" in df.columns else [None] * len(df)  # a unit column, where the source has one
     out = pd.DataFrame({
         t("plan.col.horizon"): [t(f"plan.horizon.{h}") for h in df["horizon"]],
         t("plan.col.title"): df["title"], t("plan.col.owner"): df["owner"],
         t("plan.col.start"): [_d(x) for x in df["start"]], t("plan.col.due"): [_d(x) for x in df["due"]],
         t("plan.col.state"): [t(f"plan.state.{s}") for s in df["state"]],
         t("plan.col.metric"): [_label(ctx, x) for x in df["metric"]],
-        t("plan.col.target"): [ctx.fmt(v, ctx.settings.kpi(k).unit) if pd.notna(v) and _known(ctx, k) else
-                               ("" if pd.isna(v) else f"{v:g}") for k, v in zip(df["metric"], df["target"], strict=True)],
+        t("plan.col.target"): [action_target(v, k, ctx.settings.goals.kpis, ctx.lang, currency=ctx.settings.currency,
+                                             unit=u) for k, v, u in zip(df["metric"], df["target"], units, strict=True)],
         t("plan.col.problem"): df["problem"].fillna(""),
     })
     return ui.table(out, ctx.lang, currency=ctx.settings.currency)
+
+
+#: Units an action target can be shown in: the KPI units and ROI ("1:3.0").
+TARGET_UNITS = ("count", "currency", "ratio", "hours", "score", "roi")
+_ROI_WORDS = ("roi", "投资回报", "投入产出", "return on")
+#: A metric named like this is a ratio whatever else its name holds ("GMV增长率", "growth rate").
+_RATIO_ENDINGS = ("率", "占比", "比例", "比重", "rate", "ratio", "share", "%")
+_UNIT_WORDS = (
+    ("ratio", ("率", "占比", "比例", "渗透", "percent", "penetration", "conversion", "retention", "churn")),
+    ("currency", ("gmv", "金额", "收入", "营收", "销售额", "成本", "费用", "预算", "客单价", "revenue", "sales", "cost",
+                  "spend", "budget", "aov", "cac", "amount")),
+    ("hours", ("时长", "小时", "耗时", "hours", "hour", "duration")),
+    ("score", ("满意度", "评分", "得分", "score", "rating", "nps", "satisfaction")),
+    ("count", ("人数", "用户", "客户", "订单", "次数", "数量", "users", "customers", "orders", "count", "visits")),
+)
+
+
+def _norm(name: Any) -> str:
+    """Lower case without spaces or a bracketed unit: "平均解决时长(小时)" → "平均解决时长"."""
+    s = re.sub(r"[(（][^)）]*[)）]", "", str(name)).lower()
+    return re.sub(r"\s+", "", s)
+
+
+def target_unit(metric: Any, kpis: Sequence[KPI], unit: Any = None) -> str | None:
+    """The unit an action's target is shown in, or None (a plain number).
+
+    The declared ``unit`` wins. Otherwise the metric's name decides: ROI-like names ("渠道ROI") →
+    ``roi``; names ending like a ratio ("周流失率", "share") → ``ratio``; a KPI of the catalogue
+    (key, zh or en label, exactly, else one name containing the other: "转化率" ↔ "付费转化率") →
+    that KPI's unit; else keywords (金额/成本/revenue → currency, 时长/hours → hours, 满意度/score →
+    score, 用户/orders → count).
+    """
+    if unit is not None and not (isinstance(unit, float) and pd.isna(unit)) and str(unit).strip():
+        u = str(unit).strip().lower()
+        if u not in TARGET_UNITS:
+            raise ValueError(f"unknown target unit {unit!r} for metric {metric!r}; known: {', '.join(TARGET_UNITS)}")
+        return u
+    if not isinstance(metric, str) or not metric.strip():
+        return None
+    name = _norm(metric)
+    if any(w in name for w in _ROI_WORDS):
+        return "roi"
+    if name.endswith(_RATIO_ENDINGS):
+        return "ratio"
+    names = [(k, [n for n in (_norm(k.key), _norm(k.label.zh), _norm(k.label.en)) if n]) for k in kpis]
+    for k, ns in names:
+        if name in ns:
+            return "roi" if k.key == "roi" else k.unit
+    for k, ns in names:
+        if any(len(n) >= 2 and len(name) >= 2 and (n in name or name in n) for n in ns):
+            return k.unit
+    return next((u for u, words in _UNIT_WORDS if any(w in name for w in words)), None)
+
+
+def action_target(value: Any, metric: Any, kpis: Sequence[KPI], lang: str, *, currency: str | None = None,
+                  unit: Any = None) -> str:
+    """An action's target value in its metric's unit (see :func:`target_unit`); "" when there is none.
+
+    ``0.95`` of a ratio → ``95.0%``; ``2e6`` of an amount → ``¥200.0万`` / ``£2.00M``; a count →
+    ``3,000``; ROI ``3`` → ``1:3.0``; an unknown metric → the number with grouping, never ``2e+06``.
+    """
+    if fmt.is_missing(value):
+        return ""
+    u = target_unit(metric, kpis, unit)
+    if u == "roi":
+        return fmt.ratio_x(value, lang)
+    if u == "currency":
+        return fmt.money(value, lang, currency=currency)
+    if u is not None:
+        return fmt.value(value, u, lang)
+    v = float(value)
+    digits = next((d for d in range(3) if abs(v * 10 ** d - round(v * 10 ** d)) < 1e-9), 3)
+    return fmt.number(v, lang, digits=digits, compact=False)
 
 
 def _known(ctx: Context, key: Any) -> bool:
@@ -136,7 +213,9 @@ def gantt(df: pd.DataFrame, *, today: date, labels: dict[str, str], today_label:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     states = [s for s in m.STATES if s in set(df["state"])]
-    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=labels[s]) for s in states], fontsize=8, loc="lower right")
+    # outside the plot: inside, the legend hid the end of the longest bars
+    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=labels[s]) for s in states], fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
     if title:
         ax.set_title(title)
     return ax
@@ -180,7 +259,8 @@ def targets_chart(plan: tg.AnnualPlan, ctx: Context) -> Any:
     key = months["metric"].iloc[0]
     data = months[months["metric"] == key]
     return charts.bar(data.assign(month=data["period"]), x="month", y="target",
-                      title=ctx.t("plan.targets.chart", metric=_label(ctx, key), year=plan.year))
+                      title=ctx.t("plan.targets.chart", metric=_label(ctx, key), year=plan.year),
+                      unit=str(data["unit"].iloc[0]), lang=ctx.lang, currency=ctx.settings.currency)
 
 
 def _rest(months: Any) -> bool:
@@ -262,7 +342,8 @@ def budget_chart(r: m.Reallocation, ctx: Context) -> Any:
     before, after = ctx.t("plan.budget.before"), ctx.t("plan.budget.after")
     long = pd.concat([pd.DataFrame({"channel": t["channel"], "budget": t["cost"], "when": before}),
                       pd.DataFrame({"channel": t["channel"], "budget": t["new_budget"], "when": after})])
-    return charts.bar(long, x="channel", y="budget", hue="when", title=ctx.t("plan.budget.chart"))
+    return charts.bar(long, x="channel", y="budget", hue="when", title=ctx.t("plan.budget.chart"), unit="currency",
+                      lang=ctx.lang, currency=ctx.settings.currency)
 
 
 def budget_table(r: m.Reallocation, ctx: Context) -> ui.Table:

@@ -237,10 +237,12 @@ def overview_chart(problems: pd.DataFrame, lang: str, *, ax: Any = None) -> Any:
         t("problems.col.count", lang): counts["n"].to_numpy(),
     })
     return charts.bar(data, x=t("problems.col.area", lang), y=t("problems.col.count", lang),
-                      hue=t("problems.col.severity", lang), horizontal=True, ax=ax)
+                      hue=t("problems.col.severity", lang), horizontal=True, ax=ax, unit="count", lang=lang,
+                      legend_title=t("problems.col.severity", lang))
 
 
-def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *, ax: Any = None) -> Any:
+def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *, ax: Any = None,
+                  currency: str | None = None) -> Any:
     """The flagged series: actual line, expected (常态) line with its band, flagged points marked.
 
     The band is expected ± z·MAD/0.6745 (the values whose robust z stays within the threshold).
@@ -248,6 +250,7 @@ def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *,
     import matplotlib.pyplot as plt
 
     from opsnb.metrics.anomalies import MODIFIED_Z_K
+    from opsnb.render import charts
 
     keys = [k for k in keys if k in scans]
     if not keys:
@@ -269,6 +272,7 @@ def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *,
         hit = r[r["flagged"] & r["in_period"]]
         a.scatter(hit.index, hit["value"], color="#d62728", zorder=3, label=t("problems.chart.flagged", lang))
         a.set_title(_series_label(key, lang))
+        charts.format_axis(a, "y", pm.an.SERIES[key].unit, lang, currency=currency)
         a.legend(loc="best", fontsize=7)
     return axes[0]
 
@@ -283,7 +287,7 @@ def _compute_anomalies(ctx: Context) -> dict[str, Any]:
 
 def _anomaly_chart(res: dict[str, Any], ctx: Context) -> Any:
     keys = [e["series"] for e in res["problems"]["evidence"]]
-    return anomaly_chart(res["scans"], keys, ctx.lang)
+    return anomaly_chart(res["scans"], keys, ctx.lang, currency=ctx.settings.currency)
 
 
 def _anomaly_table(res: dict[str, Any], ctx: Context) -> Any:

@@ -118,3 +118,16 @@ def test_sample_low_roi_campaign_ranked_last_and_flagged(tmp_path):
     assert float(last["roi"]) == pytest.approx(fact["roi"], abs=1e-3)
     assert int(res["low_roi"].sum()) == 1
     print(json.dumps({"low_roi": fact, "rois": [None if pd.isna(v) else round(float(v), 3) for v in res["roi"]]}))
+
+
+def test_p_values_below_one_in_ten_thousand():
+    ab = pd.DataFrame({
+        "experiment": ["e", "e"], "variant": ["A", "B"], "is_control": [True, False], "control": ["A", "A"],
+        "users": [5000, 5000], "converters": [500, 700], "conversion": [0.10, 0.14], "diff": [None, 0.04],
+        "ci_low": [None, 0.027], "ci_high": [None, 0.053], "p_value": [None, 3e-9], "significant": [None, True],
+        "reason": [None, None], "control_conversion": [0.10, 0.10], "control_users": [5000, 5000]})
+    assert view.ab_table(ab, "zh").data["p值"].iloc[1] == "< 0.0001"
+    zh, en = view.ab_bullets(ab, "zh")[0], view.ab_bullets(ab, "en")[0]
+    assert "p < 0.0001）" in zh and "p=" not in zh and "0.0000" not in zh
+    assert "p < 0.0001);" in en
+    assert view.ab_bullets(ab.assign(p_value=[None, 0.01234]), "en")[0].count("p=0.0123)") == 1

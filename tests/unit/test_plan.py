@@ -199,3 +199,62 @@ def test_view_empty_actions_shows_a_note(tmp_path):
     note = objs[2]._repr_html_()
     assert "暂无数据" in note and "plan.actions" in note
     assert next_actions(ctx) == []
+
+
+# ---------------------------------------------------------------- action targets in their metric's unit (issue 18)
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "lang", "currency", "text"),
+    [
+        ("归因覆盖率", 0.95, "zh", "¥", "95.0%"),  # a ratio by its name
+        ("会员复购率", 0.35, "zh", "¥", "35.0%"),
+        ("GMV增长率", 0.2, "zh", "¥", "20.0%"),  # a rate of GMV is a ratio, not an amount
+        ("GMV", 2e6, "zh", "¥", "¥200.0万"),  # the KPI's zh/en label
+        ("GMV", 2e6, "en", "£", "£2.00M"),
+        ("gmv", 2e6, "en", "£", "£2.00M"),  # the KPI's key
+        ("Average order value", 350, "en", "£", "£350.00"),
+        ("渠道ROI", 3.0, "zh", "¥", "1:3.0"),  # ROI-like
+        ("roi", 3, "en", "¥", "1:3.0"),
+        ("新增用户", 3000.0, "zh", "¥", "3,000"),  # a count
+        ("Orders", 250000, "en", "¥", "250.0K"),
+        ("转化率", 0.06, "zh", "¥", "6.0%"),  # part of the KPI label 付费转化率
+        ("平均处理时长", 24.0, "zh", "¥", "24.0小时"),  # by keyword
+        ("满意度", 4.5, "zh", "¥", "4.5"),
+        ("获客成本", 85, "zh", "¥", "¥85.00"),
+        ("某个自定义指标", 2e6, "zh", "¥", "2,000,000"),  # unknown: grouped, never 2e+06
+        ("某个自定义指标", 0.5, "en", "¥", "0.5"),
+        (None, 1234.5, "en", "¥", "1,234.5"),
+        ("GMV", float("nan"), "zh", "¥", ""),
+        ("GMV", None, "zh", "¥", ""),
+    ],
+)
+def test_action_target_by_metric_unit(metric, value, lang, currency, text):
+    from opsnb.sections.plan import action_target
+
+    assert action_target(value, metric, Settings().goals.kpis, lang, currency=currency) == text
+
+
+def test_action_target_declared_unit_wins():
+    from opsnb.sections.plan import action_target, target_unit
+
+    kpis = Settings().goals.kpis
+    assert action_target(0.35, "某个自定义指标", kpis, "zh", unit="ratio") == "35.0%"
+    assert action_target(3.0, "渠道ROI", kpis, "en", unit="ratio") == "300.0%"
+    assert action_target(2e6, "GMV", kpis, "zh", currency="¥", unit="count") == "200.0万"
+    assert target_unit("GMV", kpis, unit=float("nan")) == "currency"  # an empty unit cell: inferred
+    assert target_unit("某个自定义指标", kpis) is None
+    with pytest.raises(ValueError, match="unknown target unit 'percent' for metric 'x'; known: count, currency"):
+        target_unit("x", kpis, unit="percent")
+
+
+def test_actions_table_formats_targets(tmp_path):
+    from opsnb.sections.plan import actions_table
+
+    acts = ACTIONS.assign(metric=["归因覆盖率", "GMV", "渠道ROI", "新增用户", None, "复购率"],
+                          target=["95%", "2000000", "3", "3000", None, "0.3"])
+    ctx = _ctx(tmp_path, {"actions": acts}, lang="zh")
+    df = actions(ctx.pack, P, ctx.settings, root=ctx.root)
+    tab = actions_table(df, ctx).data.set_index("行动")
+    assert tab["目标值"].to_dict() == {"渠道优化": "¥200.0万", "会员召回": "95.0%", "里程碑: 上线": "",
+                                     "用户调研": "1:3.0", "年度改版": "3,000"}

@@ -74,3 +74,13 @@ def test_figure_is_inline_svg_with_text():
     html = ui.figure(ax, alt="x")._repr_html_()
     assert html.startswith('<figure class="opsnb-figure"') and "<svg" in html and "<?xml" not in html
     assert "渠道分布" in html  # text kept as text (svg.fonttype = none)
+
+
+@pytest.mark.parametrize(
+    ("p", "lang", "text"),
+    [(3e-6, "zh", "< 0.0001"), (3e-6, "en", "< 0.0001"), (0.0, "en", "< 0.0001"), (0.0001, "zh", "0.0001"),
+     (0.00326, "en", "0.0033"), (0.04999, "zh", "0.0500"), (1.0, "en", "1.0000"), (None, "zh", "不适用"),
+     (float("nan"), "en", "n/a")],
+)
+def test_p_value(p, lang, text):
+    assert fmt.p_value(p, lang) == text
