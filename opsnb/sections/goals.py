@@ -7,6 +7,7 @@ Numbers come from :mod:`opsnb.metrics.kpis`, :mod:`opsnb.metrics.drivers` and
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -254,6 +255,7 @@ def kpi_cards(ctx: Context) -> list[dict[str, Any]]:
             "status_text": _status(r["status"], lang),
             "change": f'{arrow} {t("goals.col.mom", lang)} {chg}'.strip(), "arrow": arrow,
             "good": _good(mom, r["direction"]),
+            "facts": [asdict(f) for f in attainment_facts(heads.loc[[_]], ctx, source="summary.kpis")],
         })
     return cards
 

@@ -200,6 +200,19 @@ def regions_table(r: RegionsResult, ctx: Context) -> ui.Table:
     return ui.table(out.rename(columns=labels), ctx.lang, formats=formats, currency=ctx.settings.currency)
 
 
+def growth_case(best: float, worst: float) -> str:
+    """Which sentence fits the regions' changes: the words follow the signs, never the ranking alone.
+
+    ``growth`` (one grew most, one declined most), ``all_grew`` (the smallest change is still a rise),
+    ``all_declined`` (the largest is still a fall).
+    """
+    if worst >= 0:
+        return "all_grew"
+    if best < 0:
+        return "all_declined"
+    return "growth"
+
+
 def regions_bullets(r: RegionsResult, ctx: Context) -> list[str]:
     """Top region and concentration; fastest-growing and shrinking regions."""
     if r.top_region is None:
@@ -212,8 +225,8 @@ def regions_bullets(r: RegionsResult, ctx: Context) -> list[str]:
     if len(g) >= 2:
         vals = g["gmv_growth"].astype(float)
         up, down = g.loc[vals.idxmax()], g.loc[vals.idxmin()]
-        out.append(ctx.t("insights.regions.bullet.growth", up=_name(up["region"], ctx),
-                         up_change=fmt.pct(up["gmv_growth"], ctx.lang, signed=True),
+        out.append(ctx.t(f"insights.regions.bullet.{growth_case(vals.max(), vals.min())}",
+                         up=_name(up["region"], ctx), up_change=fmt.pct(up["gmv_growth"], ctx.lang, signed=True),
                          down=_name(down["region"], ctx),
                          down_change=fmt.pct(down["gmv_growth"], ctx.lang, signed=True)))
     return out

@@ -61,3 +61,12 @@ def test_fact_conflicts_one_key_two_values():
     assert facts.conflicts([a, same]) == {}
     na = facts.make("kpi.orders.target@2026", None, "count", "不适用", period="2026", source="x")
     assert list(facts.conflicts([a, na])) == ["kpi.orders.target@2026"]
+
+
+def test_region_growth_sentence_follows_the_signs():
+    from opsnb.sections.insights_customers import growth_case
+
+    assert growth_case(0.462, 0.147) == "all_grew"  # "largest decline: +14.7%" was the defect
+    assert growth_case(0.462, -0.05) == "growth"
+    assert growth_case(-0.01, -0.30) == "all_declined"
+    assert growth_case(0.10, 0.0) == "all_grew"
