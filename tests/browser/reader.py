@@ -127,7 +127,7 @@ def find_raw_numbers(page: Page) -> list[str]:
 _UP = r"(?:增长|上升|提高|提升|增加|rise|rose|grew|growth|increase[sd]?|up)"
 _DOWN = r"(?:下滑|下降|减少|降低|decline[sd]?|fell|drop(?:ped)?|decrease[sd]?|down)"
 _CLAUSE = r"[^，。；;,.!?|]{0,24}?"
-_SIGNED = re.compile(rf"(?P<word>{_UP}|{_DOWN}){_CLAUSE}(?P<sign>[+\-−])\d")
+_SIGNED = re.compile(rf"(?P<word>{_UP}|{_DOWN}){_CLAUSE}(?<![\w.])(?P<sign>[+\-−])\d")
 
 
 def find_direction_mismatch(page: Page) -> list[str]:

@@ -70,3 +70,8 @@ def test_region_growth_sentence_follows_the_signs():
     assert growth_case(0.462, -0.05) == "growth"
     assert growth_case(-0.01, -0.30) == "all_declined"
     assert growth_case(0.10, 0.0) == "all_grew"
+
+
+def test_direction_check_ignores_dates(tmp_path):
+    page = _page(tmp_path, "<p>the follow-up window is not over yet (data up to 2026-10-31).</p>")
+    assert R.find_direction_mismatch(page) == []
