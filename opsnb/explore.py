@@ -469,14 +469,15 @@ class FunnelBySegment(Explorer):
 
     def view(self, result: Any, ctx: Context, values: dict[str, Any]) -> list[Any]:
         from opsnb.render import charts
-        from opsnb.sections.insights_activity import funnel_chart
+        from opsnb.sections.insights_activity import event_name, funnel_chart
 
-        by_name = self.t(f"by_opt.{values['by']}")
+        by_word = self.t(f"by_opt.{values['by']}")  # inside a sentence
+        by_name = by_word[:1].upper() + by_word[1:]  # as a column header or legend title
         if result.split is None:
             ax = funnel_chart(result, title=self.t("chart_overall", days=result.window_days), lang=ctx.lang)
-            return [ui.note(self.t("no_split", by=by_name)), ui.figure(ax, alt=self.title)]
+            return [ui.note(self.t("no_split", by=by_word)), ui.figure(ax, alt=self.title)]
         d = result.split
-        step_lab = [f"{s}. {e}" for s, e in zip(d["step"], d["event"], strict=True)]
+        step_lab = [f"{s}. {event_name(e, ctx.lang)}" for s, e in zip(d["step"], d["event"], strict=True)]
         groups = [self._group(g) for g in d["group"]]
         c = {k: self.t(f"col.{k}") for k in ("step", "overall")}
         plot = pd.DataFrame({c["step"]: step_lab, c["overall"]: [_float(v) for v in d["overall"]], by_name: groups})
@@ -486,13 +487,15 @@ class FunnelBySegment(Explorer):
 
     def _table(self, result: Any, by_name: str, ctx: Context) -> ui.Table:
         """One row per group (then all users): entered users and overall conversion to each later step."""
+        from opsnb.sections.insights_activity import event_name
+
         users_col = self.t("col.entered")
         rows = []
         for name, d in [*((self._group(g), gd) for g, gd in result.split.groupby("group", sort=False, dropna=False)),
                         (self.t("all"), result.overall)]:
             row: dict[str, Any] = {by_name: name, users_col: int(d["users"].iloc[0])}
             for s, e, v in zip(d["step"].iloc[1:], d["event"].iloc[1:], d["overall"].iloc[1:], strict=True):
-                row[f"{s}. {e}"] = None if fmt.is_missing(v) else float(v)
+                row[f"{s}. {event_name(e, ctx.lang)}"] = None if fmt.is_missing(v) else float(v)
             rows.append(row)
         tab = pd.DataFrame(rows)
         formats = {col: "ratio" for col in tab.columns[2:]}

@@ -96,7 +96,7 @@ def _default_kpis() -> list[KPI]:
         k("paying_users", "付费用户", "Paying users", "count"),
         k("conversion_rate", "付费转化率", "Paying conversion", "ratio", headline=True),
         k("repurchase_rate", "复购率", "Repurchase rate", "ratio"),
-        k("retention_d30", "30日留存率", "D30 retention", "ratio"),
+        k("retention_d30", "注册用户第30日留存率", "Sign-ups' day-30 retention", "ratio"),
         k("churn_rate", "流失率", "Churn rate", "ratio", "lower"),
         k("cac", "获客成本", "CAC", "currency", "lower"),
         k("roi", "投放ROI", "Marketing ROI", "ratio"),

@@ -75,8 +75,12 @@ def _grouped(x: float, digits: int) -> str:
     return f"{x:,.{digits}f}"
 
 
-def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True) -> str:
-    """A count: ``12,345`` / ``1.2万`` (zh ≥ 10万) / ``123.5K`` (en ≥ 100K)."""
+def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True, compact_from: float = 1e5) -> str:
+    """A count: ``12,345`` / ``1.2万`` (zh ≥ 10万) / ``123.5K`` (en ≥ 100K).
+
+    ``compact_from`` lowers the threshold of 万 / K (a table column uses 1e4 when some of its values
+    are compact, so one column has one format).
+    """
     if is_missing(x):
         return na(lang)
     v = float(x)
@@ -85,19 +89,19 @@ def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True) -> str:
         if lang == "zh":
             if a >= 1e8:
                 return f"{v / 1e8:,.2f}亿"
-            if a >= 1e5:
+            if a >= compact_from:
                 return f"{v / 1e4:,.1f}万"
         else:
             if a >= 1e9:
                 return f"{v / 1e9:,.2f}B"
             if a >= 1e6:
                 return f"{v / 1e6:,.2f}M"
-            if a >= 1e5:
+            if a >= compact_from:
                 return f"{v / 1e3:,.1f}K"
     return _grouped(v, digits)
 
 
-def money(x: Any, lang: str, *, currency: str | None = None, compact: bool = True) -> str:
+def money(x: Any, lang: str, *, currency: str | None = None, compact: bool = True, compact_from: float = 1e5) -> str:
     """A currency amount: ``¥235.40`` / ``¥12.3万`` / ``¥123.5K`` (the unit's currency unless given)."""
     if is_missing(x):
         return na(lang)
@@ -105,8 +109,8 @@ def money(x: Any, lang: str, *, currency: str | None = None, compact: bool = Tru
     v = float(x)
     sign = "-" if v < 0 else ""
     a = abs(v)
-    if compact and a >= 1e5:
-        return sign + currency + number(a, lang)
+    if compact and a >= compact_from:
+        return sign + currency + number(a, lang, compact_from=compact_from)
     return sign + currency + _grouped(a, 2 if a < 1e4 else 0)
 
 

@@ -79,7 +79,7 @@ class Table:
     data: pd.DataFrame
     lang: str = "zh"
     formats: Mapping[str, str] = field(default_factory=dict)
-    currency: str = "¥"
+    currency: str | None = None  # None: the unit's currency (fmt.currency())
     index: bool = False
     caption: str | None = None
 
@@ -100,13 +100,28 @@ class Table:
                 df[col] = [fmt.ratio_x(v, self.lang) for v in df[col].tolist()]
             elif unit == "int":
                 df[col] = [fmt.number(v, self.lang, compact=False) for v in df[col].tolist()]
+            elif unit in ("currency", "count"):
+                # one column, one format: when any amount is in 万 (K), every amount from 1万 (10K) up is too
+                vals = [v for v in df[col].tolist() if not fmt.is_missing(v)]
+                start = 1e4 if vals and max(abs(float(v)) for v in vals) >= 1e5 else 1e5
+                df[col] = [fmt.money(v, self.lang, currency=self.currency, compact_from=start) if unit == "currency"
+                           else fmt.number(v, self.lang, compact_from=start) for v in df[col].tolist()]
             else:
                 df[col] = [fmt.value(v, unit, self.lang, currency=self.currency) for v in df[col].tolist()]
         return df
 
     def _repr_html_(self) -> str:
         df = self.formatted()
-        body = df.to_html(escape=True, index=self.index, border=0, classes="opsnb-table", na_rep=fmt.na(self.lang))
+        # text columns (a problem, an action, a name) wrap, so a table fits the page; numbers never break
+        wrap = {c for c in df.columns if self.formats.get(c) is None and df[c].map(lambda v: len(str(v))).max() > 16}
+        cells = df.copy()
+        for c in cells.columns:
+            cells[c] = [(f'<div class="opsnb-wrap">{esc(str(v))}</div>' if c in wrap else esc(str(v)))
+                        for v in cells[c].tolist()]
+        cells.columns = [esc(str(c)) for c in cells.columns]
+        if self.index:
+            cells.index = [esc(str(i)) for i in cells.index]
+        body = cells.to_html(escape=False, index=self.index, border=0, classes="opsnb-table", na_rep=fmt.na(self.lang))
         cap = f'<div class="opsnb-caption">{esc(self.caption)}</div>' if self.caption else ""
         return f'<div class="opsnb-table-wrap">{cap}{body}</div>'
 
@@ -114,7 +129,7 @@ class Table:
         return self.formatted().to_string(index=self.index)
 
 
-def table(df: pd.DataFrame, lang: str, *, formats: Mapping[str, str] | None = None, currency: str = "¥",
+def table(df: pd.DataFrame, lang: str, *, formats: Mapping[str, str] | None = None, currency: str | None = None,
           index: bool = False, caption: str | None = None) -> Table:
     """An escaped table; ``formats`` maps columns to a unit (count, currency, ratio, hours, score, pp, change, roi, int)."""
     return Table(df, lang, dict(formats or {}), currency, index, caption)

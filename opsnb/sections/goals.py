@@ -566,7 +566,7 @@ def ytd_facts(ytd: pd.DataFrame, ctx: Context) -> list[Fact]:
             out.append(facts.make(facts.key(f"kpi.{r['key']}", "target", year), r["annual_target"], r["unit"],
                                   _val(r["annual_target"], r["unit"], lang, cur), period=year, source="goals.ytd",
                                   definition=f"{r['label_en']}: annual target"))
-        if not _missing(r["actual"]):
+        if not _missing(r["actual"]) and not _missing(r["annual_target"]):  # the table shows only these rows
             lo, hi = ytd.attrs.get("span", (None, None))
             where = f"{lo.isoformat()}..{(hi - timedelta(days=1)).isoformat()}" if lo is not None else year
             out.append(facts.make(facts.key(f"kpi.{r['key']}", "actual", where), r["actual"], r["unit"],

@@ -56,6 +56,15 @@ def _prev_word(kind: str, lang: str) -> str:
     return t(f"insights.activity.word.prev_{kind}", lang)
 
 
+def event_name(e: Any, lang: str) -> str:
+    """An event as readers name it: the catalogue's name for the common events (``add_to_cart`` → 加入购物车),
+    otherwise the event as the data has it."""
+    from opsnb.render.i18n import has
+
+    key = f"common.event.{e}"
+    return t(key, lang) if has(key, lang) else fmt.label(e, lang)
+
+
 def _platform(v: Any, lang: str) -> str:
     """A platform or channel as the data names it ("未知" only when the data has no value)."""
     return fmt.label(v, lang)
@@ -387,7 +396,7 @@ def funnel_chart(view: FunnelView, *, ax: Any = None, title: str | None = None, 
     top = float(d["users"].max()) or 1.0
     for i, (users, overall) in enumerate(zip(d["users"].astype(int), d["overall"], strict=True)):
         ax.text(float(users) + top * 0.01, i, f"{users:,}  {fmt.pct(overall, 'en')}", va="center", fontsize=8)
-    ax.set_yticks(y, [str(e) for e in d["event"]])
+    ax.set_yticks(y, [event_name(e, lang) for e in d["event"]])
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.25)
     charts.format_axis(ax, "x", "count", lang)
@@ -401,7 +410,7 @@ def funnel_table(view: FunnelView, lang: str) -> ui.Table:
     c = "insights.funnel.col"
     d = view.overall
     out = pd.DataFrame({
-        t(f"{c}.step", lang): [f"{s}. {e}" for s, e in zip(d["step"], d["event"], strict=True)],
+        t(f"{c}.step", lang): [f"{s}. {event_name(e, lang)}" for s, e in zip(d["step"], d["event"], strict=True)],
         t(f"{c}.users", lang): d["users"].astype(int).tolist(),
         t(f"{c}.overall", lang): d["overall"].astype(float).tolist(),
         t(f"{c}.step_rate", lang): [None if _missing(v) else float(v) for v in d["step_rate"]],
@@ -422,7 +431,7 @@ def funnel_bullets(view: FunnelView, lang: str) -> list[str]:
     k = "insights.funnel.bullet"
     d = view.overall
     last = d.iloc[-1]
-    out = [t(f"{k}.overall", lang, first=d.iloc[0]["event"], last=last["event"], rate=fmt.pct(last["overall"], lang),
+    out = [t(f"{k}.overall", lang, first=event_name(d.iloc[0]["event"], lang), last=event_name(last["event"], lang), rate=fmt.pct(last["overall"], lang),
              users=fmt.number(d.iloc[0]["users"], lang), converted=fmt.number(last["users"], lang),
              days=view.window_days)]
     steps = d.iloc[1:]
@@ -430,7 +439,7 @@ def funnel_bullets(view: FunnelView, lang: str) -> list[str]:
     if len(steps):
         worst = steps.iloc[int(steps["step_rate"].astype(float).to_numpy().argmin())]
         prev_event = d.loc[d["step"] == worst["step"] - 1, "event"].iloc[0]
-        out.append(t(f"{k}.drop", lang, src=prev_event, dst=worst["event"], rate=fmt.pct(worst["step_rate"], lang),
+        out.append(t(f"{k}.drop", lang, src=event_name(prev_event, lang), dst=event_name(worst["event"], lang), rate=fmt.pct(worst["step_rate"], lang),
                      lost=fmt.number(worst["drop_off"], lang)))
     if view.split is not None:
         fin = view.split[(view.split["step"] == len(d)) & view.split["overall"].notna()]

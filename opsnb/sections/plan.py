@@ -309,6 +309,18 @@ def _calendar(ctx: Context) -> cal.MarketingCalendar:
     return cal.marketing_calendar(ctx.pack, ctx.period, ctx.settings, plan=plan)
 
 
+def region_name(code: str, lang: str) -> str:
+    """A calendar region as readers name it: ``GB-ENG`` → "英国（英格兰）" / "United Kingdom (England)"."""
+    from opsnb.render.i18n import has, t
+
+    country, _, sub = code.partition("-")
+    name = t(f"plan.region.{country}", lang) if has(f"plan.region.{country}", lang) else country
+    if sub:
+        part = t(f"plan.region.{code}", lang) if has(f"plan.region.{code}", lang) else sub
+        name = f"{name}（{part}）" if lang == "zh" else f"{name} ({part})"
+    return name
+
+
 def calendar_table(c: cal.MarketingCalendar, ctx: Context) -> ui.Table:
     ev = c.events
     names = [ctx.t(f"plan.festival.{k}") if kind == "festival" else (zh if ctx.lang == "zh" else en)
@@ -328,7 +340,8 @@ def calendar_bullets(c: cal.MarketingCalendar, ctx: Context) -> list[str]:
         goal = ctx.fmt(r.target, unit) if r.target is not None and pd.notna(r.target) else ctx.t("plan.goal_open")
         out.append(ctx.t("plan.bullet.theme", quarter=r.quarter, theme=ctx.t(f"plan.theme.{r.theme}"),
                          metric=_label(ctx, r.metric), goal=goal))
-    out += [ctx.t(n.key, **n.kwargs) for n in c.notes]
+    out += [ctx.t(n.key, **{**n.kwargs, **({"region": region_name(n.kwargs["region"], ctx.lang)}
+                                          if "region" in n.kwargs else {})}) for n in c.notes]
     return out
 
 

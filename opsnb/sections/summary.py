@@ -7,6 +7,7 @@ Each block borrows the section modules' own summary functions, so every number h
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -168,12 +169,14 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
 
     rows = [
         (ctx.t("common.unit"), ctx.unit), (ctx.t("common.period"), ctx.period.label),
-        (ctx.t("summary.info.pack"), ctx.settings.pack), (ctx.t("summary.info.fingerprint"), ctx.pack.fingerprint),
+        (ctx.t("summary.info.pack"), Path(ctx.settings.pack).name),  # its full path is in manifest.json
+        (ctx.t("summary.info.fingerprint"), ctx.pack.fingerprint),
         (ctx.t("common.data_as_of"), str(ctx.data_last_day)), (ctx.t("summary.info.timezone"), ctx.settings.timezone),
         (ctx.t("summary.info.lang"), ctx.lang), ("opsnb", version("opsnb")), ("pandas", version("pandas")),
         ("ibis", version("ibis-framework")), ("duckdb", version("duckdb")),
     ]
-    rows += [(f"{ctx.t('summary.info.table')} {k}", v) for k, v in sorted(ctx.pack.fingerprints.items())]
+    # each table's fingerprint stays in the run's manifest (ids are metadata, not reading)
+    rows.append((ctx.t("summary.info.tables"), ctx.t("summary.info.tables_value", n=len(ctx.pack.fingerprints))))
     return pd.DataFrame(rows, columns=[ctx.t("summary.info.key"), ctx.t("summary.info.value")])
 
 

@@ -41,7 +41,7 @@ class Page:
 def read_page(path: Path) -> Page:
     """The visible text of ``path`` (scripts, styles and hidden input cells left out)."""
     soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-    for tag in soup(["script", "style", "head", "title"]):
+    for tag in soup(["script", "style", "head", "title", "nav"]):  # nav: the table of contents repeats headings
         tag.decompose()
     svg = [t.get_text(" ", strip=True) for t in soup.find_all("text")]
     for s in soup.find_all("svg"):
@@ -66,8 +66,9 @@ def read_review(run_dir: Path) -> list[Page]:
     return [read_page(p) for p in sorted(run_dir.glob("*.html"))]
 
 
-_SNAKE = re.compile(r"(?<![\w/.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/.-])")
-_DOTTED = re.compile(r"(?<![\w/])[a-z_]+\.[a-z_]+\.[a-z_.]+(?![\w/])")
+# ASCII-only boundaries: an id glued to Chinese text ("参数calendar_region") is still an id
+_SNAKE = re.compile(r"(?<![A-Za-z0-9_/.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![A-Za-z0-9_/.-])")
+_DOTTED = re.compile(r"(?<![A-Za-z0-9_/])[a-z_]+\.[a-z_]+\.[a-z_.]+(?![A-Za-z0-9_/])")
 _PATH = re.compile(r"(?:/[\w.-]+){2,}|[A-Za-z]:\\")
 _TABLE_WORD = re.compile(r"(?<![A-Za-z_])(" + "|".join(TABLES) + r")(?:\s*表|\s+table)(?![A-Za-z_])")
 
@@ -127,7 +128,7 @@ def find_raw_numbers(page: Page) -> list[str]:
 _UP = r"(?:增长|上升|提高|提升|增加|rise|rose|grew|growth|increase[sd]?|up)"
 _DOWN = r"(?:下滑|下降|减少|降低|decline[sd]?|fell|drop(?:ped)?|decrease[sd]?|down)"
 _CLAUSE = r"[^，。；;,.!?|]{0,24}?"
-_SIGNED = re.compile(rf"(?P<word>{_UP}|{_DOWN}){_CLAUSE}(?<![\w.])(?P<sign>[+\-−])\d")
+_SIGNED = re.compile(rf"(?<![A-Za-z'-])(?P<word>{_UP}|{_DOWN})(?![A-Za-z]){_CLAUSE}(?<![\w.])(?P<sign>[+\-−])\d")
 
 
 def find_direction_mismatch(page: Page) -> list[str]:

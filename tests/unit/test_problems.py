@@ -101,9 +101,9 @@ def test_actions(settings: Settings) -> None:
     assert (a2["evidence"]["from_quarter"], a2["evidence"]["to_quarter"]) == ("2026-Q3", "2026-Q4")
     a1 = merged["action:A1"]
     assert a1["detector"] == "action_overdue" and a1["evidence"]["days"] == 21
-    assert a1["score"] == pytest.approx(22 / 30, abs=1e-6) and a1["severity"] == "medium"
+    assert a1["score"] == pytest.approx(21 / 30, abs=1e-6) and a1["severity"] == "medium"
     zh = narrative(pm.merge_problems([df]).iloc[[2]], "zh")[0]
-    assert zh.startswith("【中】行动“上线会员日”截止2026-10-10，已逾期22天仍未完成。\n建议：")
+    assert zh.startswith("【中】行动“上线会员日”截止2026-10-10，已逾期21天仍未完成。\n建议：")
     assert zh.endswith("（建议负责人：王五）")
 
 

@@ -75,3 +75,13 @@ def test_region_growth_sentence_follows_the_signs():
 def test_direction_check_ignores_dates(tmp_path):
     page = _page(tmp_path, "<p>the follow-up window is not over yet (data up to 2026-10-31).</p>")
     assert R.find_direction_mismatch(page) == []
+
+
+def test_ids_glued_to_chinese_text(tmp_path):
+    page = _page(tmp_path, "<p>节假日按日历地区CN生成（参数calendar_region）。</p>")
+    assert "calendar_region" in " ".join(R.find_code_names(page))
+
+
+def test_direction_words_are_whole_words(tmp_path):
+    page = _page(tmp_path, "<p>Sign-ups' day-30 retention: -1.6 pp month over month.</p><p>GMV up -3.0%.</p>")
+    assert [d.split("'")[1] for d in R.find_direction_mismatch(page)] == ["up -3"]
