@@ -57,6 +57,8 @@ class SectionResult:
     export_s: float = 0.0
     #: when the section got its kernel, in seconds from the start of the run (0 for reused sections)
     start_s: float = 0.0
+    #: the pack tables whose absence left every subsection empty ("not applicable"); None when it showed data
+    not_applicable: list[str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -347,6 +349,21 @@ def _append_ledger(run_dir: Path, unit_dir: Path, unit: str, period: str, run_id
     append_ledger(unit_dir / "ledger.parquet", unit, period, pd.read_parquet(kpis), run_id, _now())
 
 
+def applicability(run_dir: Path, section: str) -> list[str] | None:
+    """The missing tables that left every subsection of ``section`` empty, from its ``outcomes-<section>.json``.
+
+    None when a subsection showed data (or no outcomes were recorded): the section is applicable.
+    """
+    path = run_dir / f"outcomes-{section}.json"
+    if not path.is_file():
+        return None
+    outcomes = json.loads(path.read_text(encoding="utf-8"))
+    if not outcomes or any(o == "ok" for o in outcomes.values()):
+        return None
+    tables = sorted({o.split(":", 1)[1] for o in outcomes.values() if o.startswith("no_table:")})
+    return tables or None
+
+
 def publish(run_dir: Path, target: Path) -> None:
     """Point ``target`` at ``run_dir`` with one atomic ``os.replace`` of a symlink."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -529,7 +546,8 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                 sec = old.get("section")
                 if (sec in prints and old.get("fingerprint") == prints[sec] and old.get("status") in ("ok", "reused")
                         and old.get("html") and (prev_dir / old["html"]).is_file()):
-                    for f in (old["html"], old.get("notebook") or "", f"facts-{sec}.json", *ARTEFACTS.get(sec, ())):
+                    for f in (old["html"], old.get("notebook") or "", f"facts-{sec}.json", f"outcomes-{sec}.json",
+                              *ARTEFACTS.get(sec, ())):
                         if f and (prev_dir / f).is_file():
                             shutil.copy2(prev_dir / f, run_dir / f)
                     reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"),
@@ -582,6 +600,8 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
                         bar.set_postfix_str(f"{r.section}: {r.status}")
                         bar.update(1)
             result.sections = [done[s] for s in chosen]
+            for r in result.sections:
+                r.not_applicable = applicability(run_dir, r.section) if r.ok else None
             (run_dir / "status.json").write_text(
                 json.dumps([asdict(s) for s in result.sections], ensure_ascii=False, indent=2), encoding="utf-8")
             prints["summary"] = section_fingerprint(

@@ -76,6 +76,19 @@ class Context:
         if self.run_dir is not None and self.section:
             _facts.save(self.facts, self.run_dir / f"facts-{self.section}.json")
 
+    def record_outcome(self, key: str, outcome: str) -> None:
+        """Whether subsection ``key`` showed data (``ok``) or not (``no_table:<t>``, ``no_data``); in a batch
+        run the section's outcomes go to ``outcomes-<section>.json`` (an all-missing section is "not applicable")."""
+        outcomes = self.cache.setdefault("_outcomes", {})
+        outcomes[key] = outcome
+        if self.run_dir is not None and self.section:
+            import json
+
+            path = self.run_dir / f"outcomes-{self.section}.json"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(outcomes), encoding="utf-8")
+            tmp.replace(path)
+
     def memo(self, name: str, fn: Callable[[], Any]) -> Any:
         """Compute ``fn()`` once per notebook and reuse it (results shared between subsections)."""
         if name not in self.cache:
@@ -165,6 +178,12 @@ def commentary(text: str, ctx: Context) -> ui.Html:
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+def table_name(table: str, lang: str) -> str:
+    """A pack table as readers name it ("活动表" / "campaigns table"); the id when the catalogue has no name."""
+    key = f"common.table.{table}"
+    return i18n.t(key, lang) if i18n.has(key, lang) else f"“{table}”"
+
+
 def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
     """Compute subsection ``key`` and build its display objects (heading, purpose, chart, table, bullets)."""
     from opsnb import sections
@@ -174,15 +193,24 @@ def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
     try:
         result = sub.compute(ctx)
     except NoData as exc:
-        if exc.reason in ("", "table not in pack"):
-            text = ctx.t("common.no_data_table", table=exc.table)
+        missing = exc.reason in ("", "table not in pack")
+        ctx.record_outcome(key, f"no_table:{exc.table}" if missing else "no_data")
+        if missing:
+            noted = ctx.cache.setdefault("_missing_tables", set())
+            if exc.table in noted:  # said once per page: later subsections that need it are left out
+                return None, []
+            noted.add(exc.table)
+            text = ctx.t("common.no_data_table", table=table_name(exc.table, ctx.lang))
         elif ctx.lang == "zh" and not _CJK.search(exc.reason):
-            # the metric's reason is English (metrics have no language): say it in Chinese, keep the detail
-            text = ctx.t("common.no_data_generic", detail=exc.reason)
+            # the metric's reason is English (metrics have no language): say it in Chinese; the detail
+            # (with its ids) stays in the notebook's text output for analysts, not on the page
+            return None, objs + [ui.Html(ui.note(ctx.t("common.no_data_generic"), kind="info")._repr_html_(),
+                                         exc.reason)]
         else:
             text = ctx.t("common.no_data", what=exc.reason)
         objs.append(ui.note(text, kind="info"))
         return None, objs
+    ctx.record_outcome(key, "ok")
     if sub.chart is not None:
         ax = sub.chart(result, ctx)
         if ax is not None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.facts import Fact
-from opsnb.nb import Context
+from opsnb.nb import Context, table_name
 from opsnb.params import NOTEBOOKS, SECTIONS
 from opsnb.render import ui
 from opsnb.sections.base import Subsection
@@ -126,7 +126,10 @@ def section_status(ctx: Context) -> pd.DataFrame:
     out = []
     for s in SECTIONS:
         r = by.get(s, {"status": "skipped", "duration_s": None, "error": None, "html": None})
+        na = r.get("not_applicable")
         out.append({"section": s, "title": ctx.t(f"sections.{s}.title"), "status": r["status"],
+                    "not_applicable": ("、" if ctx.lang == "zh" else ", ").join(table_name(x, ctx.lang) for x in na)
+                    if na else "",
                     "duration_s": r.get("duration_s"), "error": (r.get("error") or "").splitlines()[0][:300]
                     if r.get("error") else "", "html": r.get("html") or NOTEBOOKS[s].replace(".ipynb", ".html"),
                     "commentary": (ctx.root / "params" / "commentary" / ctx.unit / ctx.period.label /
@@ -138,6 +141,8 @@ def _status_links(df: pd.DataFrame, ctx: Context) -> ui.Html:
     items = []
     for r in df.itertuples():
         label = f"{r.title} — {ctx.t('summary.status.' + r.status)}"
+        if r.not_applicable:
+            label = f"{r.title} — {ctx.t('summary.not_applicable', tables=r.not_applicable)}"
         if r.commentary:
             label += f" · {ctx.t('common.commentary')}"
         href = r.html if r.status == "ok" else f"#{ui.slug('summary.sections')}"
@@ -148,7 +153,8 @@ def _status_links(df: pd.DataFrame, ctx: Context) -> ui.Html:
 def _status_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
     view = pd.DataFrame({
         ctx.t("summary.col.section"): df["title"],
-        ctx.t("summary.col.status"): [ctx.t("summary.status." + s) for s in df["status"]],
+        ctx.t("summary.col.status"): [ctx.t("summary.not_applicable", tables=na) if na else ctx.t("summary.status." + s)
+                                      for s, na in zip(df["status"], df["not_applicable"], strict=True)],
         ctx.t("summary.col.duration"): [None if pd.isna(d) else f"{d:.1f}s" for d in df["duration_s"]],
         ctx.t("summary.col.error"): df["error"],
     })
