@@ -281,8 +281,10 @@ class Explorer:
         """What :meth:`show` displays: the widget box, or the static fallback (title, note, view)."""
         if self.box is not None:
             return [self.box]
-        return [ui.heading(self.title, level=3, anchor=f"explore-{self.key}"),
-                ui.note(self.ctx.t("common.explore_static"), kind="info"), *self.last_outputs]
+        said = self.ctx.cache.get("_explore_static_said", False)  # once per page, before the first explorer
+        self.ctx.cache["_explore_static_said"] = True
+        note = [] if said else [ui.note(self.ctx.t("common.explore_static"), kind="info")]
+        return [ui.heading(self.title, level=3, anchor=f"explore-{self.key}"), *note, *self.last_outputs]
 
     def show(self) -> Self:
         """Display the explorer (each static object as its own HTML output); returns itself."""

@@ -135,6 +135,11 @@ def table(df: pd.DataFrame, lang: str, *, formats: Mapping[str, str] | None = No
     return Table(df, lang, dict(formats or {}), currency, index, caption)
 
 
+def tables(*parts: Table) -> Html:
+    """Several tables shown as one block (a wide table split so that each part fits the page)."""
+    return Html("".join(p._repr_html_() for p in parts), "\n\n".join(repr(p) for p in parts))
+
+
 _FIXED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 

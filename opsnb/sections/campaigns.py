@@ -73,8 +73,8 @@ def results_chart(res: pd.DataFrame, *, threshold: float = 1.0, ax: Any = None, 
     return ax
 
 
-def results_table(res: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Table:
-    """The ranking table with translated labels; low-ROI campaigns flagged."""
+def results_tables(res: pd.DataFrame, lang: str, currency: str | None = None) -> list[ui.Table]:
+    """The ranking table with translated labels, low-ROI campaigns flagged; then targets, when any campaign has one."""
     df = res.copy()
     df["flag"] = [t("campaigns.col.low_roi", lang) if low else ("" if not pd.isna(r) else _reason(why, lang))
                   for low, r, why in zip(df["low_roi"], df["roi"], df["roi_reason"], strict=True)]
@@ -83,18 +83,30 @@ def results_table(res: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Tabl
         df[c] = [None if pd.isna(v) else float(v) for v in df[c]]
     for c in ("reach", "new_users", "target_new_users"):
         df[c] = [None if pd.isna(v) else int(v) for v in df[c]]
-    names = {"roi_rank": "rank", "name": "name", "start": "start", "end": "end", "reach": "reach",
-             "participants": "participants", "new_users": "new_users", "target_new_users": "target_new_users",
-             "new_users_attainment": "new_users_attainment", "orders": "orders", "gmv": "gmv",
-             "target_gmv": "target_gmv", "gmv_attainment": "gmv_attainment", "cost": "cost", "roi": "roi",
+    # two tables, so each fits the page: results and return, then each campaign against its targets
+    # (the dates are in the campaign calendar below)
+    names = {"roi_rank": "rank", "name": "name", "reach": "reach", "participants": "participants",
+             "new_users": "new_users", "orders": "orders", "gmv": "gmv", "cost": "cost", "roi": "roi",
              "cac": "cac", "conversion": "conversion", "flag": "flag"}
-    out = _cols(df, names, lang)
-    lab = {k: t(f"campaigns.col.{k}", lang) for k in names.values()}
+    targets = {"name": "name", "new_users": "new_users", "target_new_users": "target_new_users",
+               "new_users_attainment": "new_users_attainment", "gmv": "gmv", "target_gmv": "target_gmv",
+               "gmv_attainment": "gmv_attainment"}
+    lab = {k: t(f"campaigns.col.{k}", lang) for k in {**names, **targets}.values()}
     formats = {lab["reach"]: "int", lab["participants"]: "int", lab["new_users"]: "int", lab["target_new_users"]: "int",
                lab["orders"]: "int", lab["new_users_attainment"]: "ratio", lab["gmv_attainment"]: "ratio",
                lab["gmv"]: "currency", lab["target_gmv"]: "currency", lab["cost"]: "currency", lab["roi"]: "roi",
                lab["cac"]: "currency", lab["conversion"]: "ratio"}
-    return ui.table(out, lang, formats=formats, currency=currency)
+    first = ui.table(_cols(df, names, lang), lang, formats=formats, currency=currency)
+    if df[["target_new_users", "target_gmv"]].isna().all().all():
+        return [first]
+    return [first, ui.table(_cols(df, targets, lang), lang, formats=formats, currency=currency,
+                            caption=t("campaigns.results.targets_caption", lang))]
+
+
+def results_table(res: pd.DataFrame, lang: str, currency: str | None = None) -> ui.Table | ui.Html:
+    """:func:`results_tables` as one block."""
+    parts = results_tables(res, lang, currency)
+    return parts[0] if len(parts) == 1 else ui.tables(*parts)
 
 
 def results_bullets(res: pd.DataFrame, lang: str, *, threshold: float = 1.0, currency: str = "¥") -> list[str]:

@@ -48,7 +48,9 @@ def read_page(path: Path) -> Page:
         s.decompose()
     lines: list[str] = []
     for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "tr", "figcaption", "div", "span", "aside"]):
-        if el.find(["div", "p", "table", "ul", "ol", "h1", "h2", "h3", "li", "tr"]):
+        if el.name != "tr" and el.find_parent("tr") is not None:
+            continue  # inside a table row: read with its row
+        if el.name != "tr" and el.find(["div", "p", "table", "ul", "ol", "h1", "h2", "h3", "li", "tr"]):
             continue  # a container: its children are read on their own
         if el.name == "tr":
             lines.append(" | ".join(c.get_text(" ", strip=True) for c in el.find_all(["td", "th"])))

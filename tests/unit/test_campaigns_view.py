@@ -46,10 +46,11 @@ def test_low_roi_flag_and_zero_cost_text():
     zh = view.results_bullets(res, "zh", threshold=3.0)
     assert any(s.startswith("Autumn的ROI为1:2.5，低于1:3.0的阈值") for s in zh)
     assert "<b>B</b>：GMV ¥80.00，成本¥0.00，ROI 不适用（成本为0），新增用户2人。" in zh
-    tab = view.results_table(res, "zh")
-    html = tab._repr_html_()
+    tabs = view.results_tables(res, "zh")
+    html = view.results_table(res, "zh")._repr_html_()
     assert "&lt;b&gt;B&lt;/b&gt;" in html and "<b>B</b>" not in html
-    assert list(tab.data["提示"]) == ["", "ROI偏低", "成本为0"]
+    assert list(tabs[0].data["提示"]) == ["", "ROI偏低", "成本为0"]
+    assert len(tabs) == 2 and "新增目标" in tabs[1].data.columns and "新增目标" not in tabs[0].data.columns
 
 
 def test_other_bullets():
@@ -100,7 +101,7 @@ def test_every_subsection_renders(lang):
 def test_missing_campaigns_table_shows_a_note():
     ctx = _ctx(from_frames({"orders": orders_frame()}))
     result, objs = render(ctx, "campaigns.results")
-    assert result is None and "campaigns" in objs[-1]._repr_html_()
+    assert result is None and "活动表" in objs[-1]._repr_html_()  # the table by its display name
 
 
 def test_sample_low_roi_campaign_ranked_last_and_flagged(tmp_path):

@@ -111,7 +111,7 @@ def test_activity_and_funnel_bullets(pack) -> None:
     assert lines[1] == "月活跃用户18，环比-10.0%。"  # February MAU 20
     f = view.SUBSECTIONS[5].compute(ctx)
     fl = view.funnel_bullets(f, "zh")
-    assert fl[0] == "漏斗整体转化率5.6%：18名用户完成“visit”，其中1人在14天内完成“register”。"
+    assert fl[0] == "漏斗整体转化率5.6%：18名用户完成“访问”，其中1人在14天内完成“注册”。"  # events by display name
     assert f.by == "channel"
 
 

@@ -85,3 +85,9 @@ def test_ids_glued_to_chinese_text(tmp_path):
 def test_direction_words_are_whole_words(tmp_path):
     page = _page(tmp_path, "<p>Sign-ups' day-30 retention: -1.6 pp month over month.</p><p>GMV up -3.0%.</p>")
     assert [d.split("'")[1] for d in R.find_direction_mismatch(page)] == ["up -3"]
+
+
+def test_a_table_row_is_read_whole_even_with_wrapped_cells(tmp_path):
+    page = _page(tmp_path, '<table><tr><td>GMV</td><td><div class="opsnb-wrap">Last year\'s monthly shares</div></td>'
+                           "<td>¥190.0K</td></tr></table>")
+    assert page.lines == ["GMV | Last year's monthly shares | ¥190.0K"]
