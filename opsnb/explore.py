@@ -174,7 +174,7 @@ class Explorer:
         self.last_outputs: list[Any] = []
         self._hold = False
         period = str(options.pop("period", "") or ctx.period.label)
-        self.ctx = dataclasses.replace(ctx, period=Period.parse(period), cache={})
+        self.ctx = dataclasses.replace(ctx, period=Period.parse(period), cache=_page_state(ctx))
         self._values = {"period": self.ctx.period.label, **self.defaults(self.ctx)}
         unknown = sorted(set(options) - set(self._values))
         if unknown:
@@ -248,7 +248,7 @@ class Explorer:
     def set_period(self, label: str) -> None:
         """Work on ``label`` from now on (a copy of the notebook's context with a fresh cache)."""
         if label != self.ctx.period.label:
-            self.ctx = dataclasses.replace(self.base_ctx, period=Period.parse(label), cache={})
+            self.ctx = dataclasses.replace(self.base_ctx, period=Period.parse(label), cache=_page_state(self.base_ctx))
             self._values["period"] = label
             with self.hold():
                 self.period_changed(self.ctx)
@@ -281,8 +281,8 @@ class Explorer:
         """What :meth:`show` displays: the widget box, or the static fallback (title, note, view)."""
         if self.box is not None:
             return [self.box]
-        said = self.ctx.cache.get("_explore_static_said", False)  # once per page, before the first explorer
-        self.ctx.cache["_explore_static_said"] = True
+        said = self.base_ctx.cache.get("_explore_static_said", False)  # once per page, before the first explorer
+        self.base_ctx.cache["_explore_static_said"] = True
         note = [] if said else [ui.note(self.ctx.t("common.explore_static"), kind="info")]
         return [ui.heading(self.title, level=3, anchor=f"explore-{self.key}"), *note, *self.last_outputs]
 
@@ -296,6 +296,11 @@ class Explorer:
 
     def __repr__(self) -> str:
         return ""
+
+
+def _page_state(ctx: Context) -> dict[str, Any]:
+    """A fresh cache for an explorer's copy of the context that still shares what the page has said once."""
+    return {"_missing_tables": ctx.cache.setdefault("_missing_tables", set())}
 
 
 def _no_data(ctx: Context, exc: NoData) -> ui.Html:

@@ -22,7 +22,7 @@ TABLES = ("events", "orders", "users", "campaigns", "campaign_users", "channel_s
 ZH_ALLOWED = {"GMV", "ROI", "KPI", "KPIs", "NPS", "DAU", "WAU", "MAU", "UV", "PV", "SOP", "KOL", "LMDI", "RFM", "App",
               "Web", "opsnb", "pandas", "ibis", "duckdb", "Q1", "Q2", "Q3", "Q4", "UTC", "CTR", "CVR", "CAC", "LTV",
               "AOV", "ARPU", "SKU", "APP", "AB", "A/B", "z", "p", "vs", "Asia", "Shanghai", "Europe", "London",
-              "zh", "en", "TGI", "OK", "SVG", "HTML", "JupyterLab", "Champions"}
+              "zh", "en", "TGI", "OK", "SVG", "HTML", "JupyterLab", "Champions", "Asia/Shanghai", "Europe/London"}
 
 
 @dataclass(frozen=True)
