@@ -38,7 +38,10 @@ Pack produced (the contract of :mod:`opsnb.pack.schemas`):
 * ``kpis.csv`` — the data carry no targets, so targets follow a rule: the same month last year
   × (1 + ``plan.annual_growth``); where last year's month is not in the data, the previous month
   × (1 + growth); the first month has none. For every KPI of the registry with a built-in
-  definition among :data:`TARGET_DEFINITIONS` (ratio KPIs grow by the same relative rate).
+  definition among :data:`TARGET_DEFINITIONS` (ratio KPIs grow by the same relative rate), with
+  two coherence rules: the AOV target is the GMV target ÷ the orders target (so it does not grow
+  on its own), and the data's first month — where every customer is new — is never the base of a
+  new-customer target (the previous month is used, else there is none).
 
 Timestamps are written as instants (Parquet ``TIMESTAMP`` adjusted to UTC, converted from
 ``source_tz``), so :func:`opsnb.pack.open_pack` gives local time in whatever business timezone the
@@ -52,6 +55,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -509,24 +513,38 @@ def _targets(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[dict[st
     actual = monthly_actuals(con, settings.timezone)
     g = settings.plan.annual_growth
     kpis = [k for k in settings.goals.kpis if k.source == "builtin" and k.definition in TARGET_DEFINITIONS]
+    first = min(actual) if actual else None
     rows: list[dict[str, Any]] = []
     for month in _all_months(con, settings.timezone):
-        for basis in (_shift(month, -12), _shift(month, -1)):
-            if basis in actual:
-                break
-        else:
+        bases = [b for b in (_shift(month, -12), _shift(month, -1)) if b in actual]
+        if not bases:
             continue
+        targets: dict[str, float] = {}
         for k in kpis:
+            # the data's first month is not a base for new customers: everyone is "new" in it
+            usable = [b for b in bases if not (k.definition == "new_users" and b == first)]
+            if not usable:
+                continue
+            basis = usable[0]
             v = actual[basis][k.definition]
             if v is None or not math.isfinite(v):
                 continue
-            rows.append({"metric": k.key, "period": month, "target": _round_target(v * (1 + g), k.definition, k.unit),
-                         "basis": basis})
+            targets[k.definition] = v * (1 + g)
+            if k.definition == "aov":  # derived with GMV and orders: AOV target = GMV target ÷ orders target
+                gmv, orders = actual[basis]["gmv"], actual[basis]["orders"]
+                gmv_t = _round_target((gmv or 0.0) * (1 + g), "gmv", "currency")
+                orders_t = _round_target((orders or 0.0) * (1 + g), "orders", "count")  # as readers see them
+                if orders_t:
+                    targets["aov"] = gmv_t / orders_t
+            rows.append({"metric": k.key, "period": month,
+                         "target": _round_target(targets[k.definition], k.definition, k.unit), "basis": basis})
     return rows
 
 
 def _round_target(x: float, definition: str, unit: str) -> float:
-    return float(round(x)) if definition in _WHOLE else round(x, _TARGET_DIGITS.get(unit, 2))
+    """Half up, on the decimal value readers see (29.775 → 29.78, as a reader dividing by hand would)."""
+    digits = 0 if definition in _WHOLE else _TARGET_DIGITS.get(unit, 2)
+    return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
 # ---------------------------------------------------------------- writing

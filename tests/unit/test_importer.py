@@ -63,7 +63,7 @@ def test_report_waterfall_counts(imported):
         8, 3, 0, 1)
     assert (r.orders_paid, r.gmv, r.orders_refunded, r.refunded_amount) == (3, 64.14, 2, -8.10)
     assert (r.customers_with_id, r.users, r.customers_without_purchase, r.customers_multi_country) == (3, 2, 1, 1)
-    assert (r.events, r.kpi_rows) == (6, 7)
+    assert (r.events, r.kpi_rows) == (6, 6)  # no new-customer target on the first month's base
     assert (r.first_day, r.last_day) == ("2010-12-01", "2011-01-07")
     assert (r.zero_price_rows_all, r.negative_price_rows_all) == (1, 2)
 
@@ -107,8 +107,10 @@ def test_kpis_targets_follow_the_rule(imported):
     # Only 2010-12 is a complete month: 2011-01's targets are 2010-12 × 1.1 (no 2010-01 in the data).
     got = dict(zip(k["metric"], k["target"], strict=True))
     assert set(k["period"]) == {"2011-01"}
+    # no new-customer target: the only base is the data's first month, where every customer is new
     assert got == {"gmv": 59.55, "orders": 2.0, "aov": 29.78, "mau": 2.0, "active_users": 0.07,
-                   "new_users": 2.0, "repurchase_rate": 0.0}
+                   "repurchase_rate": 0.0}
+    assert got["aov"] == 29.78  # = GMV target ÷ orders target = 59.55 / 2 = 29.775, half up: coherent
 
 
 def test_timestamps_are_instants(imported):
