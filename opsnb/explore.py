@@ -166,6 +166,9 @@ class Explorer:
     """
 
     key: ClassVar[str] = ""
+    #: The subsection whose content the default view repeats (the static page then points to it instead
+    #: of showing the same chart and table twice).
+    same_as: ClassVar[str | None] = None
 
     def __init__(self, ctx: Context, *, interactive: bool | None = None, **options: Any) -> None:
         self.base_ctx = ctx
@@ -281,6 +284,11 @@ class Explorer:
         """What :meth:`show` displays: the widget box, or the static fallback (title, note, view)."""
         if self.box is not None:
             return [self.box]
+        if self.same_as is not None and self._values == {"period": self.base_ctx.period.label,
+                                                           **self.defaults(self.base_ctx)}:
+            return [ui.heading(self.title, level=3, anchor=f"explore-{self.key}"),
+                    ui.note(self.ctx.t("common.explore_same_as", section=self.ctx.t(f"{self.same_as}.title")),
+                            kind="info")]
         said = self.base_ctx.cache.get("_explore_static_said", False)  # once per page, before the first explorer
         self.base_ctx.cache["_explore_static_said"] = True
         note = [] if said else [ui.note(self.ctx.t("common.explore_static"), kind="info")]
@@ -401,6 +409,7 @@ class CohortHeatmap(Explorer):
     """
 
     key = "cohort"
+    same_as = "insights.retention"
 
     def defaults(self, ctx: Context) -> dict[str, Any]:
         s = ctx.settings.insights
