@@ -132,7 +132,9 @@ def _day(ts: Any, lang: str) -> str:
 
 
 def platforms_chart(df: pd.DataFrame, *, lang: str, ax: Any = None, title: str | None = None) -> Any:
-    """Active users by platform (bars)."""
+    """Active users by platform (bars); None for a single platform (a one-bar chart says nothing: the bullet does)."""
+    if len(df) <= 1:
+        return None
     d = df.assign(platform=[_platform(v, lang) for v in df["platform"]])
     return charts.bar(d, x="platform", y="users", ax=ax, title=title, unit="count", lang=lang)
 
@@ -156,6 +158,9 @@ def platforms_bullets(df: pd.DataFrame, lang: str) -> list[str]:
     if df.empty:
         return []
     top = df.iloc[0]
+    if len(df) == 1:
+        return [t("insights.platforms.bullet.single", lang, platform=_platform(top["platform"], lang),
+                  users=fmt.number(top["users"], lang))]
     parts = [t("insights.platforms.bullet.part", lang, platform=_platform(p, lang), share=fmt.pct(s, lang))
              for p, s in zip(df["platform"], df["user_share"], strict=True)]
     sep = "，" if lang == "zh" else ", "
@@ -386,9 +391,16 @@ class FunnelView:
     by: str | None
     window_days: int
 
+    @property
+    def flat(self) -> bool:
+        """Whether every user of the first step reached the last (no drop-off anywhere)."""
+        return bool((self.overall["drop_off"].astype(int) == 0).all())
+
 
 def funnel_chart(view: FunnelView, *, ax: Any = None, title: str | None = None, lang: str = "zh") -> Any:
-    """Horizontal funnel bars (users per step) labelled with overall and step conversion."""
+    """Horizontal funnel bars (users per step) labelled with overall and step conversion (None when no one drops)."""
+    if view.flat:
+        return None
     d = view.overall
     ax = charts.new_ax(ax, figsize=(8.0, max(2.2, 0.6 * len(d) + 0.8)))
     y = list(range(len(d)))
@@ -405,8 +417,10 @@ def funnel_chart(view: FunnelView, *, ax: Any = None, title: str | None = None, 
     return ax
 
 
-def funnel_table(view: FunnelView, lang: str) -> ui.Table:
+def funnel_table(view: FunnelView, lang: str) -> ui.Table | None:
     """Steps with users, overall and step conversion, drop-off; then overall conversion per group."""
+    if view.flat:
+        return None
     c = "insights.funnel.col"
     d = view.overall
     out = pd.DataFrame({
@@ -431,12 +445,15 @@ def funnel_bullets(view: FunnelView, lang: str) -> list[str]:
     k = "insights.funnel.bullet"
     d = view.overall
     last = d.iloc[-1]
+    if view.flat:  # 100% → 100%: the data make every step follow from the first (a sentence, not a funnel)
+        return [t(f"{k}.flat", lang, first=event_name(d.iloc[0]["event"], lang), last=event_name(last["event"], lang),
+                  users=fmt.number(d.iloc[0]["users"], lang))]
     out = [t(f"{k}.overall", lang, first=event_name(d.iloc[0]["event"], lang), last=event_name(last["event"], lang), rate=fmt.pct(last["overall"], lang),
              users=fmt.number(d.iloc[0]["users"], lang), converted=fmt.number(last["users"], lang),
              days=view.window_days)]
     steps = d.iloc[1:]
     steps = steps[steps["step_rate"].notna()]
-    if len(steps):
+    if len(steps) and int(steps["drop_off"].max()) > 0:
         worst = steps.iloc[int(steps["step_rate"].astype(float).to_numpy().argmin())]
         prev_event = d.loc[d["step"] == worst["step"] - 1, "event"].iloc[0]
         out.append(t(f"{k}.drop", lang, src=event_name(prev_event, lang), dst=event_name(worst["event"], lang), rate=fmt.pct(worst["step_rate"], lang),
@@ -492,6 +509,8 @@ def _funnel(ctx: Context) -> FunnelView:
                               by=s.funnel_breakdown)
         except NoData:  # no users table or no breakdown column: show the overall funnel only
             split = None
+        if split is not None and split["group"].nunique(dropna=False) <= 1:
+            split = None  # one group (e.g. every user's channel unknown) is the overall funnel again
     return FunnelView(overall, split, s.funnel_breakdown if split is not None else None, s.funnel_window_days)
 
 

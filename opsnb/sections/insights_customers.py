@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from opsnb.errors import NoData
 from opsnb.metrics.attribution import MODELS, attribution
 from opsnb.metrics.channels import UNKNOWN, channels
 from opsnb.metrics.regions import RegionsResult, regions
@@ -41,7 +42,10 @@ def _sep(ctx: Context) -> str:
 
 
 def _channels(ctx: Context) -> pd.DataFrame:
-    return ctx.memo("insights.channels", lambda: channels(ctx.pack, ctx.effective_period, ctx.settings.insights))
+    df = ctx.memo("insights.channels", lambda: channels(ctx.pack, ctx.effective_period, ctx.settings.insights))
+    if len(df) and set(df["channel"]) <= {UNKNOWN}:  # nothing to compare: say so once instead of a one-row grid
+        raise NoData("users", ctx.t("insights.channels.no_channel"))
+    return df
 
 
 def channels_chart(df: pd.DataFrame, ctx: Context) -> Any:

@@ -120,3 +120,30 @@ def test_nodata_note_when_events_missing() -> None:
     ctx = Context(Settings(), p, MAR, "insights")
     result, objs = render(ctx, "insights.funnel")
     assert result is None and isinstance(objs[-1], ui.Html)
+
+
+def _one_of_each_pack():
+    """Three users on Web only, every visitor purchases the same minute, nobody has a channel."""
+    ev = pd.DataFrame([(f"w{i}", f"2026-03-0{i + 1} 10:00", e, "Web") for i in range(3) for e in ("visit", "purchase")],
+                      columns=["user_id", "ts", "event", "platform"])
+    users = pd.DataFrame({"user_id": ["w0", "w1", "w2"], "signup_at": "2026-03-01", "channel": [None, None, None]})
+    return from_frames({"events": ev, "users": users}, tz="Asia/Shanghai")
+
+
+def test_nothing_to_compare_is_a_sentence_not_a_chart() -> None:
+    """One platform, a 100% → 100% funnel and a single unknown channel: sentences, no one-bar charts."""
+    pk = _one_of_each_pack()
+    s = Settings(lang="zh")
+    s.insights.funnel_steps = ["visit", "purchase"]
+    ctx = Context(s, pk, MAR, "insights", *pk.day_range())
+    _, objs = render(ctx, "insights.platforms")
+    html = "".join(o._repr_html_() for o in objs)
+    assert "<svg" not in html and "所有活跃用户都在Web上（3人）" in html
+    fv = view._funnel(ctx)
+    assert fv.flat and fv.split is None  # one (unknown) channel is not a split
+    assert view.funnel_chart(fv) is None and view.funnel_table(fv, "zh") is None
+    assert view.funnel_bullets(fv, "zh") == [
+        "每位完成“访问”的用户都完成了“购买”（3人，100%）：该数据中各步骤由第一步决定，漏斗不提供转化信息。"]
+    _, objs = render(ctx, "insights.channels")
+    text = "".join(o._repr_html_() for o in objs)
+    assert "<svg" not in text and "没有用户的获客渠道" in text and "未知" not in text
