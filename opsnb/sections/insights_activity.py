@@ -519,7 +519,7 @@ def _activity_labels(lang: str) -> dict[str, str]:
 
 
 def _subsection(key: str, compute: Callable[[Context], Any], chart: Callable[[Any, Context], Any],
-                table: Callable[[Any, str], ui.Table], bullets: Callable[[Any, str], list[str]]) -> Subsection:
+                table: Callable[[Any, str], ui.Table | None], bullets: Callable[[Any, str], list[str]]) -> Subsection:
     """A :class:`Subsection` whose table and bullets are rendered from ``(result, lang)``."""
     return Subsection(key, compute=compute, chart=chart,
                       table=lambda r, ctx: table(r, ctx.lang), bullets=lambda r, ctx: bullets(r, ctx.lang))
