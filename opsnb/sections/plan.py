@@ -387,9 +387,15 @@ def budget_bullets(r: m.Reallocation, ctx: Context) -> list[str]:
 # ---------------------------------------------------------------- risks
 
 
+def risk_ids(reg: pd.DataFrame) -> dict[Any, str]:
+    """``R1``, ``R2`` … by the register's row order (keyed by the frame's index)."""
+    return {i: f"R{n + 1}" for n, i in enumerate(reg.index)}
+
+
 def risk_heatmap(reg: pd.DataFrame, *, ax: Any = None, title: str | None = None, xlabel: str = "",
                  ylabel: str = "") -> Any:
-    """5×5 likelihood × impact grid coloured by score, with each rated risk's name in its cell."""
+    """5×5 likelihood × impact grid coloured by score, each rated risk marked in its cell by its number
+    (R1, R2 … in the register's order, the same numbers as the table: whole names do not fit a cell)."""
     import seaborn as sns
 
     from opsnb.render.charts import new_ax
@@ -399,10 +405,12 @@ def risk_heatmap(reg: pd.DataFrame, *, ax: Any = None, title: str | None = None,
                          columns=[1, 2, 3, 4, 5])
     sns.heatmap(score, ax=ax, cmap="RdYlGn_r", vmin=1, vmax=25, cbar=False, linewidths=0.5, annot=False)
     rated = reg.dropna(subset=["likelihood", "impact"])
+    ids = risk_ids(reg)
     for (li, im), g in rated.groupby([rated["likelihood"].astype(int), rated["impact"].astype(int)]):
-        names = [str(x)[:12] for x in g["risk"]]
-        text = "\n".join(names[:3] + (["…"] if len(names) > 3 else []))
-        ax.text(im - 1 + 0.5, 5 - li + 0.5, text, ha="center", va="center", fontsize=7)
+        marks = [ids[i] for i in g.index]
+        rows = [" ".join(marks[k:k + 3]) for k in range(0, len(marks), 3)]
+        ax.text(im - 1 + 0.5, 5 - li + 0.5, "\n".join(rows), ha="center", va="center", fontsize=10,
+                fontweight="bold")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -416,7 +424,7 @@ def risks_chart(reg: pd.DataFrame, ctx: Context) -> Any:
 
 def risks_table(reg: pd.DataFrame, ctx: Context) -> ui.Table:
     c = ctx.t
-    out = pd.DataFrame({c("plan.col.risk"): reg["risk"],
+    out = pd.DataFrame({c("plan.col.risk_id"): list(risk_ids(reg).values()), c("plan.col.risk"): reg["risk"],
                         c("plan.col.likelihood"): [None if pd.isna(x) else int(x) for x in reg["likelihood"]],
                         c("plan.col.impact"): [None if pd.isna(x) else int(x) for x in reg["impact"]],
                         c("plan.col.score"): [None if pd.isna(x) else int(x) for x in reg["score"]],

@@ -259,3 +259,14 @@ def test_actions_table_formats_targets(tmp_path):
     tab = actions_table(df, ctx).data.set_index("行动")
     assert tab["目标值"].to_dict() == {"渠道优化": "¥200.0万", "会员召回": "95.0%", "里程碑: 上线": "",
                                      "用户调研": "1:3.0", "年度改版": "3,000"}
+
+
+def test_risk_matrix_marks_risks_by_number_as_in_the_table():
+    from opsnb.render import ui
+    from opsnb.sections.plan import risk_heatmap, risk_ids
+
+    reg = pd.DataFrame({"risk": ["原材料（木材）成本上涨压缩毛利", "数据合规与个人信息保护要求趋严", "平台规则变化"],
+                        "likelihood": [2, 2, 3], "impact": [4, 4, 3]})
+    assert list(risk_ids(reg).values()) == ["R1", "R2", "R3"]
+    svg = ui.figure(risk_heatmap(reg))._repr_html_()
+    assert "R1 R2" in svg and "R3" in svg and "原材料" not in svg  # whole names are in the table, not cut in cells
