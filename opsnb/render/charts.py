@@ -320,3 +320,69 @@ def waterfall(steps: pd.DataFrame, *, label: str = "label", value: str = "value"
     format_axis(ax, "y", unit or "number", lang, currency=currency)
     _labels(ax, title, None, ylabel)
     return ax
+
+
+def legend_overlaps(ax: Any) -> bool:
+    """Whether the legend of ``ax`` (inside the axes) covers data: a bar, or a line's or a marker's point."""
+    import numpy as np
+    from matplotlib.collections import Collection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    leg = ax.get_legend()
+    if leg is None or not leg.get_visible():
+        return False
+    renderer = _renderer(ax.figure)
+    box = leg.get_window_extent(renderer)
+    if not ax.get_window_extent(renderer).overlaps(box):
+        return False  # placed outside the plot
+    for line in ax.get_lines():
+        if not isinstance(line, Line2D) or not line.get_visible():
+            continue
+        try:
+            xy = np.asarray(line.get_xydata(), dtype=float)
+            pts = ax.transData.transform(xy) if xy.size else xy
+        except (TypeError, ValueError):
+            continue
+        if any(box.contains(p[0], p[1]) for p in pts):
+            return True
+    for patch in ax.patches:
+        if isinstance(patch, Rectangle) and patch.get_visible() and patch.get_width() and patch.get_height():
+            if patch.get_window_extent(renderer).overlaps(box):
+                return True
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets(), dtype=float) if isinstance(coll, Collection) else np.empty((0, 2))
+        if coll.get_visible() and offsets.size:
+            pts = coll.get_offset_transform().transform(offsets)
+            if any(box.contains(p[0], p[1]) for p in pts):
+                return True
+    return False
+
+
+def _renderer(fig: Any) -> Any:
+    try:
+        return fig.canvas.get_renderer()
+    except AttributeError:  # a figure made without pyplot: give it an Agg canvas to measure with
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        return FigureCanvasAgg(fig).get_renderer()
+
+
+def keep_legends_off_data(fig: Any) -> int:
+    """Move every legend that covers data to the right of its axes; returns how many still cover data.
+
+    Draws the figure once (without rendering) when it has a legend, so "best" placements are final.
+    """
+    if not any(ax.get_legend() is not None for ax in fig.get_axes()):
+        return 0
+    _renderer(fig)
+    fig.draw_without_rendering()
+    left = 0
+    for ax in fig.get_axes():
+        if legend_overlaps(ax):
+            leg = ax.get_legend()
+            ax.legend(leg.legend_handles, [t.get_text() for t in leg.get_texts()],
+                      title=leg.get_title().get_text() or None, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      borderaxespad=0.0, frameon=False, fontsize=8, title_fontsize=8)
+            left += int(legend_overlaps(ax))
+    return left

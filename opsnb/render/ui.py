@@ -159,6 +159,9 @@ def figure(fig_or_ax: Any, *, alt: str = "") -> Html:
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     if hasattr(fig, "get_figure") and fig.get_figure() is not None:
         fig = fig.get_figure()
+    from opsnb.render.charts import keep_legends_off_data
+
+    covering = keep_legends_off_data(fig)  # a legend never hides data (moved out; any left is marked)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches=None if fig in _FIXED else "tight",
                 metadata={"Date": None, "Creator": "opsnb"})
@@ -166,7 +169,8 @@ def figure(fig_or_ax: Any, *, alt: str = "") -> Html:
     svg = buf.getvalue()
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and DOCTYPE: inline SVG in HTML
     digest = hashlib.sha1(svg.encode()).hexdigest()[:8]
-    return Html(f'<figure class="opsnb-figure" data-id="{digest}" aria-label="{esc(alt)}">{svg}</figure>',
+    mark = f' data-legend-covers-data="{covering}"' if covering else ""
+    return Html(f'<figure class="opsnb-figure" data-id="{digest}"{mark} aria-label="{esc(alt)}">{svg}</figure>',
                 f"[chart: {alt}]")
 
 

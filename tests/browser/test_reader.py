@@ -132,3 +132,10 @@ def test_tables_fit_1280px(report, open_page, name):
         return {right: Math.round(r.right), text: t.innerText.slice(0, 60)};
     }).filter(t => t.right > 1280)""")
     assert overflow == []
+
+
+def test_no_legend_covers_data(pages, real_review):
+    """ui.figure checks every chart at render time (legend box against bars, points and line vertices)."""
+    marked = [f"{p.name}" for d in (pages[1], real_review) for p in sorted(d.glob("*.html"))
+              if "data-legend-covers-data" in p.read_text(encoding="utf-8")]
+    assert marked == []

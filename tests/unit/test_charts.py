@@ -157,3 +157,23 @@ def test_currency_defaults_to_the_units():
         assert charts.axis_formatter("currency", "en").format_ticks([0, 1e6]) == ["£0", "£1M"]
     finally:
         fmt.use_currency("¥")
+
+
+def test_a_legend_covering_data_is_moved_off_it():
+    import matplotlib.pyplot as plt
+
+    from opsnb.render import charts, ui
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2, 3], [10, 10, 10, 10], label="flat")  # a line along the top, where loc='upper right' sits
+    ax.plot([0, 1, 2, 3], [0, 3, 6, 9.8], label="rising")
+    ax.legend(loc="upper right")
+    fig.canvas.draw()
+    assert charts.legend_overlaps(ax)
+    assert charts.keep_legends_off_data(fig) == 0 and not charts.legend_overlaps(ax)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 10], label="a")
+    ax.legend(loc="upper left")
+    html = ui.figure(ax)._repr_html_()  # the same check runs on every chart of the report
+    assert "data-legend-covers-data" not in html
