@@ -150,8 +150,8 @@ def change(new: Any, old: Any, unit: str, lang: str) -> str:
     """Change from ``old`` to ``new``: relative % for volumes, percentage points for ratios."""
     if is_missing(new) or is_missing(old):
         return na(lang)
-    if unit == "ratio":
-        return pp(float(new) - float(old), lang)
+    if unit == "ratio":  # between the two ratios as shown (0.1 %), so the change matches the numbers beside it
+        return pp(round(float(new), 3) - round(float(old), 3), lang)
     if float(old) == 0:
         return na(lang, "基数为0" if lang == "zh" else "base is 0")
     return pct(float(new) / float(old) - 1, lang, signed=True)

@@ -42,6 +42,20 @@ def _missing(x: Any) -> bool:
     return x is None or fmt.is_missing(x)
 
 
+def shown_change(r: Any, which: str) -> Any:
+    """The MoM (``which="mom"``) or YoY change as the reader can check it against the values shown.
+
+    A change of a ratio is the difference of the two ratios rounded as they are shown (0.1 %):
+    21.6 % → 25.4 % reads +3.8 points, not the +3.7 of the unrounded values. Relative changes of
+    volumes are left as computed (their values are shown with enough digits).
+    """
+    delta = r[which]
+    base = r["previous"] if which == "mom" else r["last_year"]
+    if r[f"{which}_kind"] != "pp" or _missing(delta) or _missing(r["actual"]) or _missing(base):
+        return delta
+    return round(float(r["actual"]), 3) - round(float(base), 3)
+
+
 def reason_text(code: Any, lang: str) -> str | None:
     """A reason code from the metrics (``no_orders``, ``missing_table:events``…) as text."""
     if code is None or (isinstance(code, float) and pd.isna(code)):
@@ -191,8 +205,8 @@ def attainment_table(att: pd.DataFrame, lang: str, currency: str = "¥") -> ui.T
             t("goals.col.attainment", lang): _pct(r["attainment"], lang,
                                                   None if _missing(r["actual"]) or _missing(r["target"]) else r["reason"]),
             t("goals.col.status", lang): _status(r["status"], lang),
-            t("goals.col.mom", lang): change_text(r["mom"], r["mom_kind"], lang, r["mom_reason"]),
-            t("goals.col.yoy", lang): change_text(r["yoy"], r["yoy_kind"], lang, r["yoy_reason"]),
+            t("goals.col.mom", lang): change_text(shown_change(r, "mom"), r["mom_kind"], lang, r["mom_reason"]),
+            t("goals.col.yoy", lang): change_text(shown_change(r, "yoy"), r["yoy_kind"], lang, r["yoy_reason"]),
         })
     return ui.table(pd.DataFrame(rows), lang, currency=currency)
 
@@ -228,8 +242,8 @@ def attainment_bullets(att: pd.DataFrame, lang: str, currency: str = "¥") -> li
         out.append(_attain_sentence(r, lang, currency))
         if not (_missing(r["mom"]) and _missing(r["yoy"])):
             out.append(t("goals.bullet.changes", lang, label=_label(r, lang),
-                         mom=change_text(r["mom"], r["mom_kind"], lang, r["mom_reason"]),
-                         yoy=change_text(r["yoy"], r["yoy_kind"], lang, r["yoy_reason"])))
+                         mom=change_text(shown_change(r, "mom"), r["mom_kind"], lang, r["mom_reason"]),
+                         yoy=change_text(shown_change(r, "yoy"), r["yoy_kind"], lang, r["yoy_reason"])))
     return out
 
 
@@ -244,7 +258,7 @@ def kpi_cards(ctx: Context) -> list[dict[str, Any]]:
     heads = att[att["headline"].astype(bool)] if att["headline"].astype(bool).any() else att
     cards = []
     for _, r in heads.iterrows():
-        mom = r["mom"]
+        mom = shown_change(r, "mom")
         arrow = "" if _missing(mom) or float(mom) == 0 else t("goals.arrow." + ("up" if float(mom) > 0 else "down"), lang)
         chg = change_text(mom, r["mom_kind"], lang, r["mom_reason"])
         cards.append({

@@ -11,6 +11,7 @@ from opsnb.metrics.ledger import append_ledger
 from opsnb.nb import Context, render
 from opsnb.params import Settings
 from opsnb.periods import Period
+from opsnb.render import fmt
 from opsnb.sections import goals as G
 from tests.unit.goals_packs import pack_a
 
@@ -89,3 +90,14 @@ def test_english_tables_and_bullets(pa, tmp_path):
             assert all(isinstance(b, str) and b for b in sub.bullets(r, ctx))
     q = G.quarters_bullets(G._quarters(ctx), "en")
     assert "GMV by quarter: Q3 125.0%, Q4 120.0%." in q  # Q4 to date = October, by its own target
+
+
+def test_a_change_of_ratios_is_between_the_ratios_as_shown():
+    r = {"mom": 0.2536 - 0.2164, "mom_kind": "pp", "actual": 0.2536, "previous": 0.2164, "last_year": None,
+         "yoy": None, "yoy_kind": "pp"}
+    assert (fmt.pct(r["actual"], "zh"), fmt.pct(r["previous"], "zh")) == ("25.4%", "21.6%")
+    # the raw difference (0.0372) would read +3.7 points beside 25.4 % and 21.6 %: the reader expects +3.8
+    assert G.change_text(r["mom"], "pp", "zh", None) == "+3.7个百分点"
+    assert G.change_text(G.shown_change(r, "mom"), "pp", "zh", None) == "+3.8个百分点"
+    assert G.shown_change({**r, "mom_kind": "relative"}, "mom") == r["mom"]
+    assert fmt.change(0.2536, 0.2164, "ratio", "zh") == "+3.8个百分点"  # the bullets' formatter, same rule
