@@ -22,7 +22,9 @@ TABLES = ("events", "orders", "users", "campaigns", "campaign_users", "channel_s
 ZH_ALLOWED = {"GMV", "ROI", "KPI", "KPIs", "NPS", "DAU", "WAU", "MAU", "UV", "PV", "SOP", "KOL", "LMDI", "RFM", "App",
               "Web", "opsnb", "pandas", "ibis", "duckdb", "Q1", "Q2", "Q3", "Q4", "UTC", "CTR", "CVR", "CAC", "LTV",
               "AOV", "ARPU", "SKU", "APP", "AB", "A/B", "z", "p", "vs", "Asia", "Shanghai", "Europe", "London",
-              "zh", "en", "TGI", "OK", "SVG", "HTML", "JupyterLab", "Champions", "Asia/Shanghai", "Europe/London"}
+              "zh", "en", "TGI", "OK", "SVG", "HTML", "JupyterLab", "Champions", "Asia/Shanghai", "Europe/London",
+              # standard abbreviations of the trade, used as such in Chinese writing
+              "HHI", "UTM", "SDK", "STL", "ID", "DAU/MAU", "S/A/B/C", "P90", "CI", "D1", "D7", "D30", "R-F-M", "A/B/C"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def read_review(run_dir: Path) -> list[Page]:
 # ASCII-only boundaries: an id glued to Chinese text ("参数calendar_region") is still an id
 _SNAKE = re.compile(r"(?<![A-Za-z0-9_/.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![A-Za-z0-9_/.-])")
 _DOTTED = re.compile(r"(?<![A-Za-z0-9_/])[a-z_]+\.[a-z_]+\.[a-z_.]+(?![A-Za-z0-9_/])")
-_PATH = re.compile(r"(?:/[\w.-]+){2,}|[A-Za-z]:\\")
+# a file path has a lowercase or dotted segment ("/work/main/data"), unlike "D1/D7/D30" or "40/20/40"
+_PATH = re.compile(r"(?:/[\w.-]+)*/[\w-]*[a-z.][\w.-]*(?:/[\w.-]+)+|(?:/[\w.-]+)+/[\w-]*[a-z.][\w.-]*|[A-Za-z]:\\")
 _TABLE_WORD = re.compile(r"(?<![A-Za-z_])(" + "|".join(TABLES) + r")(?:\s*表|\s+table)(?![A-Za-z_])")
 
 

@@ -296,7 +296,7 @@ def test_experiment_b_converts_better(db: duckdb.DuckDBPyConnection) -> None:
     rows = dict(db.execute("""
         select x.variant, avg(case when exists (select 1 from orders o where o.user_id = x.user_id
                                   and o.status = 'paid' and o.ts >= x.ts and o.ts < date '2026-10-29') then 1 else 0 end)
-        from experiments x where experiment = 'checkout_button' group by 1""").fetchall())
+        from experiments x where experiment = '结算按钮改版' group by 1""").fetchall())
     assert set(rows) == {"A", "B"}
     assert rows["B"] > rows["A"] + 0.04
     assert one(db, "select min(ts) from experiments") >= pd.Timestamp("2026-10-08")
