@@ -313,13 +313,11 @@ def _page_state(ctx: Context) -> dict[str, Any]:
 
 def _no_data(ctx: Context, exc: NoData) -> ui.Html:
     if exc.reason in ("", "table not in pack"):
-        from opsnb.nb import table_name
-
         noted = ctx.cache.setdefault("_missing_tables", set())
         if exc.table in noted:  # the page already said so once
             return ui.Html("", "")
         noted.add(exc.table)
-        return ui.note(ctx.t("common.no_data_table", table=table_name(exc.table, ctx.lang)), kind="info")
+        return ui.note(ctx.t("common.no_data_table", table=fmt.table_name(exc.table, ctx.lang)), kind="info")
     return ui.note(ctx.t("common.no_data", what=exc.reason), kind="info")
 
 

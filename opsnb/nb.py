@@ -178,12 +178,6 @@ def commentary(text: str, ctx: Context) -> ui.Html:
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def table_name(table: str, lang: str) -> str:
-    """A pack table as readers name it ("活动表" / "campaigns table"); the id when the catalogue has no name."""
-    key = f"common.table.{table}"
-    return i18n.t(key, lang) if i18n.has(key, lang) else f"“{table}”"
-
-
 def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
     """Compute subsection ``key`` and build its display objects (heading, purpose, chart, table, bullets)."""
     from opsnb import sections
@@ -200,7 +194,7 @@ def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
             if exc.table in noted:  # said once per page: later subsections that need it are left out
                 return None, []
             noted.add(exc.table)
-            text = ctx.t("common.no_data_table", table=table_name(exc.table, ctx.lang))
+            text = ctx.t("common.no_data_table", table=_fmt.table_name(exc.table, ctx.lang))
         elif ctx.lang == "zh" and not _CJK.search(exc.reason):
             # the metric's reason is English (metrics have no language): say it in Chinese; the detail
             # (with its ids) stays in the notebook's text output for analysts, not on the page

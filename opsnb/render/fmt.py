@@ -61,6 +61,14 @@ def is_blank(v: Any) -> bool:
         return False
 
 
+def table_name(table: str, lang: str) -> str:
+    """A pack table as readers name it ("活动表" / "campaigns table"); the id, quoted, when the catalogue has none."""
+    from opsnb.render.i18n import has
+
+    key = f"common.table.{table}"
+    return t(key, lang) if has(key, lang) else f"“{table}”"
+
+
 def label(v: Any, lang: str) -> str:
     """A value from the data shown as the data has it; "未知" / "unknown" only when it is absent."""
     return t("common.unknown", lang) if is_blank(v) else str(v)

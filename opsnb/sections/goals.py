@@ -62,7 +62,7 @@ def reason_text(code: Any, lang: str) -> str | None:
         return None
     code = str(code)
     if code.startswith("missing_table:"):
-        return t("goals.reason.missing_table", lang, table=code.split(":", 1)[1])
+        return t("goals.reason.missing_table", lang, table=fmt.table_name(code.split(":", 1)[1], lang))
     key = f"goals.reason.{code}"
     return t(key, lang) if has(key, lang) else code
 

@@ -152,7 +152,8 @@ def notes_text(notes: list[dict[str, str]], lang: str) -> list[str]:
         if reason in ("too_short", "not_computable", "empty", "data_gap"):
             out.append(t(f"problems.note.{reason}", lang, series=_series_label(key, lang), seasons=2))
         elif reason.startswith(("no_table:", "no_data:")):
-            out.append(t("problems.note.no_table", lang, table=reason.split(":", 1)[1], detector=det_label))
+            out.append(t("problems.note.no_table", lang, table=fmt.table_name(reason.split(":", 1)[1], lang),
+                         detector=det_label))
         else:
             out.append(t("problems.note.other", lang, detector=det_label, reason=reason))
     return out

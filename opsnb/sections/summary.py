@@ -14,9 +14,10 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.facts import Fact
-from opsnb.nb import Context, table_name
+from opsnb.nb import Context
 from opsnb.params import NOTEBOOKS, SECTIONS
 from opsnb.render import ui
+from opsnb.render.fmt import table_name
 from opsnb.sections.base import Subsection
 
 
