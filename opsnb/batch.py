@@ -423,11 +423,12 @@ def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: di
     out_nb = run_dir / name
     extra = {"km": km} if km is not None else {"shutdown_kernel": "immediate"}
     try:
-        pm.execute_notebook(str(nb_dir / name), str(out_nb), parameters=parameters, kernel_name="python3",
-                            progress_bar=False, log_output=False, execution_timeout=timeout_s,
-                            request_save_on_cell_execute=False, **extra)
+        pm.execute_notebook(with_handoff(nbformat.read(nb_dir / name, as_version=4), section), str(out_nb),
+                            parameters=parameters, kernel_name="python3", progress_bar=False, log_output=False,
+                            execution_timeout=timeout_s, request_save_on_cell_execute=False, **extra)
         res.execute_s = round(time.perf_counter() - t0, 2)
-        nb = nbformat.read(out_nb, as_version=4)
+        nb = without_handoff(nbformat.read(out_nb, as_version=4))
+        nbformat.write(nb, out_nb)
         problems = notebook_problems(nb)
         if problems:
             raise OpsnbError("; ".join(problems))
@@ -453,6 +454,35 @@ def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: di
             stop_kernel(km)
     res.duration_s = round(time.perf_counter() - t0, 2)
     return res
+
+
+#: The tag of the cell the batch appends to a section notebook that hands results to the summary page.
+HANDOFF_TAG = "opsnb-handoff"
+
+
+def with_handoff(nb: Any, section: str) -> Any:
+    """``nb`` with a last cell that writes the section's hand-offs for the summary page, if it has any.
+
+    The batch adds it (the notebooks in git stay free of it, and a notebook opened in JupyterLab does
+    not write into a run folder): the section's kernel already holds the results, so handing them
+    over there costs nothing, while the summary kernel recomputing them would sit on the critical path.
+    """
+    import nbformat
+
+    from opsnb.sections.summary import HANDOFFS
+
+    if section not in HANDOFFS:
+        return nb
+    cell = nbformat.v4.new_code_cell("from opsnb.sections.summary import produce\nproduce(ctx)")
+    cell.metadata["tags"] = [HANDOFF_TAG]
+    nb.cells.append(cell)
+    return nb
+
+
+def without_handoff(nb: Any) -> Any:
+    """``nb`` without the cell :func:`with_handoff` added (the published notebook is the section's own)."""
+    nb.cells = [c for c in nb.cells if HANDOFF_TAG not in c.get("metadata", {}).get("tags", [])]
+    return nb
 
 
 def resolve_period(settings: Settings, pack_last_day: Any) -> Period:

@@ -34,7 +34,7 @@ from opsnb.render import fmt, ui
 from opsnb.render.i18n import has
 
 if TYPE_CHECKING:
-    from opsnb.nb import Context
+    from opsnb.context import Context
 
 #: Environment variable that marks a batch (papermill) kernel: explorers render statically.
 BATCH_ENV = "OPSNB_BATCH"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from opsnb.context import Context
     from opsnb.facts import Fact
-    from opsnb.nb import Context
 
 
 @dataclass(frozen=True)

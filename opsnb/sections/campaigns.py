@@ -22,7 +22,7 @@ from opsnb.render.theme import PALETTE
 from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsnb.nb import Context
+    from opsnb.context import Context
 
 
 def _money(x: Any, lang: str, currency: str = "¥") -> str:

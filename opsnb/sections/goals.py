@@ -26,7 +26,7 @@ from opsnb.render.theme import PALETTE
 from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsnb.nb import Context
+    from opsnb.context import Context
 
 __all__ = [
     "SUBSECTIONS", "attainment_bullets", "attainment_chart", "attainment_table", "change_text", "drivers_bullets",

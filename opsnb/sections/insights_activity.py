@@ -24,7 +24,7 @@ from opsnb.render.theme import PALETTE
 from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsnb.nb import Context
+    from opsnb.context import Context
 
 
 def _col(key: str, lang: str) -> str:

@@ -20,7 +20,7 @@ from opsnb.render.theme import PALETTE
 from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsnb.nb import Context
+    from opsnb.context import Context
 
 GRADE_COLOURS = {"S": PALETTE["good"], "A": PALETTE["accent"], "B": PALETTE["warn"], "C": PALETTE["bad"]}
 

@@ -20,7 +20,7 @@ from opsnb.render import fmt, ui
 from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsnb.nb import Context
+    from opsnb.context import Context
     from opsnb.params import KPI
 
 STATE_COLOURS = {"planned": "#90a4ae", "in_progress": "#1565c0", "done": "#2e7d32", "delayed": "#f9a825",

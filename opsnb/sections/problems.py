@@ -20,7 +20,7 @@ from opsnb.render.i18n import t
 from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsnb.nb import Context
+    from opsnb.context import Context
 
 
 # ---------------------------------------------------------------- text

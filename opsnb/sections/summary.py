@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from opsnb.context import Context
 from opsnb.errors import NoData
 from opsnb.facts import Fact
-from opsnb.nb import Context
 from opsnb.params import NOTEBOOKS, SECTIONS
 from opsnb.render import ui
 from opsnb.render.fmt import table_name
@@ -63,7 +63,10 @@ def _plain(o: Any) -> Any:
 
 
 def produce(ctx: Context) -> None:
-    """Write this section's hand-offs for the summary (called by ``nb.title`` in batch runs)."""
+    """Write this section's hand-offs for the summary page (the batch appends a cell calling it).
+
+    See :func:`opsnb.batch.with_handoff`.
+    """
     for name, fn in HANDOFFS.get(ctx.section, {}).items():
         path = _handoff_path(ctx, name)
         if path is None:
