@@ -146,8 +146,6 @@ def test_uk_dominates(raw, pack):
 
 
 def test_targets_follow_the_rule(pack, settings):
-    import pandas as pd
-
     from opsnb.metrics.kpis import target_table
 
     t = target_table(pack)
@@ -158,7 +156,10 @@ def test_targets_follow_the_rule(pack, settings):
     assert got["gmv", "2011-11"] == round(_value(pack, "gmv", "2011-10") * g, 2)
     assert got["orders", "2011-11"] == round(_value(pack, "orders", "2011-10") * g)
     assert ("gmv", "2010-12") not in got.index
-    assert isinstance(t, pd.DataFrame)
+    # coherent targets: AOV = GMV target ÷ orders target; no new-customer target on the first month (all new)
+    assert got["aov", "2011-11"] == pytest.approx(got["gmv", "2011-11"] / got["orders", "2011-11"], abs=0.005)
+    assert ("new_users", "2011-01") not in got.index
+    assert got["new_users", "2011-12"] == round(_value(pack, "new_users", "2011-11") * g)  # not 2010-12 × g
 
 
 def _metric_jobs(pack: Any, settings: Any) -> dict[str, Callable[[], Any]]:
