@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from opsnb import facts
-from opsnb.errors import LockedError, OpsnbError
-from opsnb.params import NOTEBOOKS, Settings, load_params
+from opsnb.errors import LockedError, NoData, OpsnbError
+from opsnb.params import NOTEBOOKS, merge_overrides
 from opsnb.paths import notebooks_dir, outputs_dir, project_root
-from opsnb.periods import Period, latest_full_month
 
 KEEP_RUNS = 3  # earlier runs of a period kept under .runs for recovery
 #: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
@@ -485,15 +484,6 @@ def without_handoff(nb: Any) -> Any:
     return nb
 
 
-def resolve_period(settings: Settings, pack_last_day: Any) -> Period:
-    """The run's period: the setting, else the latest full month of the pack."""
-    if settings.period:
-        return Period.parse(settings.period)
-    if pack_last_day is None:
-        raise OpsnbError("the pack has no dated events or orders; pass --period YYYY-MM")
-    return latest_full_month(pack_last_day)
-
-
 def run(*, period: str | None = None, unit: str | None = None, pack: str | None = None,
         sections: list[str] | None = None, lang: str | None = None, workers: int | None = None,
         params_file: str | None = None, overrides: list[str] | None = None, wait: bool = True,
@@ -504,35 +494,26 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
     Raises :class:`~opsnb.errors.ParamsError` / :class:`~opsnb.errors.PackError` (nothing started) and
     :class:`~opsnb.errors.LockedError`; a failing section is recorded, not raised.
     """
-    from opsnb.pack import open_pack
     from opsnb.render.i18n import t
+    from opsnb.runspec import NO_PERIOD, resolve_run
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     t_start = time.perf_counter()
     root = (root or project_root()).resolve()
     nb_dir = nb_dir or notebooks_dir(root)
     over: dict[str, Any] = {}
-    for k, v in {"period": period, "pack": pack, "lang": lang}.items():
-        if v:
-            over[k] = v
     if workers:
         over.setdefault("batch", {})["workers"] = workers
     if sections:
         over.setdefault("batch", {})["sections"] = list(sections)
-    from opsnb.params import _merge, parse_overrides
-
-    merged = _merge(parse_overrides(list(overrides or [])), over)
-    settings = load_params(unit=unit, params_file=params_file, overrides=merged, root=root)
-
-    pack_path = Path(settings.pack)
-    pack_path = pack_path if pack_path.is_absolute() else root / pack_path
-    if not pack_path.exists() and settings.pack == "data/sample":
-        from opsnb.sample import generate
-
-        log(f"generating the sample pack in {pack_path} …")
-        generate(pack_path)
-    the_pack = open_pack(pack_path, tz=settings.timezone)  # validates and warms the cache
-    per = resolve_period(settings, the_pack.day_range()[1])
+    try:
+        spec = resolve_run(unit=unit, period=period, pack=pack, lang=lang, params_file=params_file,
+                           overrides=merge_overrides(list(overrides or []), over), root=root, log=log)
+    except NoData as exc:
+        if exc.reason != NO_PERIOD:
+            raise
+        raise OpsnbError("the pack has no dated events or orders; pass --period YYYY-MM") from None
+    settings, pack_path, the_pack, per = spec.settings, spec.pack_path, spec.pack, spec.period
     lang_ = settings.lang
 
     unit_dir = outputs_dir(root) / settings.unit

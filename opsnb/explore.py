@@ -62,10 +62,6 @@ def heading(ctx: Context) -> None:
 # ---------------------------------------------------------------- periods and packs
 
 
-def _month_of(d: date) -> Period:
-    return Period.parse(f"{d.year}-{d.month:02d}")
-
-
 def period_options(ctx: Context, *, max_months: int = 36) -> list[str]:
     """Period labels an explorer offers: the data's months (newest first), then quarters and years.
 
@@ -75,11 +71,11 @@ def period_options(ctx: Context, *, max_months: int = 36) -> list[str]:
     if first is None or last is None:
         return [ctx.period.label]
     months: list[Period] = []
-    m = _month_of(last)
+    m = Period.containing(last, "month")
     while m.end > first and len(months) < max_months:
         months.append(m)
         m = m.previous()
-    quarters = list(dict.fromkeys(Period.parse(f"{p.start.year}-Q{(p.start.month - 1) // 3 + 1}") for p in months))
+    quarters = list(dict.fromkeys(Period.containing(p.start, "quarter") for p in months))
     years = list(dict.fromkeys(p.year() for p in months))
     labels = [p.label for p in months + quarters + years]
     if ctx.period.label not in labels:

@@ -12,50 +12,32 @@ from typing import Any
 
 from opsnb.context import Context
 from opsnb.errors import NoData
-from opsnb.pack import open_pack
-from opsnb.params import Settings, load_params
+from opsnb.params import Settings
 from opsnb.paths import project_root
-from opsnb.periods import Period, latest_full_month
 from opsnb.render import fmt as _fmt
 from opsnb.render import ui
+from opsnb.runspec import resolve_run
 
 __all__ = ["Context", "commentary", "render", "setup", "show", "title"]
-
-
-def _resolve(path: str, root: Path) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else root / p
 
 
 def setup(*, section: str, period: str = "", unit: str = "", pack: str = "", params_file: str = "",
           lang: str = "", run_dir: str = "", settings: Settings | None = None, apply_theme: bool = True) -> Context:
     """Load and validate settings, open the pack (generating the default sample if absent), pick the period.
 
-    Empty arguments fall back to the settings (``params/default.yaml`` and the unit's file).
+    Empty arguments fall back to the settings (``params/default.yaml`` and the unit's file); the
+    batch resolves a run the same way (:func:`opsnb.runspec.resolve_run`).
     """
     root = project_root()
-    if settings is None:
-        overrides = {k: v for k, v in {"period": period, "pack": pack, "lang": lang}.items() if v}
-        settings = load_params(unit=unit or None, params_file=params_file or None, overrides=overrides, root=root)
-    _fmt.use_currency(settings.currency)
+    spec = resolve_run(unit=unit, period=period, pack=pack, lang=lang, params_file=params_file, root=root,
+                       settings=settings)
+    _fmt.use_currency(spec.settings.currency)
     if apply_theme:
         from opsnb.render import theme
 
         theme.apply()
-    pack_path = _resolve(settings.pack, root)
-    if not pack_path.exists() and settings.pack == "data/sample":
-        from opsnb.sample import generate
-
-        generate(pack_path)
-    p = open_pack(pack_path, tz=settings.timezone)
-    first, last = p.day_range()
-    if settings.period:
-        per = Period.parse(settings.period)
-    elif last is not None:
-        per = latest_full_month(last)
-    else:
-        raise NoData("events", "the pack has no events or orders to choose a period from; pass --period")
-    return Context(settings, p, per, section, first, last, root, Path(run_dir) if run_dir else None)
+    return Context(spec.settings, spec.pack, spec.period, section, spec.data_first_day, spec.data_last_day, root,
+                   Path(run_dir) if run_dir else None)
 
 
 def title(ctx: Context) -> None:

@@ -16,8 +16,19 @@ from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import ErrorDetails
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from opsnb.errors import ParamsError, Problem
 from opsnb.paths import params_dir
@@ -542,11 +553,35 @@ class BatchSettings(_Model):
         return v
 
 
+def _period(v: Any) -> Period | None:
+    """``"2026-10"``, ``"2026-Q3"`` or ``"2026"`` → a :class:`Period` (parsed here, once); empty → None."""
+    if v is None or v == "" or isinstance(v, Period):
+        return v or None
+    if isinstance(v, bytes | bytearray):
+        v = v.decode()
+    if not isinstance(v, str):  # as a ``str`` field says it (YAML reads 2026 as a number)
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    try:
+        return Period.parse(v)
+    except ValueError:
+        raise ValueError(f"not a period; accepted forms: {PERIOD_FORMS}") from None
+
+
+#: The review period: given as text (YYYY-MM, YYYY-Qn or YYYY), held as a Period, written back as its label.
+ReviewPeriod = Annotated[
+    Period | None,
+    PlainValidator(_period),
+    PlainSerializer(lambda p: p.label if p is not None else None, return_type=str | None),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^\d{4}(-(0[1-9]|1[0-2])|-[Qq][1-4])?$"},
+                              {"type": "null"}]}),
+]
+
+
 class Settings(_Model):
     """Every setting of a run. ``params/default.yaml`` documents each one."""
 
     unit: str = Field(default="sample", pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")
-    period: str | None = None  # None: the latest full month of the pack
+    period: ReviewPeriod = None  # None: the latest full month of the pack
     pack: str = "data/sample"
     lang: Lang = "zh"
     timezone: str = "Asia/Shanghai"
@@ -562,16 +597,6 @@ class Settings(_Model):
     problems: ProblemsSettings = Field(default_factory=ProblemsSettings)
     plan: PlanSettings = Field(default_factory=PlanSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
-
-    @field_validator("period")
-    @classmethod
-    def _period(cls, v: str | None) -> str | None:
-        if v is None or v == "":
-            return None
-        try:
-            return Period.parse(v).label
-        except ValueError:
-            raise ValueError(f"not a period; accepted forms: {PERIOD_FORMS}") from None
 
     @field_validator("timezone")
     @classmethod
@@ -614,6 +639,18 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
             out[k] = _merge(out[k], v)
         else:
             out[k] = v
+    return out
+
+
+def merge_overrides(*layers: list[str] | dict[str, Any] | None) -> dict[str, Any]:
+    """Merge layers of overrides, each ``--set`` items (``["lang=en"]``) or a nested mapping; later layers win.
+
+    ``merge_overrides(["batch.workers=4", "lang=en"], {"lang": "zh"})`` is
+    ``{"batch": {"workers": 4}, "lang": "zh"}``; a bad ``--set`` item raises :class:`ParamsError`.
+    """
+    out: dict[str, Any] = {}
+    for layer in layers:
+        out = _merge(out, parse_overrides(layer) if isinstance(layer, list) else dict(layer or {}))
     return out
 
 
@@ -689,7 +726,7 @@ def load_params(
     default = pdir / "default.yaml"
     if default.is_file():
         data = _merge(data, _read_yaml(default))
-    over = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides or {})
+    over = merge_overrides(overrides)
     unit = unit or over.get("unit") or data.get("unit")
     if unit:
         unit_file = pdir / f"{unit}.yaml"

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 Kind = Literal["month", "quarter", "year"]
+_KINDS: tuple[Kind, ...] = get_args(Kind)
+_MONTHS: dict[Kind, int] = {"month": 1, "quarter": 3, "year": 12}
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
@@ -28,7 +30,12 @@ def _add_months(d: date, n: int) -> date:
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """A calendar period ``[start, end)``."""
+    """A calendar period ``[start, end)``.
+
+    Periods order by ``start``, then ``end`` (then ``kind``, so that the order is total and agrees
+    with equality): ``2026-Q3 < 2026-08 < 2026-10 < 2026-Q4 < 2027``, and a partial period (see
+    :meth:`clip`) comes before its full one.
+    """
 
     start: date
     end: date
@@ -39,15 +46,34 @@ class Period:
         """Parse ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``; raise ``ValueError`` naming the forms."""
         s = str(text).strip()
         if m := _MONTH.match(s):
-            start = date(int(m[1]), int(m[2]), 1)
-            return cls(start, _add_months(start, 1), "month")
+            return cls.containing(date(int(m[1]), int(m[2]), 1), "month")
         if m := _QUARTER.match(s):
-            start = date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1)
-            return cls(start, _add_months(start, 3), "quarter")
+            return cls.containing(date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1), "quarter")
         if m := _YEAR.match(s):
-            start = date(int(m[1]), 1, 1)
-            return cls(start, date(start.year + 1, 1, 1), "year")
+            return cls.containing(date(int(m[1]), 1, 1), "year")
         raise ValueError(f"period {text!r} is not valid; use {PERIOD_FORMS}")
+
+    @classmethod
+    def containing(cls, day: date, kind: Kind) -> Period:
+        """The full month, quarter or year (``kind``) that holds ``day``.
+
+        ``Period.containing(date(2026, 8, 15), "quarter")`` is ``2026-Q3``; raise ``ValueError``
+        naming the known kinds for any other ``kind``.
+        """
+        if kind not in _MONTHS:
+            raise ValueError(f"unknown period kind {kind!r}; known: {list(_KINDS)}")
+        n = _MONTHS[kind]
+        start = date(day.year, (day.month - 1) // n * n + 1, 1)
+        return cls(start, _add_months(start, n), kind)
+
+    @property
+    def full(self) -> Period:
+        """The whole calendar period of this one's kind that starts with it.
+
+        Equal to the period itself unless it is partial: ``p.clip(last_day).full == p``, and
+        ``year_to_date()`` of October is a partial year whose ``full`` is the calendar year.
+        """
+        return Period.containing(self.start, self.kind)
 
     @property
     def label(self) -> str:
@@ -63,8 +89,8 @@ class Period:
 
     @property
     def months(self) -> int:
-        """Number of calendar months in the period."""
-        return {"month": 1, "quarter": 3, "year": 12}[self.kind]
+        """Number of calendar months in the period (of its kind: a partial period counts in full)."""
+        return _MONTHS[self.kind]
 
     @property
     def days(self) -> int:
@@ -95,7 +121,7 @@ class Period:
 
     def year(self) -> Period:
         """The calendar year containing this period."""
-        return Period.parse(str(self.start.year))
+        return Period.containing(self.start, "year")
 
     def year_to_date(self) -> Period:
         """From 1 January of this period's year to this period's end, as a year-kind range."""
@@ -103,12 +129,11 @@ class Period:
 
     def month_periods(self) -> list[Period]:
         """The months that make up this period."""
-        return [Period.parse(f"{d.year}-{d.month:02d}") for d in (
-            _add_months(self.start, i) for i in range(self.months))]
+        return [Period.containing(_add_months(self.start, i), "month") for i in range(self.months)]
 
     def quarter_periods(self) -> list[Period]:
         """The quarters that overlap this period (for a month: its quarter)."""
-        first = Period.parse(f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}")
+        first = Period.containing(self.start, "quarter")
         out = [first]
         while out[-1].end < self.end:
             out.append(out[-1].next())
@@ -128,8 +153,5 @@ class Period:
 
 def latest_full_month(last_day: date) -> Period:
     """The latest month fully covered by data ending on ``last_day`` (inclusive)."""
-    nxt = last_day + timedelta(days=1)
-    if nxt.day == 1:
-        return Period.parse(f"{last_day.year}-{last_day.month:02d}")
-    prev = date(last_day.year, last_day.month, 1) - timedelta(days=1)
-    return Period.parse(f"{prev.year}-{prev.month:02d}")
+    month = Period.containing(last_day, "month")
+    return month if last_day == month.last_day else month.previous()

@@ -289,7 +289,7 @@ def region_note(region: str | None) -> Note:
 
 
 def _quarter(d: date) -> str:
-    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return Period.containing(d, "quarter").label
 
 
 def marketing_calendar(pack: Pack, period: Period, settings: Any, *, plan: AnnualPlan | None = None
@@ -313,7 +313,7 @@ def marketing_calendar(pack: Pack, period: Period, settings: Any, *, plan: Annua
     ev = ev.sort_values(["start", "kind"], key=lambda c: c.map(order) if c.name == "kind" else c, kind="stable")
     ev["quarter"] = [_quarter(max(d, start)) for d in ev["start"]]
     themes = []
-    q = Period.parse(_quarter(start))
+    q = Period.containing(start, "quarter")
     while q.start < end:
         th = ps.quarter_themes[(q.start.month - 1) // 3]
         target = None

@@ -296,7 +296,7 @@ def _d_retention_d30(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
 
 def _d_churn_rate(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
     # the previous period is always the full one before the (possibly clipped) period
-    prevs = [Period.parse(p.label).previous() for p in periods]
+    prevs = [p.full.previous() for p in periods]
     days = _user_days(pack, list(periods) + prevs)
     cur = _bucket(days, "day", periods).select("pi", "user_id").distinct()
     before = _bucket(days, "day", prevs).select("pi", "user_id").distinct()
@@ -560,7 +560,7 @@ def resolve_target(targets: pd.DataFrame, kpi: KPI, period: Period) -> Target:
     additive KPI, the sum of its months (all must be present), else — for a year — of its
     quarters. Ratios and averages are never summed.
     """
-    full = Period.parse(period.label)
+    full = period.full
     hit = targets[(targets["metric"] == kpi.key) & (targets["period"] == full.label)]
     if len(hit):
         return Target(float(hit["target"].iloc[0]), str(hit["source"].iloc[0]))
@@ -798,7 +798,7 @@ def by_quarter(pack: Pack, period: Period, settings: Settings, *,
     last one to date when the data ends inside it). Long format: the columns of
     :func:`attainment` with ``period`` the quarter label.
     """
-    last_q = Period.parse(f"{period.last_day.year}-Q{(period.last_day.month - 1) // 3 + 1}")
+    last_q = Period.containing(period.last_day, "quarter")
     last = _last_day(pack)
     quarters = [q for q in period.year().quarter_periods() if q.start <= last_q.start]
     if last is not None:
@@ -819,7 +819,7 @@ def trend(pack: Pack, kpi: KPI | str, period: Period, months: int = 12, *,
     month's). One query for all months.
     """
     k = _as_kpi(kpi)
-    last_month = Period.parse(f"{period.last_day.year}-{period.last_day.month:02d}")
+    last_month = Period.containing(period.last_day, "month")
     fulls = [last_month.shift(-i) for i in range(months - 1, -1, -1)]
     last = _last_day(pack)
     if last is not None:
@@ -837,7 +837,7 @@ def trend(pack: Pack, kpi: KPI | str, period: Period, months: int = 12, *,
 def _target_to_date(targets: pd.DataFrame, kpi: KPI, span: Period) -> float | None:
     """Σ monthly targets from January to the end of ``span`` (the last month pro-rated by days)."""
     total = 0.0
-    for m in Period.parse(str(span.start.year)).month_periods():
+    for m in span.year().month_periods():
         if m.start >= span.end:
             break
         tg = resolve_target(targets, kpi, m)

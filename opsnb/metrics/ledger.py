@@ -125,16 +125,18 @@ def previous_publications(path: str | Path, period: Period | str, *, unit: str |
         published_at, first_value, first_published_at, current (recomputed, when given),
         restated (bool), publications (count). Empty when nothing was published before.
     """
-    label = period.label if isinstance(period, Period) else Period.parse(str(period)).label
+    cur_period = period if isinstance(period, Period) else Period.parse(str(period))
     led = read_ledger(path)
     if unit is not None:
         led = led[led["unit"] == unit]
-    before = led[led["period"].map(lambda s: Period.parse(str(s)).start < Period.parse(label).start)]
+    published = {s: Period.parse(str(s)) for s in led["period"].unique()}  # each label read once
+    before = led[led["period"].map(lambda s: published[s].start < cur_period.start)]
     cols = ["period", "metric", "value", "target", "attainment", "status", "run_id", "published_at",
             "first_value", "first_published_at", "current", "restated", "publications"]
     if before.empty:
         return pd.DataFrame({c: [] for c in cols})
-    prev_label = max(before["period"], key=lambda s: Period.parse(str(s)).start)
+    # the most recent period: the latest start, then the latest end (a quarter after its first month)
+    prev_label = max(before["period"].unique(), key=published.__getitem__)
     rows = before[before["period"] == prev_label].sort_values("published_at", kind="stable")
     first = rows.groupby("metric", sort=False).head(1).set_index("metric")
     latest = rows.groupby("metric", sort=False).tail(1).set_index("metric")

@@ -225,7 +225,7 @@ def week_plan(acts: pd.DataFrame, period: Period) -> WeekPlan:
 
     Raises :class:`NoData` when no open action touches that month.
     """
-    month = Period.parse(f"{period.end.year}-{period.end.month:02d}")
+    month = Period.containing(period.end, "month")
     s = month.start
     weeks = [(s, s + timedelta(days=6)), (s + timedelta(days=7), s + timedelta(days=13)),
              (s + timedelta(days=14), s + timedelta(days=20)), (s + timedelta(days=21), month.last_day)]

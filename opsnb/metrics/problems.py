@@ -357,7 +357,7 @@ def budget_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
 
 
 def _quarter(d: date) -> str:
-    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return Period.containing(d, "quarter").label
 
 
 def action_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:

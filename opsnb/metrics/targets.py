@@ -373,7 +373,7 @@ def annual_plan(pack: Pack, period: Period, settings: Any, *,
         if mode == "rest_of_year":
             # the same annual target the goals page shows (kpis table, else the sum of its months or
             # quarters, else last review's plan): one figure, one value
-            tgt = resolve_target(target_table(pack, extra_targets), kpi, Period.parse(str(this)))
+            tgt = resolve_target(target_table(pack, extra_targets), kpi, period.year())
             annual = tgt.value
             basis = "kpis" if annual is not None else basis
             if annual is None:

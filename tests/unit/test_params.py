@@ -4,7 +4,8 @@ import pytest
 import yaml
 
 from opsnb.errors import ParamsError
-from opsnb.params import Settings, load_params, parse_overrides
+from opsnb.params import Settings, load_params, merge_overrides, parse_overrides
+from opsnb.periods import Period
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,8 @@ def test_layering_default_unit_file_overrides(tmp_path):
     extra.write_text("pack: data/override\nproblems: {anomaly_z: 4}\n", encoding="utf-8")
     s = load_params(unit="east", params_file=extra, overrides=["problems.anomaly_z=5", "period=2026-Q3"],
                     root=tmp_path)
-    assert (s.unit, s.lang, s.pack, s.problems.anomaly_z, s.period) == ("east", "en", "data/override", 5.0, "2026-Q3")
+    assert (s.unit, s.lang, s.pack, s.problems.anomaly_z, s.period) == ("east", "en", "data/override", 5.0,
+                                                                         Period.parse("2026-Q3"))
 
 
 def test_every_problem_listed_at_once_with_key_path_and_value():
@@ -70,6 +72,31 @@ def test_overrides_keep_text_values():
     assert parse_overrides(["problems.anomaly_z=3"]) == {"problems": {"anomaly_z": 3}}
     with pytest.raises(ParamsError, match="key.path=value"):
         parse_overrides(["no-equals-sign"])
+
+
+def test_period_is_parsed_once_and_written_back_as_its_label():
+    s = load_params(overrides=["period=2026-q4"], root=ROOT)
+    assert s.period == Period.parse("2026-Q4")
+    assert s.model_dump(mode="json")["period"] == "2026-Q4" and s.model_dump()["period"] == "2026-Q4"
+    assert Settings.model_validate(s.model_dump(mode="json")).period == s.period
+    assert load_params(overrides={"period": ""}, root=ROOT).period is None
+    s.period = "2026-09"  # assignment is validated too
+    assert s.period == Period.parse("2026-09")
+
+
+@pytest.mark.parametrize("bad", [2026, 202401])
+def test_period_as_a_yaml_number_is_not_text(bad):
+    with pytest.raises(ParamsError, match=r"^invalid parameters: period: Input should be a valid string \(got "):
+        load_params(overrides={"period": bad}, root=ROOT)
+
+
+def test_merge_overrides_later_layers_win():
+    assert merge_overrides(["batch.workers=4", "lang=en", "period=2026-10"], {"lang": "zh"}, None,
+                           {"batch": {"sections": ["goals"]}}) == {
+        "batch": {"workers": 4, "sections": ["goals"]}, "lang": "zh", "period": "2026-10"}
+    assert merge_overrides() == {} and merge_overrides(None) == {}
+    with pytest.raises(ParamsError, match="key.path=value"):
+        merge_overrides(["lang"])
 
 
 def test_period_202401_rejected_by_name():
