@@ -1,10 +1,11 @@
-"""Open a pack (folder of files or a ``.duckdb`` file) as an Ibis DuckDB connection.
+"""Open a pack (folder of files or a ``.duckdb`` file) on an engine (:mod:`opsnb.pack.engine`).
 
 Flow per table file: content hash → Parquet cache hit? register it as a view and stop. Otherwise a
-Parquet input whose Arrow types already match the contract is registered directly as a DuckDB view
-(timezone-aware timestamps converted in SQL); anything else is read as text (CSV/TSV/XLSX),
+Parquet input whose Arrow types already match the contract is read in place by the local engine
+(timezone-aware timestamps converted there); anything else is read as text (CSV/TSV/XLSX),
 header-checked, coerced (:mod:`opsnb.pack.coerce`), checked (:mod:`opsnb.pack.checks`) and written
 to the cache atomically. Every problem of every file is collected before anything is raised.
+No DuckDB here: the engine module does that (:mod:`opsnb.pack.duckdb_engine`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import ibis
 import numpy as np
 import pandas as pd
 
 from opsnb.errors import NoData, PackError, Problem
-from opsnb.pack.checks import _q, run_checks
+from opsnb.pack.checks import run_checks
 from opsnb.pack.coerce import Ctx, check_header, coerce_frame
 from opsnb.pack.config import CONFIG_NAME, TableSpec, load_config
+from opsnb.pack.engine import Engine, LocalEngine, database_engine, local_engine
 from opsnb.pack.problems import PackProblem, is_error, problem
 from opsnb.pack.readers import ReadFailed, read_csv, read_xlsx
 from opsnb.pack.schemas import SCHEMAS, TableSchema
@@ -43,9 +44,9 @@ SIDECARS = ("import_report.json", "scenario.json")
 
 @dataclass
 class Pack:
-    """An opened data pack: an Ibis connection with one table per present pack table."""
+    """An opened data pack: an engine (:mod:`opsnb.pack.engine`) with one table per present pack table."""
 
-    con: ibis.BaseBackend
+    engine: Engine
     tz: str = "Asia/Shanghai"
     source: str = "<memory>"
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -55,6 +56,11 @@ class Pack:
     #: Whether the pack may build and read its store in the on-disk cache (see :mod:`opsnb.pack.derived`):
     #: folder packs opened with the cache and the store.
     cached: bool = False
+
+    @property
+    def con(self) -> ibis.BaseBackend:
+        """The Ibis backend of the pack's engine (to execute Ibis expressions on)."""
+        return self.engine.backend
 
     @property
     def names(self) -> list[str]:
@@ -71,17 +77,17 @@ class Pack:
             raise KeyError(f"unknown pack table {name!r}; known: {sorted(SCHEMAS)}")
         if name not in self._names:
             raise NoData(name, "table not in pack")
-        # one Ibis table object per name: building it asks DuckDB for the schema (a few ms each time)
+        # one Ibis table object per name: building it asks the engine for the schema (a few ms each time)
         tables: dict[str, ibis.Table] = self.__dict__.setdefault("_opsnb_tables", {})
         if name not in tables:
-            tables[name] = self.con.table(name)
+            tables[name] = self.engine.table(name)
         return tables[name]
 
     def keyed(self, name: str) -> ibis.Table:
         """Table ``name`` plus the column ``USER_KEY``, to join, group and order by user with.
 
         Read from the pack's store, the key is an integer with the same equality and order as
-        ``user_id`` (DuckDB joins, groups and sorts integers faster than strings);
+        ``user_id`` (the engine joins, groups and sorts integers faster than strings);
         otherwise it is ``user_id`` itself. An analysis that uses the key for ``user_id`` in joins,
         groupings and orderings gives the same numbers either way.
 
@@ -159,10 +165,6 @@ def _hash_file(path: Path, *, memo: bool = False) -> str:
     return digest
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # ---------------------------------------------------------------- discovery
 
 
@@ -199,53 +201,9 @@ def _discover(folder: Path, specs: dict[str, TableSpec]) -> tuple[dict[str, Tabl
 # ---------------------------------------------------------------- Parquet fast path
 
 
-def _arrow_expr(col_type: str, atype: object, src: str, tz: str) -> str | None:
-    """SQL that turns a Parquet column of Arrow type ``atype`` into the contract type, or None."""
-    import pyarrow as pa
-
-    q = _q(src)
-    t = atype
-    if col_type in ("id", "str"):
-        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            return q
-        if col_type == "id" and pa.types.is_integer(t):
-            return f"CAST({q} AS VARCHAR)"
-        return None
-    if col_type in ("ts", "date"):
-        if pa.types.is_timestamp(t):
-            expr = f"timezone({_sql_str(tz)}, {q})" if t.tz else f"CAST({q} AS TIMESTAMP)"  # type: ignore[attr-defined]
-        elif pa.types.is_date(t):
-            expr = f"CAST({q} AS TIMESTAMP)"
-        else:
-            return None
-        return f"CAST(date_trunc('day', {expr}) AS TIMESTAMP)" if col_type == "date" else expr
-    if col_type in ("float", "ratio"):
-        if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
-            return f"CAST({q} AS DOUBLE)"
-        return None
-    if col_type == "int":
-        return f"CAST({q} AS BIGINT)" if pa.types.is_integer(t) else None
-    if col_type == "bool":
-        return q if pa.types.is_boolean(t) else None
-    return None
-
-
-def _parquet_select(path: Path, schema: TableSchema, spec: TableSpec, tz: str, ctx: Ctx) -> str | None:
-    """A SELECT list over ``read_parquet`` when every contract column's type already fits, else None."""
-    import pyarrow.parquet as pq
-
-    arrow = pq.read_schema(path)
-    exprs = []
-    for src in arrow.names:
-        dst = spec.columns.get(src, src)
-        if dst in schema.names:
-            e = _arrow_expr(schema.column(dst).type, arrow.field(src).type, src, tz)
-            if e is None:
-                return None
-            exprs.append(f"{e} AS {_q(dst)}")
-        else:
-            exprs.append(f"{_q(src)} AS {_q(dst)}")
-    return ", ".join(exprs)
+def _contract_types(schema: TableSchema) -> dict[str, str]:
+    """Contract column name → column type (what the engine casts a Parquet file's columns to)."""
+    return {c.name: c.type for c in schema.columns}
 
 
 # ---------------------------------------------------------------- one table
@@ -293,23 +251,21 @@ def _load_warnings(text: str) -> list[Problem]:
     return out
 
 
-def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, con: ibis.BaseBackend) -> _Result:
+def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, engine: LocalEngine) -> _Result:
     path = folder / spec.file
     schema = SCHEMAS[name]
     digest = _hash_file(path, memo=use_cache)
     key = hashlib.sha256(f"{CACHE_VERSION}|{name}|{tz}|{digest}|{spec.key()}".encode()).hexdigest()[:24]
     target, meta = _cache_paths(name, key)
     ctx = Ctx(file=spec.file, sheet=spec.sheet or "")
-    raw_con: duckdb.DuckDBPyConnection = con.con  # type: ignore[attr-defined]
     if use_cache and target.is_file() and meta.is_file():
-        con.read_parquet(target, table_name=name)
+        engine.load_parquet(name, target)
         return _Result(_load_warnings(meta.read_text(encoding="utf-8")), digest, True)
     suf = path.suffix.lower()
     if suf == ".parquet":
         ctx.line_kind = "row"
-        select = _parquet_select(path, schema, spec, tz, ctx)
-        if select is not None:
-            return _ingest_parquet_view(name, path, schema, spec, select, ctx, digest, meta, use_cache, raw_con)
+        if engine.parquet_fits(path, rename=spec.columns, types=_contract_types(schema)):
+            return _ingest_parquet_view(name, path, schema, spec, ctx, digest, meta, use_cache, engine, tz)
         df = pd.read_parquet(path)
         columns = [str(c) for c in df.columns]
         ctx.lines = pd.Series(np.arange(1, len(df) + 1), index=df.index)
@@ -322,7 +278,7 @@ def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, 
         except ReadFailed:
             return _Result(list(ctx.problems), digest, False)
         df, columns = raw.frame, raw.columns
-    typed = _typed(df, columns, schema, spec, ctx, tz, raw_con)
+    typed = _typed(df, columns, schema, spec, ctx, tz, engine)
     if typed is None or any(is_error(p) for p in ctx.problems):
         return _Result(list(ctx.problems), digest, False)
     warnings = list(ctx.problems)
@@ -330,16 +286,16 @@ def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, 
         try:
             _atomic_write(meta, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
             _atomic_write(target, lambda p: typed.to_parquet(p, index=False))
-            con.read_parquet(target, table_name=name)
+            engine.load_parquet(name, target)
             return _Result(warnings, digest, True)
         except OSError as exc:
             warnings.append(problem("cache_unwritable", file=spec.file, level="warning", error=str(exc)))
-    con.create_table(name, typed)
+    engine.load_frame(name, typed)
     return _Result(warnings, digest, True)
 
 
 def _typed(df: pd.DataFrame, columns: list[str], schema: TableSchema, spec: TableSpec, ctx: Ctx, tz: str,
-           duck: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+           engine: LocalEngine) -> pd.DataFrame | None:
     """Rename (pack.yaml), check the header, coerce and check a raw frame; None when unusable."""
     if spec.columns:
         absent = [s for s in spec.columns if s not in columns]
@@ -356,28 +312,22 @@ def _typed(df: pd.DataFrame, columns: list[str], schema: TableSchema, spec: Tabl
             ctx.add("header_only_required")
             return None
         ctx.add("header_only", level="warning")
-    return _coerce_and_check(df, schema, ctx, tz, duck)
+    return _coerce_and_check(df, schema, ctx, tz, engine)
 
 
-def _coerce_and_check(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, tz: str,
-                      duck: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Coerce a frame with a checked header to the contract types, then run the table checks in DuckDB."""
+def _coerce_and_check(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, tz: str, engine: LocalEngine) -> pd.DataFrame:
+    """Coerce a frame with a checked header to the contract types, then run the table checks in the engine."""
     typed = coerce_frame(df, schema, ctx, tz=tz)
-    rel = f"__check_{schema.name}"
-    duck.register(rel, typed.assign(__line=ctx.lines.to_numpy()))
-    try:
-        run_checks(duck, rel, schema, ctx, present=set(typed.columns))
-    finally:
-        duck.unregister(rel)
+    with engine.scratch(f"__check_{schema.name}", typed.assign(__line=ctx.lines.to_numpy())) as rel:
+        run_checks(engine, rel, schema, ctx, present=set(typed.columns))
     return typed
 
 
-def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: TableSpec, select: str, ctx: Ctx,
-                         digest: str, meta: Path, use_cache: bool, duck: duckdb.DuckDBPyConnection) -> _Result:
-    """Register a type-matching Parquet file directly as a view; checks run in SQL (once per content)."""
+def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: TableSpec, ctx: Ctx, digest: str,
+                         meta: Path, use_cache: bool, engine: LocalEngine, tz: str) -> _Result:
+    """Read a type-matching Parquet file in place (a view); checks run in the engine (once per content)."""
     import pyarrow.parquet as pq
 
-    src = _sql_str(str(path.resolve()))
     columns = [spec.columns.get(c, c) for c in pq.read_schema(path).names]
     if not check_header(columns, schema, ctx):
         return _Result(list(ctx.problems), digest, False)
@@ -385,8 +335,8 @@ def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: Table
     if use_cache and marker.is_file():
         warnings = _load_warnings(marker.read_text(encoding="utf-8"))
     else:
-        rel = f"(SELECT {select}, file_row_number + 1 AS __line FROM read_parquet({src}, file_row_number = true))"
-        run_checks(duck, rel, schema, ctx, present=set(columns), nulls=True)
+        rel = engine.parquet_relation(path, rename=spec.columns, types=_contract_types(schema), tz=tz)
+        run_checks(engine, rel, schema, ctx, present=set(columns), nulls=True)
         if any(is_error(p) for p in ctx.problems):
             return _Result(list(ctx.problems), digest, False)
         warnings = list(ctx.problems)
@@ -395,7 +345,7 @@ def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: Table
                 _atomic_write(marker, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
             except OSError:
                 pass
-    duck.execute(f"CREATE OR REPLACE VIEW {_q(name)} AS SELECT {select} FROM read_parquet({src})")
+    engine.load_parquet(name, path, rename=spec.columns, types=_contract_types(schema), tz=tz)
     return _Result(warnings, digest, True)
 
 
@@ -406,19 +356,20 @@ def _open(src: Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Proble
     if not src.exists():
         return None, [problem("pack_not_found", file=str(src))]
     if src.is_file():
-        if src.suffix.lower() == ".duckdb":
-            return _open_duckdb(src, tz)
+        engine = database_engine(src)
+        if engine is not None:
+            return _open_database(src, engine, tz)
         return None, [problem("pack_not_folder", file=str(src))]
     specs, config_problems = load_config(src)
     files, more = _discover(src, specs)
     problems: list[Problem] = [*config_problems, *more]
     if "kpis" not in files:
         problems.append(problem("no_kpis", file=src.name or str(src)))
-    con = ibis.duckdb.connect()
+    local = local_engine()
     names, prints = [], {}
     for name, spec in sorted(files.items()):
         try:
-            res = _ingest(name, src, spec, tz, use_cache, con)
+            res = _ingest(name, src, spec, tz, use_cache, local)
         except Exception as exc:  # a corrupt workbook, a Parquet file that is not one…: reported, never raised
             problems.append(problem("unreadable", file=spec.file, error=f"{type(exc).__name__}: {exc}"))
             continue
@@ -427,24 +378,25 @@ def _open(src: Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Proble
         prints[name] = hashlib.sha256(f"{res.digest}|{spec.key()}".encode()).hexdigest()[:16]
         if res.registered:
             names.append(name)
-    return Pack(con, tz, str(src), prints, sorted(names), cached=use_cache), problems
+    return Pack(local, tz, str(src), prints, sorted(names), cached=use_cache), problems
 
 
-def _open_duckdb(src: Path, tz: str) -> tuple[Pack | None, list[Problem]]:
-    con = ibis.duckdb.connect(str(src), read_only=True)
+def _open_database(src: Path, engine: Engine, tz: str) -> tuple[Pack | None, list[Problem]]:
+    """A pack whose tables live in a database file (opened read-only): header checks only."""
     problems: list[Problem] = []
     names = []
-    for n in con.list_tables():
+    for n in engine.tables():
         if n not in SCHEMAS:
             continue
         ctx = Ctx(file=f"{src.name}:{n}", line_kind="row")
-        if check_header(list(con.table(n).columns), SCHEMAS[n], ctx):
+        if check_header(engine.columns(n), SCHEMAS[n], ctx):
             names.append(n)
         problems += ctx.problems
     if "kpis" not in names:
         problems.append(problem("no_kpis", file=src.name))
     st = src.stat()
-    return Pack(con, tz, str(src), {n: f"duckdb-{st.st_size}-{st.st_mtime_ns}" for n in names}, sorted(names)), problems
+    return Pack(engine, tz, str(src), {n: f"{engine.name}-{st.st_size}-{st.st_mtime_ns}" for n in names},
+                sorted(names)), problems
 
 
 def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = True, store: bool = True) -> Pack:
@@ -500,7 +452,7 @@ def from_frames(frames: dict[str, pd.DataFrame], *, tz: str = "Asia/Shanghai") -
 
     Problems name the table as ``<orders>`` and rows 1-based in frame order.
     """
-    con = ibis.duckdb.connect()
+    engine = local_engine()
     problems: list[Problem] = []
     names = []
     for name, df in frames.items():
@@ -509,20 +461,19 @@ def from_frames(frames: dict[str, pd.DataFrame], *, tz: str = "Asia/Shanghai") -
         ctx = Ctx(file=f"<{name}>", line_kind="row", lines=pd.Series(np.arange(1, len(df) + 1)))
         df = df.reset_index(drop=True)
         df.columns = [str(c) for c in df.columns]
-        typed = _typed_frame(df, SCHEMAS[name], ctx, tz, con.con)  # type: ignore[attr-defined]
+        typed = _typed_frame(df, SCHEMAS[name], ctx, tz, engine)
         problems += ctx.problems
         if typed is not None and not any(is_error(p) for p in ctx.problems):
-            con.create_table(name, typed)
+            engine.load_frame(name, typed)
             names.append(name)
     errors = [p for p in problems if is_error(p)]
     if errors:
         raise PackError(errors)
-    return Pack(con, tz, "<memory>", {n: "memory" for n in names}, sorted(names),
+    return Pack(engine, tz, "<memory>", {n: "memory" for n in names}, sorted(names),
                 [p for p in problems if not is_error(p)])
 
 
-def _typed_frame(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, tz: str,
-                 duck: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+def _typed_frame(df: pd.DataFrame, schema: TableSchema, ctx: Ctx, tz: str, engine: LocalEngine) -> pd.DataFrame | None:
     if not check_header(list(df.columns), schema, ctx):
         return None
-    return _coerce_and_check(df, schema, ctx, tz, duck)
+    return _coerce_and_check(df, schema, ctx, tz, engine)

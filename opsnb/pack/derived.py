@@ -12,14 +12,17 @@ name and renamed under a file lock, so concurrent kernels build it once and neve
 A damaged store file is deleted and rebuilt; when the cache cannot be written the pack keeps
 reading its files (a warning says why). Only the :data:`STORE_KEEP` most recently used store files
 are kept. :func:`open_pack` attaches an existing store by itself;
-the batch (and :func:`opsnb.nb.setup`) build it with :func:`warm`.
+the batch (and :func:`opsnb.nb.setup`) build it with :func:`warm`. This module decides when and
+where; writing and attaching the file is the local engine's (:meth:`LocalEngine.build_store
+<opsnb.pack.engine.LocalEngine.build_store>`, :mod:`opsnb.pack.duckdb_engine`).
 
 **Derived tables.** Most activity measures (DAU, MAU, stickiness, churn, retention, lifecycle,
 day-30 retention) only need *which users were active on which local day*, not every event.
 ``user_days`` holds exactly that: one row per (user, local day) with the number of events, about
 3.6× fewer rows than ``events`` on the sample pack, sorted by day so a date filter skips most of
 it. It lives in the store; for in-memory and ``.duckdb`` packs (and without the cache) it is a
-temporary table in the pack's own connection.
+temporary table in the pack's own connection (:meth:`Engine.materialise
+<opsnb.pack.engine.Engine.materialise>`). Definitions are Ibis expressions, so any engine builds them.
 
 **User keys.** Analyses join, group and order by ``user_id`` (funnels, RFM, attribution paths), and
 DuckDB does all three faster on integers than on strings (the funnel and RFM queries run 1.6–1.7×
@@ -48,32 +51,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opsnb.pack.checks import _q
-from opsnb.pack.core import _atomic_write, _sql_str
+import ibis
+
+from opsnb.pack.core import _atomic_write
+from opsnb.pack.engine import EngineError, LocalEngine
 from opsnb.pack.problems import problem
 from opsnb.paths import cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
-    import ibis
-    import pyarrow as pa
-
     from opsnb.pack.core import Pack
 
 #: Bump when a derived definition below changes: old cache files are then ignored.
 VERSION = "1"
 #: Bump when the store's layout changes.
 STORE_VERSION = "3"
-#: The name the store file is attached under in a pack's connection.
-STORE = "__opsnb_store"
 #: Column of :meth:`Pack.keyed <opsnb.pack.core.Pack.keyed>` tables: the user key (see "User keys").
 USER_KEY = "_opsnb_uk"
-#: Prefix of the views that show a store table with its user key.
-KEYED_PREFIX = "__keyed_"
 #: Rows per batch while the store's keyed tables are written (a block of "Event blocks").
 _BATCH_ROWS = 1 << 20
 #: Store tables whose rows are grouped by a column within each block (see "Event blocks").
@@ -84,18 +82,21 @@ STORE_KEEP = 8
 
 @dataclass(frozen=True)
 class Derived:
-    """A derived table: its source tables and the SQL that builds it from them."""
+    """A derived table: its source tables and the Ibis expression that builds it from them."""
 
     sources: tuple[str, ...]
-    sql: str
+    build: Callable[..., ibis.Table]
     doc: str
+
+
+def _user_days(events: ibis.Table) -> ibis.Table:
+    day = events.ts.truncate("D").cast("timestamp")
+    return events.group_by(user_id=events.user_id, ts=day).aggregate(n=events.count()).order_by(["ts", "user_id"])
 
 
 DERIVED: dict[str, Derived] = {
     "user_days": Derived(
-        ("events",),
-        'SELECT user_id, CAST(date_trunc(\'day\', ts) AS TIMESTAMP) AS ts, count(*) AS n '
-        'FROM "events" GROUP BY ALL ORDER BY ts, user_id',
+        ("events",), _user_days,
         "one row per (user_id, local day ts at midnight) with n = that user's events that day",
     ),
 }
@@ -103,6 +104,17 @@ DERIVED: dict[str, Derived] = {
 
 def _name(name: str) -> str:
     return f"__derived_{name}"
+
+
+def _expr(pack: Pack, name: str) -> ibis.Table:
+    """Derived table ``name`` as an expression over the pack's whole tables (not a view's restriction)."""
+    spec = DERIVED[name]
+    return spec.build(*(pack.engine.table(s) for s in spec.sources))
+
+
+def _local(pack: Pack) -> LocalEngine | None:
+    """The pack's engine when it can keep a store (see :class:`~opsnb.pack.engine.LocalEngine`)."""
+    return pack.engine if isinstance(pack.engine, LocalEngine) else None
 
 
 @contextlib.contextmanager
@@ -129,36 +141,19 @@ def _present(pack: Pack) -> list[str]:
 
 def store_path(pack: Pack) -> Path:
     """The store file of ``pack`` (whether or not it exists yet)."""
-    import duckdb
-
-    parts = [STORE_VERSION, VERSION, duckdb.__version__, pack.tz,
+    parts = [STORE_VERSION, VERSION, pack.engine.version, pack.tz,
              *(f"{n}={pack.fingerprints.get(n, '')}" for n in pack.names),
-             *(f"{n}:{DERIVED[n].sql}" for n in _present(pack))]
+             *(f"{n}:{ibis.to_sql(_expr(pack, n))}" for n in _present(pack))]
     return cache_dir() / f"store-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:24]}.duckdb"
 
 
-def _attach(pack: Pack, path: Path) -> None:
-    """Open ``path`` read-only in the pack's connection and point every table name into it.
+def _attach(pack: Pack, engine: LocalEngine, path: Path) -> None:
+    """Read every table of the pack from the store ``path`` from now on (raises EngineError when damaged).
 
-    Idempotent per connection: copies of a Pack object (the channel explorer's, the benchmark's)
-    share the connection and find the store attached already.
+    Idempotent per engine: copies of a Pack object (the channel explorer's, the benchmark's)
+    share the engine and find the store attached already.
     """
-    duck = pack.con.con  # type: ignore[attr-defined]
-    row = duck.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [STORE]).fetchone()
-    if row is None:
-        duck.execute(f"ATTACH {_sql_str(str(path))} AS {STORE} (READ_ONLY)")
-    elif Path(row[0]) != path:
-        raise RuntimeError(f"this connection already uses another store: {row[0]}")
-    keyed = {r[0] for r in duck.execute("SELECT table_name FROM duckdb_columns() WHERE database_name = ? "
-                                        "AND column_name = ?", [STORE, USER_KEY]).fetchall()}
-    for n in [*pack.names, *(_name(d) for d in _present(pack))]:
-        if n in keyed:
-            duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(KEYED_PREFIX + n)} AS SELECT * FROM {STORE}.{_q(n)}")
-            duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(n)} AS SELECT * EXCLUDE ({_q(USER_KEY)}) "
-                         f"FROM {STORE}.{_q(n)}")
-        else:
-            duck.execute(f"CREATE OR REPLACE TEMP VIEW {_q(n)} AS SELECT * FROM {STORE}.{_q(n)}")
-    pack.__dict__["_opsnb_keyed"] = frozenset(keyed) & set(pack.names)
+    engine.attach_store(path, [*pack.names, *(_name(d) for d in _present(pack))], key_column=USER_KEY)
     pack.__dict__.pop("_opsnb_keyed_tables", None)  # made before the store was attached: use the key now
     pack.__dict__["_opsnb_store"] = path
     with contextlib.suppress(OSError):
@@ -187,93 +182,32 @@ def prune_stores(keep: int = STORE_KEEP) -> list[Path]:
 
 
 def _user_tables(pack: Pack) -> list[str]:
-    return [n for n in pack.names if "user_id" in pack.table(n).columns]
-
-
-def _clustered(batch: pa.RecordBatch, column: str | None) -> pa.RecordBatch:
-    """``batch`` with its rows grouped by ``column`` (stable; nulls last), or as it is without one."""
-    if column is None or column not in batch.schema.names:
-        return batch
-    import pyarrow.compute as pc
-
-    codes = pc.dictionary_encode(batch.column(column)).indices  # sorting small ints, not strings
-    return batch.take(pc.sort_indices(codes))
-
-
-def _with_key(batch: pa.RecordBatch, ids: pa.Array) -> pa.RecordBatch:
-    """``batch`` plus :data:`USER_KEY`: the position of its ``user_id`` in the sorted ``ids``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    return batch.append_column(USER_KEY, pc.index_in(batch.column("user_id"), value_set=ids).cast(pa.int32()))
-
-
-def _write_keyed(pack: Pack, tmp: Path, names: list[str]) -> None:
-    """Write the tables ``names`` (all with ``user_id``) into the new store file ``tmp`` with :data:`USER_KEY`.
-
-    The key is looked up batch by batch on the way in (``pyarrow.compute.index_in`` against the
-    sorted ids), so rows keep the pack's order (an SQL join would reorder them, and sorting them back
-    costs more than the copy), except that the tables in :data:`CLUSTER` are grouped within each
-    batch (see "Event blocks"). The file is written through its own DuckDB instance while the pack's
-    connection streams the rows (one connection cannot do both at once).
-    """
-    import duckdb
-    import pyarrow as pa
-
-    duck = pack.con.con  # type: ignore[attr-defined]
-    every = " UNION ALL ".join(f"SELECT user_id FROM {_q(n)}" for n in names)
-    ids = duck.execute(f"SELECT DISTINCT user_id FROM ({every}) WHERE user_id IS NOT NULL ORDER BY user_id"
-                       ).to_arrow_table().column(0).combine_chunks()
-    out = duckdb.connect(str(tmp))
-    try:
-        out.execute("SET enable_progress_bar = false")
-        for n in names:
-            reader = duck.execute(f"SELECT * FROM {_q(n)}").to_arrow_reader(_BATCH_ROWS)
-            schema = reader.schema.append(pa.field(USER_KEY, pa.int32()))
-            batches = (_with_key(_clustered(b, CLUSTER.get(n)), ids) for b in reader)
-            out.register("__opsnb_src", pa.RecordBatchReader.from_batches(schema, batches))
-            out.execute(f"CREATE TABLE {_q(n)} AS SELECT * FROM __opsnb_src")
-            out.unregister("__opsnb_src")
-    finally:
-        out.close()
+    return [n for n in pack.names if "user_id" in pack.engine.columns(n)]
 
 
 def _write(pack: Pack, tmp: Path) -> None:
-    users = _user_tables(pack)
-    duck = pack.con.con  # type: ignore[attr-defined]
-    build = "__opsnb_store_build"
-    try:
-        if users:
-            _write_keyed(pack, tmp, users)
-        duck.execute(f"ATTACH {_sql_str(str(tmp))} AS {build}")
-        try:
-            for n in pack.names:
-                if n not in users:
-                    duck.execute(f"CREATE TABLE {build}.{_q(n)} AS SELECT * FROM {_q(n)}")
-            for d in _present(pack):
-                duck.execute(f"CREATE TABLE {build}.{_q(_name(d))} AS {DERIVED[d].sql}")
-        finally:
-            duck.execute(f"DETACH {build}")
-    finally:
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    """Write the pack's store into the new file ``tmp`` (through the pack's local engine)."""
+    engine = _local(pack)
+    if engine is None:  # pragma: no cover - cached packs are read by the local engine
+        raise EngineError(f"the {pack.engine.name} engine keeps no store")
+    engine.build_store(tmp, tables=pack.names, keyed=_user_tables(pack),
+                       derived={_name(d): _expr(pack, d) for d in _present(pack)},
+                       key_column=USER_KEY, cluster=CLUSTER, batch_rows=_BATCH_ROWS)
 
 
 def attach_store(pack: Pack) -> bool:
     """Use the pack's store if it was built already (:func:`open_pack` calls this); True when in use."""
-    if not pack.cached:
+    engine = _local(pack)
+    if not pack.cached or engine is None:
         return False
     if "_opsnb_store" in pack.__dict__:
         return True
     path = store_path(pack)
     if not path.is_file():
         return False
-    import duckdb
-
     try:
-        _attach(pack, path)
-    except duckdb.Error:  # damaged (a disk that filled up, a copy cut short): rebuilt by ensure_store
-        with contextlib.suppress(duckdb.Error):
-            pack.con.con.execute(f"DETACH DATABASE IF EXISTS {STORE}")  # type: ignore[attr-defined]
+        _attach(pack, engine, path)
+    except EngineError:  # damaged (a disk that filled up, a copy cut short): rebuilt by ensure_store
         with contextlib.suppress(OSError), _locked(path.with_suffix(".lock")):  # an unwritable cache too
             path.unlink()
         return False
@@ -320,15 +254,9 @@ def keyed(pack: Pack, name: str) -> ibis.Table:
         t = pack.table(name)
         if "user_id" not in t.columns:
             raise KeyError(f"pack table {name!r} has no user_id column")
-        if "_opsnb_keyed" not in pack.__dict__:  # a copy of a Pack: ask the connection it shares
-            duck = pack.con.con  # type: ignore[attr-defined]
-            views = duck.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, ?)",
-                                 [KEYED_PREFIX]).fetchall()
-            pack.__dict__["_opsnb_keyed"] = frozenset(v[0].removeprefix(KEYED_PREFIX) for v in views)
-        if name in pack.__dict__["_opsnb_keyed"]:
-            tables[name] = pack.con.table(KEYED_PREFIX + name)
-        else:
-            tables[name] = t.mutate(**{USER_KEY: t.user_id})
+        engine = _local(pack)  # copies of a Pack share the engine, and so its store
+        stored = None if engine is None else engine.keyed_table(name)
+        tables[name] = stored if stored is not None else t.mutate(**{USER_KEY: t.user_id})
     return tables[name]
 
 
@@ -350,14 +278,10 @@ def derived(pack: Pack, name: str) -> ibis.Table:
     done: set[str] = pack.__dict__.setdefault("_opsnb_derived", set())
     if name not in done:
         if not ensure_store(pack):
-            duck = pack.con.con  # type: ignore[attr-defined]
-            # copies of a Pack object share its connection, and so its temporary table
-            have = duck.execute("SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = ?",
-                                [_name(name)]).fetchone()
-            if have is None:
-                duck.execute(f"CREATE TEMP TABLE {_q(_name(name))} AS {spec.sql}")
+            # copies of a Pack object share its engine, and so its temporary table
+            pack.engine.materialise(_name(name), _expr(pack, name))
         done.add(name)
-    return pack.con.table(_name(name))
+    return pack.engine.table(_name(name))
 
 
 def warm(pack: Pack) -> list[str]:

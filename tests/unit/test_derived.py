@@ -13,6 +13,7 @@ import pytest
 from opsnb.errors import NoData
 from opsnb.pack import derived as dv
 from opsnb.pack import from_frames, open_pack
+from opsnb.pack.duckdb_engine import STORE
 from opsnb.paths import cache_dir
 
 EVENTS = pd.DataFrame({
@@ -63,8 +64,10 @@ def _stores() -> set[str]:
 
 
 def _in_store(pack) -> bool:
-    return dv.STORE in set(pack.con.con.execute("SELECT database_name FROM duckdb_databases()").fetchnumpy()
-                           ["database_name"].tolist())
+    attached = STORE in set(pack.engine.raw.execute("SELECT database_name FROM duckdb_databases()").fetchnumpy()
+                            ["database_name"].tolist())
+    assert attached == (pack.engine.store is not None)  # the engine knows what its connection holds
+    return attached
 
 
 def test_folder_pack_builds_one_store_and_reuses_it(tmp_path):
