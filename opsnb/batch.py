@@ -472,7 +472,9 @@ def with_handoff(nb: Any, section: str) -> Any:
 
     if section not in HANDOFFS:
         return nb
-    cell = nbformat.v4.new_code_cell("from opsnb.sections.summary import produce\nproduce(ctx)")
+    # a notebook of one's own may not build a ``ctx``: then there is nothing to hand over
+    cell = nbformat.v4.new_code_cell("from opsnb.sections.summary import produce\n"
+                                     "if globals().get(\"ctx\") is not None:\n    produce(ctx)")
     cell.metadata["tags"] = [HANDOFF_TAG]
     nb.cells.append(cell)
     return nb

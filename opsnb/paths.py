@@ -43,3 +43,15 @@ def cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "opsnb"
+
+
+def atomic_write(target: Path, write: object) -> None:
+    """Write ``target`` through ``write(tmp_path)`` then one ``os.replace``: readers never see half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(write)}.tmp")
+    try:
+        write(tmp)  # type: ignore[operator]
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

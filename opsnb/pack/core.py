@@ -14,7 +14,6 @@ import dataclasses
 import difflib
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,7 +31,7 @@ from opsnb.pack.engine import Engine, LocalEngine, database_engine, local_engine
 from opsnb.pack.problems import PackProblem, is_error, problem
 from opsnb.pack.readers import ReadFailed, read_csv, read_xlsx
 from opsnb.pack.schemas import SCHEMAS, TableSchema
-from opsnb.paths import cache_dir
+from opsnb.paths import atomic_write, cache_dir
 
 CACHE_VERSION = "2"
 SUFFIXES = (".parquet", ".csv", ".tsv", ".xlsx")
@@ -159,7 +158,7 @@ def _hash_file(path: Path, *, memo: bool = False) -> str:
         pass
     digest = _hash_file(path)
     try:
-        _atomic_write(note, lambda p: p.write_text(digest, encoding="ascii"))
+        atomic_write(note, lambda p: p.write_text(digest, encoding="ascii"))
     except OSError:
         pass  # an unwritable cache only costs the next reader a re-hash
     return digest
@@ -221,17 +220,6 @@ def _cache_paths(name: str, key: str) -> tuple[Path, Path]:
     return base.with_suffix(".parquet"), base.with_suffix(".json")
 
 
-def _atomic_write(target: Path, write: object) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(write)}.tmp")
-    try:
-        write(tmp)  # type: ignore[operator]
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _dump_warnings(problems: Sequence[Problem]) -> str:
     out = []
     for p in problems:
@@ -284,8 +272,8 @@ def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, 
     warnings = list(ctx.problems)
     if use_cache:
         try:
-            _atomic_write(meta, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
-            _atomic_write(target, lambda p: typed.to_parquet(p, index=False))
+            atomic_write(meta, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
+            atomic_write(target, lambda p: typed.to_parquet(p, index=False))
             engine.load_parquet(name, target)
             return _Result(warnings, digest, True)
         except OSError as exc:
@@ -342,7 +330,7 @@ def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: Table
         warnings = list(ctx.problems)
         if use_cache:
             try:
-                _atomic_write(marker, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
+                atomic_write(marker, lambda p: p.write_text(_dump_warnings(warnings), encoding="utf-8"))
             except OSError:
                 pass
     engine.load_parquet(name, path, rename=spec.columns, types=_contract_types(schema), tz=tz)

@@ -58,10 +58,9 @@ from typing import TYPE_CHECKING
 
 import ibis
 
-from opsnb.pack.core import _atomic_write
 from opsnb.pack.engine import EngineError, LocalEngine
 from opsnb.pack.problems import problem
-from opsnb.paths import cache_dir
+from opsnb.paths import atomic_write, cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsnb.pack.core import Pack
@@ -228,7 +227,7 @@ def ensure_store(pack: Pack) -> bool:
     try:
         with _locked(path.with_suffix(".lock")):
             if not path.is_file():  # another process may have built it while we waited
-                _atomic_write(path, lambda tmp: _write(pack, tmp))
+                atomic_write(path, lambda tmp: _write(pack, tmp))
                 prune_stores()
     except Exception as exc:  # noqa: BLE001 - the store is an optimisation: the files still answer
         pack.warnings.append(problem("cache_unwritable", file=path.name, level="warning",
