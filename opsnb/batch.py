@@ -29,8 +29,9 @@ from typing import Any
 
 from opsnb import facts
 from opsnb.errors import LockedError, NoData, OpsnbError
-from opsnb.params import NOTEBOOKS, merge_overrides
+from opsnb.params import NOTEBOOKS, Settings, merge_overrides
 from opsnb.paths import notebooks_dir, outputs_dir, project_root
+from opsnb.periods import Period
 
 KEEP_RUNS = 3  # earlier runs of a period kept under .runs for recovery
 #: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
@@ -486,6 +487,37 @@ def without_handoff(nb: Any) -> Any:
     return nb
 
 
+@dataclass
+class _Run:
+    """One run's state as it moves through the phases of :func:`run` (plan, reuse, execute, publish)."""
+
+    settings: Settings
+    pack_path: Path
+    pack: Any
+    period: Period
+    root: Path
+    nb_dir: Path
+    log: Any
+    t_start: float
+    unit_dir: Path
+    target: Path
+    run_id: str
+    run_dir: Path
+    result: RunResult
+    params_nb: dict[str, Any]
+    header: list[tuple[str, str]]
+    toc: str
+    chosen: list[str]
+    env: dict[str, str]
+    params_text: str = ""
+    code: str = ""
+    prints: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def lang(self) -> str:
+        return self.settings.lang
+
+
 def run(*, period: str | None = None, unit: str | None = None, pack: str | None = None,
         sections: list[str] | None = None, lang: str | None = None, workers: int | None = None,
         params_file: str | None = None, overrides: list[str] | None = None, wait: bool = True,
@@ -494,9 +526,11 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
     """Run one period for one unit. Validates params and the pack before any kernel starts.
 
     Raises :class:`~opsnb.errors.ParamsError` / :class:`~opsnb.errors.PackError` (nothing started) and
-    :class:`~opsnb.errors.LockedError`; a failing section is recorded, not raised.
+    :class:`~opsnb.errors.LockedError`; a failing section is recorded, not raised. The phases:
+    :func:`_plan` (settings, pack, period, run folder), :func:`_reuse` (sections whose inputs are
+    unchanged), :func:`_execute` (the kernel pool, the sections, then the summary), :func:`_publish`
+    (facts, manifest, ledger, the atomic swap).
     """
-    from opsnb.render.i18n import t
     from opsnb.runspec import NO_PERIOD, resolve_run
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -515,159 +549,189 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         if exc.reason != NO_PERIOD:
             raise
         raise OpsnbError("the pack has no dated events or orders; pass --period YYYY-MM") from None
-    settings, pack_path, the_pack, per = spec.settings, spec.pack_path, spec.pack, spec.period
-    lang_ = settings.lang
-
-    unit_dir = outputs_dir(root) / settings.unit
-    target = unit_dir / per.label
-    with _Lock(unit_dir / f".{per.label}.lock", wait=wait, log=log):
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
-        run_dir = unit_dir / ".runs" / f"{per.label}-{run_id}"
-        run_dir.mkdir(parents=True)
-        result = RunResult(settings.unit, per.label, target, run_dir)
-        # The kernels load exactly the settings validated here: one YAML file with every setting.
-        effective = settings.model_dump(mode="json")
-        effective.update(period=per.label, pack=str(pack_path))
-        import yaml
-
-        (run_dir / "params.yaml").write_text(yaml.safe_dump(effective, allow_unicode=True, sort_keys=False),
-                                             encoding="utf-8")
-        params_nb = {"period": per.label, "unit": settings.unit, "pack": str(pack_path),
-                     "params_file": str(run_dir / "params.yaml"), "lang": lang_, "run_dir": str(run_dir)}
-        header = [(t("common.unit", lang_), settings.unit), (t("common.period", lang_), per.label),
-                  (t("common.generated_at", lang_), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
-                  (t("common.data_as_of", lang_), str(the_pack.day_range()[1]))]
-        toc = t("common.contents", lang_)
-        chosen = [s for s in settings.batch.sections]
-        # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).
-        env = dict(os.environ, OPSNB_HOME=str(root), OPSNB_BATCH="1")
+    unit_dir = outputs_dir(root) / spec.settings.unit
+    with _Lock(unit_dir / f".{spec.period.label}.lock", wait=wait, log=log):
+        r = _plan(spec, root=root, nb_dir=nb_dir, log=log, t_start=t_start, unit_dir=unit_dir)
         saved_env = {k: os.environ.get(k) for k in ("OPSNB_HOME", "OPSNB_BATCH")}
         os.environ["OPSNB_HOME"] = str(root)  # for kernels papermill starts itself (no warm kernel)
         os.environ["OPSNB_BATCH"] = "1"
-
-        # Reuse: a section whose inputs are unchanged since the published run is copied, not executed.
-        params_text = (run_dir / "params.yaml").read_text(encoding="utf-8")
-        code = code_fingerprint()
-        prints = {s: section_fingerprint(the_pack.fingerprint, params_text, code, lang_,
-                                         (nb_dir / NOTEBOOKS[s]).read_text(encoding="utf-8")) for s in chosen}
-        last = _previous_manifest(target)  # reused sections come from it (unless --force); costs always do
-        prev = None if force else last
-        reusable: dict[str, SectionResult] = {}
-        if prev is not None:
-            prev_dir, prev_manifest = prev
-            for old in prev_manifest.get("sections", []):
-                sec = old.get("section")
-                if (sec in prints and old.get("fingerprint") == prints[sec] and old.get("status") in ("ok", "reused")
-                        and old.get("html") and (prev_dir / old["html"]).is_file()):
-                    for f in (old["html"], old.get("notebook") or "", f"facts-{sec}.json", f"outcomes-{sec}.json",
-                              *ARTEFACTS.get(sec, ())):
-                        if f and (prev_dir / f).is_file():
-                            shutil.copy2(prev_dir / f, run_dir / f)
-                    reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"),
-                                                  fingerprint=prints[sec],
-                                                  reused_from=old.get("reused_from") or prev_manifest.get("run_id"))
-        # Longest first (fewest idle workers at the end): last run's durations, else typical ones.
-        cost = dict(TYPICAL_COST)
-        for old in (last[1].get("sections", []) if last else []):
-            if old.get("status") == "ok" and old.get("section") in cost:
-                cost[old["section"]] = float(old.get("duration_s") or 0.0)
-        to_run = sorted((s for s in chosen if s not in reusable), key=lambda s: -cost.get(s, 0.0))
-        n_workers = max(1, min(settings.batch.workers, len(to_run) or 1))
-        # no kernel at all when every section is reused (the summary then is too, or gets papermill's own)
-        kpool = KernelPool(n_workers, cwd=nb_dir, env=env) if to_run else None
-        if to_run:  # while the kernels start: import what the workers use, build the pack's derived tables once
-            import nbformat  # noqa: F401
-            import papermill  # noqa: F401 - ~1-2 s of imports, otherwise paid by the first sections
-
-            import opsnb.export  # noqa: F401
-            from opsnb.pack.derived import warm
-
-            warm(the_pack)
-
-        def one(section: str) -> SectionResult:
-            km = kpool.take() if kpool is not None else None
-            started = round(time.perf_counter() - t_start, 2)
-            r = execute_section(section, nb_dir=nb_dir, run_dir=run_dir, parameters=params_nb,
-                                timeout_s=settings.batch.timeout_s, lang=lang_, header=header, toc_title=toc,
-                                title=f"{t(f'sections.{section}.title', lang_)} · {per.label}",
-                                km=km, release=kpool.give_back if kpool is not None else None)
-            r.fingerprint, r.start_s = prints.get(section), started
-            return r
-
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(chosen) + 1, desc=f"opsnb {settings.unit} {per.label}", unit="section",
-                       file=sys.stderr, leave=True)
-        done: dict[str, SectionResult] = dict(reusable)
-        if bar is not None and reusable:
-            bar.update(len(reusable))
         try:
-            with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                futures = {pool.submit(one, s): s for s in to_run}
-                for fut in as_completed(futures):
-                    r = fut.result()
-                    done[r.section] = r
-                    if bar is not None:
-                        bar.set_postfix_str(f"{r.section}: {r.status}")
-                        bar.update(1)
-            result.sections = [done[s] for s in chosen]
-            for r in result.sections:
-                r.not_applicable = applicability(run_dir, r.section) if r.ok else None
-            (run_dir / "status.json").write_text(
-                json.dumps([asdict(s) for s in result.sections], ensure_ascii=False, indent=2), encoding="utf-8")
-            prints["summary"] = section_fingerprint(
-                *(f"{r.section}:{r.fingerprint}:{r.ok}" for r in result.sections), the_pack.fingerprint,
-                params_text, code, lang_, (nb_dir / NOTEBOOKS["summary"]).read_text(encoding="utf-8"))
-            old_summary = None
-            if prev is not None and not to_run:
-                old_summary = next((o for o in prev[1].get("sections", []) if o.get("section") == "summary"), None)
-            if (old_summary and old_summary.get("fingerprint") == prints["summary"]
-                    and (prev[0] / "index.html").is_file()):  # type: ignore[index]
-                shutil.copy2(prev[0] / "index.html", run_dir / "index.html")  # type: ignore[index]
-                summary = SectionResult("summary", "reused", 0.0, "index.html", NOTEBOOKS["summary"],
-                                        fingerprint=prints["summary"], reused_from=prev[1].get("run_id"))  # type: ignore[index]
-                if kpool is not None:
-                    kpool.close()
-            else:
-                summary = one("summary")
+            last = _previous_manifest(r.target)  # reused sections come from it (unless --force); costs always do
+            prev = None if force else last
+            reusable = _reuse(r, prev)
+            done, summary = _execute(r, reusable, prev, last, progress=progress)
         finally:
-            if kpool is not None:
-                kpool.close()
             for k, v in saved_env.items():  # the caller's environment is left as it was
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        for why in (kpool.errors if kpool is not None else []):
-            log(f"note: a warm kernel could not be started ({why}); papermill started one")
-        if bar is not None:
-            bar.update(1)
-            bar.close()
-        result.sections.insert(0, summary)
-        result.duration_s = round(time.perf_counter() - t_start, 2)
-        shown = facts.merge(run_dir)
-        clashes = facts.describe(facts.conflicts(shown))
-        for line in clashes:
-            log(f"warning: one figure, two values: {line}")
-        manifest = {
-            "unit": settings.unit, "period": per.label, "run_id": run_id, "started_at": header[2][1],
-            "finished_at": _now(), "duration_s": result.duration_s, "ok": result.ok,
-            "params": settings.model_dump(mode="json"), "pack": {"path": str(pack_path),
-                                                                   "fingerprint": the_pack.fingerprint,
-                                                                   "tables": the_pack.fingerprints},
-            "versions": _versions(), "git_commit": _git_commit(root),
-            "sections": [asdict(s) for s in result.sections],
-            "facts": {"file": facts.FILE, "count": len(shown), "conflicts": clashes},
-        }
-        tmp = run_dir / ".manifest.json.tmp"
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, run_dir / "manifest.json")
-        if any(s.ok for s in result.sections):
-            _append_ledger(run_dir, unit_dir, settings.unit, per.label, run_id, done.get("goals"), log)
-            publish(run_dir, target)
+        _publish(r, done, summary)
+    return r.result
+
+
+def _plan(spec: Any, *, root: Path, nb_dir: Path, log: Any, t_start: float, unit_dir: Path) -> _Run:
+    """The run folder, its ``params.yaml`` (exactly the validated settings), the notebooks' parameters."""
+    import yaml
+
+    from opsnb.render.i18n import t
+
+    settings, pack_path, the_pack, per = spec.settings, spec.pack_path, spec.pack, spec.period
+    lang_ = settings.lang
+    target = unit_dir / per.label
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
+    run_dir = unit_dir / ".runs" / f"{per.label}-{run_id}"
+    run_dir.mkdir(parents=True)
+    # The kernels load exactly the settings validated here: one YAML file with every setting.
+    effective = settings.model_dump(mode="json")
+    effective.update(period=per.label, pack=str(pack_path))
+    (run_dir / "params.yaml").write_text(yaml.safe_dump(effective, allow_unicode=True, sort_keys=False),
+                                         encoding="utf-8")
+    params_nb = {"period": per.label, "unit": settings.unit, "pack": str(pack_path),
+                 "params_file": str(run_dir / "params.yaml"), "lang": lang_, "run_dir": str(run_dir)}
+    header = [(t("common.unit", lang_), settings.unit), (t("common.period", lang_), per.label),
+              (t("common.generated_at", lang_), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+              (t("common.data_as_of", lang_), str(the_pack.day_range()[1]))]
+    # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).
+    env = dict(os.environ, OPSNB_HOME=str(root), OPSNB_BATCH="1")
+    r = _Run(settings, pack_path, the_pack, per, root, nb_dir, log, t_start, unit_dir, target, run_id, run_dir,
+             RunResult(settings.unit, per.label, target, run_dir), params_nb, header, t("common.contents", lang_),
+             list(settings.batch.sections), env)
+    r.params_text = (run_dir / "params.yaml").read_text(encoding="utf-8")
+    r.code = code_fingerprint()
+    r.prints = {s: section_fingerprint(the_pack.fingerprint, r.params_text, r.code, lang_,
+                                       (nb_dir / NOTEBOOKS[s]).read_text(encoding="utf-8")) for s in r.chosen}
+    return r
+
+
+def _reuse(r: _Run, prev: tuple[Path, dict[str, Any]] | None) -> dict[str, SectionResult]:
+    """Sections whose inputs are unchanged since the published run: copied (with their artefacts), not executed."""
+    reusable: dict[str, SectionResult] = {}
+    if prev is None:
+        return reusable
+    prev_dir, prev_manifest = prev
+    for old in prev_manifest.get("sections", []):
+        sec = old.get("section")
+        if (sec in r.prints and old.get("fingerprint") == r.prints[sec] and old.get("status") in ("ok", "reused")
+                and old.get("html") and (prev_dir / old["html"]).is_file()):
+            for f in (old["html"], old.get("notebook") or "", f"facts-{sec}.json", f"outcomes-{sec}.json",
+                      *ARTEFACTS.get(sec, ())):
+                if f and (prev_dir / f).is_file():
+                    shutil.copy2(prev_dir / f, r.run_dir / f)
+            reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"),
+                                          fingerprint=r.prints[sec],
+                                          reused_from=old.get("reused_from") or prev_manifest.get("run_id"))
+    return reusable
+
+
+def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict[str, Any]] | None,
+             last: tuple[Path, dict[str, Any]] | None, *, progress: bool) -> tuple[dict[str, SectionResult],
+                                                                                 SectionResult]:
+    """The sections on a pool of warm kernels (longest first), then the summary (reused when unchanged)."""
+    from opsnb.render.i18n import t
+
+    # Longest first (fewest idle workers at the end): last run's durations, else typical ones.
+    cost = dict(TYPICAL_COST)
+    for old in (last[1].get("sections", []) if last else []):
+        if old.get("status") == "ok" and old.get("section") in cost:
+            cost[old["section"]] = float(old.get("duration_s") or 0.0)
+    to_run = sorted((s for s in r.chosen if s not in reusable), key=lambda s: -cost.get(s, 0.0))
+    n_workers = max(1, min(r.settings.batch.workers, len(to_run) or 1))
+    # no kernel at all when every section is reused (the summary then is too, or gets papermill's own)
+    kpool = KernelPool(n_workers, cwd=r.nb_dir, env=r.env) if to_run else None
+    if to_run:  # while the kernels start: import what the workers use, build the pack's derived tables once
+        import nbformat  # noqa: F401
+        import papermill  # noqa: F401 - ~1-2 s of imports, otherwise paid by the first sections
+
+        import opsnb.export  # noqa: F401
+        from opsnb.pack.derived import warm
+
+        warm(r.pack)
+
+    def one(section: str) -> SectionResult:
+        km = kpool.take() if kpool is not None else None
+        started = round(time.perf_counter() - r.t_start, 2)
+        res = execute_section(section, nb_dir=r.nb_dir, run_dir=r.run_dir, parameters=r.params_nb,
+                              timeout_s=r.settings.batch.timeout_s, lang=r.lang, header=r.header, toc_title=r.toc,
+                              title=f"{t(f'sections.{section}.title', r.lang)} · {r.period.label}",
+                              km=km, release=kpool.give_back if kpool is not None else None)
+        res.fingerprint, res.start_s = r.prints.get(section), started
+        return res
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(r.chosen) + 1, desc=f"opsnb {r.settings.unit} {r.period.label}", unit="section",
+                   file=sys.stderr, leave=True)
+    done: dict[str, SectionResult] = dict(reusable)
+    if bar is not None and reusable:
+        bar.update(len(reusable))
+    try:
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            futures = {pool.submit(one, s): s for s in to_run}
+            for fut in as_completed(futures):
+                res = fut.result()
+                done[res.section] = res
+                if bar is not None:
+                    bar.set_postfix_str(f"{res.section}: {res.status}")
+                    bar.update(1)
+        r.result.sections = [done[s] for s in r.chosen]
+        for res in r.result.sections:
+            res.not_applicable = applicability(r.run_dir, res.section) if res.ok else None
+        (r.run_dir / "status.json").write_text(
+            json.dumps([asdict(s) for s in r.result.sections], ensure_ascii=False, indent=2), encoding="utf-8")
+        r.prints["summary"] = section_fingerprint(
+            *(f"{x.section}:{x.fingerprint}:{x.ok}" for x in r.result.sections), r.pack.fingerprint,
+            r.params_text, r.code, r.lang, (r.nb_dir / NOTEBOOKS["summary"]).read_text(encoding="utf-8"))
+        old_summary = None
+        if prev is not None and not to_run:
+            old_summary = next((o for o in prev[1].get("sections", []) if o.get("section") == "summary"), None)
+        if (prev is not None and old_summary and old_summary.get("fingerprint") == r.prints["summary"]
+                and (prev[0] / "index.html").is_file()):
+            shutil.copy2(prev[0] / "index.html", r.run_dir / "index.html")
+            summary = SectionResult("summary", "reused", 0.0, "index.html", NOTEBOOKS["summary"],
+                                    fingerprint=r.prints["summary"], reused_from=prev[1].get("run_id"))
+            if kpool is not None:
+                kpool.close()
         else:
-            log(f"every section failed: {target} keeps its previous report; this run is in {run_dir}")
-        _prune(unit_dir / ".runs", per.label, run_dir)
-    return result
+            summary = one("summary")
+    finally:
+        if kpool is not None:
+            kpool.close()
+    for why in (kpool.errors if kpool is not None else []):
+        r.log(f"note: a warm kernel could not be started ({why}); papermill started one")
+    if bar is not None:
+        bar.update(1)
+        bar.close()
+    return done, summary
+
+
+def _publish(r: _Run, done: dict[str, SectionResult], summary: SectionResult) -> None:
+    """The run's facts and manifest, then (when any section succeeded) the ledger and the atomic swap."""
+    result = r.result
+    result.sections.insert(0, summary)
+    result.duration_s = round(time.perf_counter() - r.t_start, 2)
+    shown = facts.merge(r.run_dir)
+    clashes = facts.describe(facts.conflicts(shown))
+    for line in clashes:
+        r.log(f"warning: one figure, two values: {line}")
+    manifest = {
+        "unit": r.settings.unit, "period": r.period.label, "run_id": r.run_id, "started_at": r.header[2][1],
+        "finished_at": _now(), "duration_s": result.duration_s, "ok": result.ok,
+        "params": r.settings.model_dump(mode="json"), "pack": {"path": str(r.pack_path),
+                                                                 "fingerprint": r.pack.fingerprint,
+                                                                 "tables": r.pack.fingerprints},
+        "versions": _versions(), "git_commit": _git_commit(r.root),
+        "sections": [asdict(s) for s in result.sections],
+        "facts": {"file": facts.FILE, "count": len(shown), "conflicts": clashes},
+    }
+    tmp = r.run_dir / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, r.run_dir / "manifest.json")
+    if any(s.ok for s in result.sections):
+        _append_ledger(r.run_dir, r.unit_dir, r.settings.unit, r.period.label, r.run_id, done.get("goals"), r.log)
+        publish(r.run_dir, r.target)
+    else:
+        r.log(f"every section failed: {r.target} keeps its previous report; this run is in {r.run_dir}")
+    _prune(r.unit_dir / ".runs", r.period.label, r.run_dir)
