@@ -57,6 +57,18 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics.activity import user_days_between
+from opsnb.metrics.kpi_targets import (
+    Target,
+    _kpis_frame,
+    attainment_ratio,
+    is_additive,
+    is_cumulative,
+    months_target,
+    resolve_target,
+    status_of,
+    target_table,
+    target_to_date,
+)
 from opsnb.metrics.orders import paid
 from opsnb.pack.core import Pack
 from opsnb.params import KPI, Label, Settings, StatusBands
@@ -80,29 +92,12 @@ __all__ = [
     "ytd",
 ]
 
-SOURCE_TABLE = "kpis table"
-SOURCE_SUM_MONTHS = "sum of months"
-SOURCE_SUM_QUARTERS = "sum of quarters"
-
-
 @dataclass(frozen=True)
 class KPIValue:
     """A KPI value for one period: ``value`` is ``None`` when undefined, ``reason`` says why."""
 
     value: float | None
     reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Target:
-    """A target with where it came from (``"kpis table"``, ``"sum of months"``, ``"plan 2026-09"``…)."""
-
-    value: float | None
-    source: str | None = None
-    reason: str | None = None
-
-
-# ---------------------------------------------------------------- helpers on the pack
 
 
 def _ts(d: date) -> pd.Timestamp:
@@ -373,26 +368,24 @@ def _d_satisfaction(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
 
 @dataclass(frozen=True)
 class Builtin:
-    """A built-in KPI definition.
+    """A built-in KPI definition: how to compute it and the tables it reads.
 
-    ``additive``: monthly values (and targets) add up to the quarter and the year.
-    ``cumulative``: the value grows through the period (to-date targets are pro-rated).
+    Which definitions add up over months and grow through a period is said once, in
+    :data:`opsnb.metrics.kpi_targets.ADDITIVE_BUILTINS` and ``CUMULATIVE_BUILTINS``.
     """
 
     compute: Callable[[Pack, Sequence[Period]], list[KPIValue]]
     tables: tuple[str, ...]
-    additive: bool = False
-    cumulative: bool = False
 
 
 BUILTINS: dict[str, Builtin] = {
-    "new_users": Builtin(_d_new_users, ("users",), additive=True, cumulative=True),
+    "new_users": Builtin(_d_new_users, ("users",)),
     "active_users": Builtin(_d_active_users, ("events",)),
-    "mau": Builtin(_d_mau, ("events",), cumulative=True),
-    "gmv": Builtin(_d_gmv, ("orders",), additive=True, cumulative=True),
-    "orders": Builtin(_d_orders, ("orders",), additive=True, cumulative=True),
+    "mau": Builtin(_d_mau, ("events",)),
+    "gmv": Builtin(_d_gmv, ("orders",)),
+    "orders": Builtin(_d_orders, ("orders",)),
     "aov": Builtin(_d_aov, ("orders",)),
-    "paying_users": Builtin(_d_paying_users, ("orders",), cumulative=True),
+    "paying_users": Builtin(_d_paying_users, ("orders",)),
     "conversion_rate": Builtin(_d_conversion_rate, ("orders", "events")),
     "repurchase_rate": Builtin(_d_repurchase_rate, ("orders",)),
     "retention_d30": Builtin(_d_retention_d30, ("users", "events")),
@@ -415,54 +408,6 @@ def _as_kpi(kpi: KPI | str) -> KPI:
         if k.key == kpi:
             return k
     return KPI(key=kpi, label=Label(zh=kpi, en=kpi), unit="count")
-
-
-def is_additive(kpi: KPI) -> bool:
-    """Whether monthly values and targets of ``kpi`` add up to quarters and years.
-
-    Built-ins: new_users, gmv, orders. Table KPIs: ``kpi.additive`` when set, else the unit is
-    count or currency. Never ratios, averages or distinct counts.
-    """
-    if kpi.source == "table":
-        declared = getattr(kpi, "additive", None)
-        if declared is not None:
-            return bool(declared)
-        return kpi.unit in ("count", "currency")
-    b = BUILTINS.get(kpi.definition)
-    return bool(b and b.additive)
-
-
-def _is_cumulative(kpi: KPI) -> bool:
-    if kpi.source == "table":
-        return False
-    b = BUILTINS.get(kpi.definition)
-    return bool(b and b.cumulative)
-
-
-def _kpis_frame(pack: Pack) -> pd.DataFrame:
-    """The kpis table as pandas with a normalised ``period`` label (it is small)."""
-    cached = pack.__dict__.get("_opsnb_kpis_frame")
-    if cached is not None:
-        return cached
-    if not pack.has("kpis"):
-        df = pd.DataFrame({"metric": pd.Series([], dtype="string"), "period": pd.Series([], dtype="string"),
-                           "target": pd.Series([], dtype="float64"), "actual": pd.Series([], dtype="float64")})
-    else:
-        df = pack.con.execute(pack.table("kpis"))
-        if "actual" not in df.columns:
-            df["actual"] = float("nan")
-        df = df[["metric", "period", "target", "actual"]].copy()
-        df["metric"] = df["metric"].astype("string").str.strip()
-        df["period"] = df["period"].astype("string").str.strip().map(_norm_label).astype("string")
-    pack.__dict__["_opsnb_kpis_frame"] = df
-    return df
-
-
-def _norm_label(s: Any) -> str:
-    try:
-        return Period.parse(str(s)).label
-    except ValueError:
-        return str(s)
 
 
 def kpi_series(pack: Pack, kpi: KPI | str, periods: Sequence[Period]) -> pd.DataFrame:
@@ -528,85 +473,7 @@ def _values(pack: Pack, kpi: KPI, periods: list[Period]) -> list[KPIValue]:
 # ---------------------------------------------------------------- public: targets
 
 
-def target_table(pack: Pack, extra_targets: pd.DataFrame | None = None) -> pd.DataFrame:
-    """All explicit targets: kpis-table rows first, then ``extra_targets`` where the table has none.
-
-    ``extra_targets`` has columns metric, period, target, source (e.g. the plan section's
-    ``plan_targets.csv`` with source ``"plan 2026-09"``). Returns metric, period (label), target, source.
-    """
-    k = _kpis_frame(pack)
-    base = pd.DataFrame({"metric": k["metric"], "period": k["period"], "target": k["target"].astype("float64"),
-                         "source": SOURCE_TABLE})
-    base = base[base["target"].notna()]
-    if extra_targets is not None and len(extra_targets):
-        e = extra_targets.copy()
-        if "source" not in e.columns:
-            e["source"] = "extra"
-        e = pd.DataFrame({"metric": e["metric"].astype("string").str.strip(),
-                          "period": e["period"].astype("string").str.strip().map(_norm_label).astype("string"),
-                          "target": pd.to_numeric(e["target"]).astype("float64"),
-                          "source": e["source"].astype("string")})
-        e = e[e["target"].notna()]
-        have = set(zip(base["metric"], base["period"], strict=True))
-        e = e[[(m, p) not in have for m, p in zip(e["metric"], e["period"], strict=True)]]
-        base = pd.concat([base, e], ignore_index=True)
-    return base.drop_duplicates(["metric", "period"], keep="first").reset_index(drop=True)
-
-
-def resolve_target(targets: pd.DataFrame, kpi: KPI, period: Period) -> Target:
-    """The target of ``kpi`` for ``period`` (label of the full period).
-
-    Order: an explicit row (kpis table, then extra targets); for a quarter or year of an
-    additive KPI, the sum of its months (all must be present), else — for a year — of its
-    quarters. Ratios and averages are never summed.
-    """
-    full = period.full
-    hit = targets[(targets["metric"] == kpi.key) & (targets["period"] == full.label)]
-    if len(hit):
-        return Target(float(hit["target"].iloc[0]), str(hit["source"].iloc[0]))
-    if full.kind == "month" or not is_additive(kpi):
-        return Target(None, None, "no_target")
-    months = [resolve_target(targets, kpi, m) for m in full.month_periods()]
-    if all(m.value is not None for m in months):
-        return Target(float(sum(m.value for m in months if m.value is not None)), SOURCE_SUM_MONTHS)
-    if full.kind == "year":
-        qs = [resolve_target(targets, kpi, q) for q in full.quarter_periods()]
-        if all(q.value is not None for q in qs):
-            return Target(float(sum(q.value for q in qs if q.value is not None)), SOURCE_SUM_QUARTERS)
-    return Target(None, None, "no_target")
-
-
 # ---------------------------------------------------------------- public: attainment
-
-
-def attainment_ratio(actual: float | None, target: float | None, direction: str) -> tuple[float | None, str | None]:
-    """Attainment: actual ÷ target (higher is better) or target ÷ actual (lower is better).
-
-    ``None`` with a reason when a value is missing or the divisor is zero (never inf/NaN):
-    ``no_actual``, ``no_target``, ``zero_target``, ``zero_actual``. A zero actual with higher is
-    better is a defined 0 % (missed); a negative divisor is ``negative_value``.
-    """
-    if actual is None or _isnan(actual):
-        return None, "no_actual"
-    if target is None or _isnan(target):
-        return None, "no_target"
-    num, den = (actual, target) if direction == "higher" else (target, actual)
-    if den == 0:
-        return None, "zero_target" if direction == "higher" else "zero_actual"
-    if den < 0 or num < 0:
-        return None, "negative_value"
-    return float(num) / float(den), None
-
-
-def status_of(att: float | None, bands: StatusBands) -> str:
-    """``exceeded`` (≥ bands.exceeded), ``nearly`` (≥ bands.nearly), ``missed``, or ``n/a``."""
-    if att is None:
-        return "n/a"
-    if att >= bands.exceeded - 1e-12:
-        return "exceeded"
-    if att >= bands.nearly - 1e-12:
-        return "nearly"
-    return "missed"
 
 
 def change(new: float | None, old: float | None, unit: str) -> tuple[float | None, str, str | None]:
@@ -674,7 +541,7 @@ def _prorate_share(kpi: KPI, plan: _Plan, v: dict[Period, KPIValue]) -> tuple[fl
     """
     if not plan.partial:
         return 1.0, "full"
-    if not _is_cumulative(kpi):
+    if not is_cumulative(kpi):
         return 1.0, "not_prorated"
     part, whole = v[plan.ly].value, v[plan.ly_full].value
     if part is not None and whole:
@@ -682,24 +549,6 @@ def _prorate_share(kpi: KPI, plan: _Plan, v: dict[Period, KPIValue]) -> tuple[fl
         if 0 < share <= 1:
             return share, "last_year_shape"
     return plan.cur.days / plan.full.days, "even_split"
-
-
-def _months_target(targets: pd.DataFrame, kpi: KPI, plan: _Plan) -> float | None:
-    """For a partial quarter or year of an additive KPI whose covered days are whole months: the sum of
-    those months' targets (None otherwise, or when one of them has no target).
-
-    This is the rule that keeps one figure one value: a quarter whose only covered month is October
-    has October's target, so its attainment to date equals October's.
-    """
-    if not plan.partial or plan.full.kind == "month" or not is_additive(kpi):
-        return None
-    months = [m for m in plan.full.month_periods() if m.start < plan.cur.end]
-    if not months or months[-1].end != plan.cur.end:
-        return None
-    values = [resolve_target(targets, kpi, m).value for m in months]
-    if any(x is None for x in values):
-        return None
-    return float(sum(x for x in values if x is not None))
 
 
 def _assess(pack: Pack, kpi: KPI, fulls: list[Period], targets: pd.DataFrame, bands: StatusBands,
@@ -716,7 +565,7 @@ def _assess(pack: Pack, kpi: KPI, fulls: list[Period], targets: pd.DataFrame, ba
         tgt = resolve_target(targets, kpi, pl.full)
         share, how = _prorate_share(kpi, pl, v)
         target = None if tgt.value is None else tgt.value * share
-        to_date = _months_target(targets, kpi, pl) if tgt.value is not None else None
+        to_date = months_target(targets, kpi, pl.full, pl.cur) if tgt.value is not None else None
         if to_date is not None:  # whole months covered: their own targets, so October alone = Q4 to date
             target, how = to_date, "months_to_date"
             share = to_date / tgt.value if tgt.value else share
@@ -834,20 +683,6 @@ def trend(pack: Pack, kpi: KPI | str, period: Period, months: int = 12, *,
     } for m, c, v, t in zip(fulls, cur, vals, tg, strict=True)])
 
 
-def _target_to_date(targets: pd.DataFrame, kpi: KPI, span: Period) -> float | None:
-    """Σ monthly targets from January to the end of ``span`` (the last month pro-rated by days)."""
-    total = 0.0
-    for m in span.year().month_periods():
-        if m.start >= span.end:
-            break
-        tg = resolve_target(targets, kpi, m)
-        if tg.value is None:
-            return None
-        covered = (min(m.end, span.end) - m.start).days
-        total += tg.value * covered / m.days
-    return total
-
-
 def ytd(pack: Pack, period: Period, settings: Settings, *,
         extra_targets: pd.DataFrame | None = None, kpis: Sequence[KPI] | None = None) -> pd.DataFrame:
     """Year-to-date progress toward each annual target, with a run-rate projection to year end.
@@ -888,12 +723,12 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
             proj = None
         elif additive:
             proj = v.value / elapsed if elapsed > 0 else None
-            ttd = _target_to_date(targets, k, span)
+            ttd = target_to_date(targets, k, span)
             if ttd is not None and tgt.value:
                 exp = ttd / tgt.value
                 pace, _ = attainment_ratio(v.value, ttd, "higher")
                 pseason = None if pace is None else pace * tgt.value
-        elif _is_cumulative(k):
+        elif is_cumulative(k):
             proj, why_proj = None, "no_run_rate"
         else:
             proj = v.value

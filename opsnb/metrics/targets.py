@@ -29,7 +29,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
-from opsnb.metrics.kpis import resolve_target, target_table
+from opsnb.metrics.kpi_targets import resolve_target, target_table
 from opsnb.metrics.orders import paid, refunded
 from opsnb.pack import Pack
 from opsnb.periods import Period
