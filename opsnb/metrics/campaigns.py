@@ -240,7 +240,7 @@ def _same_day_last_year(d: date) -> date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def uplift(pack: Pack, period: Period) -> pd.DataFrame:
+def uplift(pack: Pack, period: Period, *, region: str | None = "CN") -> pd.DataFrame:
     """GMV and new users during each campaign against the same-length window just before it, and last year.
 
     GMV here is **all** paid GMV of the business on those days (not only attributed orders) and new
@@ -248,15 +248,16 @@ def uplift(pack: Pack, period: Period) -> pd.DataFrame:
     ``days`` days immediately before ``start``; the last-year window is the same calendar days one
     year earlier. A window that starts before the pack's first day of data has no value
     (``*_reason = "before_data"``). Caveats: ``baseline_overlaps`` lists other campaigns (ids)
-    running on any baseline day; ``baseline_holidays`` lists Chinese public holidays in the baseline
-    (their dates, from ``holidays.China``, days off in lieu included); ``caveat`` is True when either is non-empty.
+    running on any baseline day; ``baseline_holidays`` lists the public holidays of the unit's calendar
+    ``region`` (``settings.region``: CN, GB …; None: none) in the baseline, days off in lieu included
+    (:func:`opsnb.metrics.calendar.holiday_dates`); ``caveat`` is True when either is non-empty.
 
     Raises
     ------
     NoData
         No campaign in the period, or no orders table.
     """
-    import holidays  # heavy-ish; only needed here
+    from opsnb.metrics.calendar import holiday_dates
 
     camps = period_campaigns(pack, period)
     pack.table("orders")
@@ -274,8 +275,7 @@ def uplift(pack: Pack, period: Period) -> pd.DataFrame:
     lo, hi = min(spans), max(spans)
     gmv = daily_gmv(pack, lo, hi)
     signups = daily_signups(pack, lo, hi) if pack.has("users") else None
-    years = sorted({d.year for d in spans} | {lo.year, hi.year})
-    cn_holidays = holidays.China(years=years)
+    days_off = holiday_dates(lo, hi, region=region)
 
     def window(series: pd.Series | None, s: date, e: date) -> float | None:
         if series is None:
@@ -311,7 +311,7 @@ def uplift(pack: Pack, period: Period) -> pd.DataFrame:
         others = allc[(allc["campaign_id"] != r["campaign_id"]) & (allc["start"] < s) & (allc["end"] >= bs)]
         out["baseline_overlaps"] = sorted(others["campaign_id"].astype(str))
         days = [bs + timedelta(days=i) for i in range(n)]
-        out["baseline_holidays"] = [d for d in days if d in cn_holidays]
+        out["baseline_holidays"] = [d for d in days if d in days_off]
         out["caveat"] = bool(out["baseline_overlaps"] or out["baseline_holidays"])
         rows.append(out)
     df = pd.DataFrame(rows)

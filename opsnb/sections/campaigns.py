@@ -447,7 +447,7 @@ SUBSECTIONS: list[Subsection] = [
                                                currency=ctx.settings.currency),
     ),
     Subsection(
-        "campaigns.uplift", lambda ctx: cm.uplift(ctx.pack, ctx.period),
+        "campaigns.uplift", lambda ctx: cm.uplift(ctx.pack, ctx.period, region=ctx.settings.region),
         chart=lambda r, ctx: uplift_chart(r, labels=(ctx.t("campaigns.uplift.during"), ctx.t("campaigns.uplift.baseline")),
                                           title=ctx.t("campaigns.uplift.chart_title"), lang=ctx.lang,
                                           currency=ctx.settings.currency)

@@ -110,6 +110,14 @@ def test_uplift_against_baseline_and_last_year():
     assert y["baseline_overlaps"] == [] and y["baseline_holidays"] == [date(2026, 10, d) for d in (1, 2, 3)]
 
 
+def test_uplift_baseline_holidays_follow_the_units_calendar():
+    """A GB unit's baseline in early October has no public holiday; China's National Day is not its caveat."""
+    u = uplift(_uplift_pack(), OCT, region="GB").set_index("campaign_id")
+    assert u.loc["Y", "baseline_holidays"] == [] and u.loc["X", "baseline_holidays"] == []
+    assert bool(u.loc["X", "caveat"]) and not bool(u.loc["Y", "caveat"])  # X still has an overlapping campaign
+    assert uplift(_uplift_pack(), OCT, region=None).loc[0, "baseline_holidays"] == []
+
+
 def test_uplift_baseline_before_data_is_na():
     a = uplift(campaign_pack(), OCT).set_index("campaign_id").loc["A"]
     assert pd.isna(a["gmv_baseline"]) and a["gmv_uplift_reason"] == "before_data"
