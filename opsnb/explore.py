@@ -636,8 +636,9 @@ class RFMDrill:
 class RFMDrilldown(Explorer):
     """An RFM segment's size, revenue share and top customers by monetary value.
 
-    Controls: ``segment`` (rule segments of ``settings.insights.rfm_segments`` then Others),
-    ``top_n``, ``period``. The period is clipped to the data as in the insights section.
+    Controls: ``segment`` (the segments of ``settings.insights.rfm_rules`` then Others), ``top_n``,
+    ``period``. Scored and segmented exactly as the insights section's RFM (``rfm_scoring``,
+    ``rfm_segment_map``, ``rfm_analysis_date``); the period is clipped to the data as there.
     ``last_result`` is an :class:`RFMDrill`.
     """
 
@@ -646,15 +647,17 @@ class RFMDrilldown(Explorer):
     def _segments(self, ctx: Context) -> list[tuple[str, str]]:
         from opsnb.metrics.rfm import OTHERS
 
-        rules = ctx.settings.insights.rfm_segments
+        rules = ctx.settings.insights.rfm_rules
         opts = list(dict.fromkeys((r.label(ctx.lang), r.segment) for r in rules))
         return [*opts, (self.t("others"), OTHERS)]
 
     def _summary(self, ctx: Context) -> pd.DataFrame:
         from opsnb.metrics.rfm import rfm_segments
 
-        return ctx.memo("explore.rfm", lambda: rfm_segments(ctx.pack, ctx.effective_period,
-                                                            ctx.settings.insights.rfm_segments))
+        ins = ctx.settings.insights
+        return ctx.memo("explore.rfm", lambda: rfm_segments(ctx.pack, ctx.effective_period, ins.rfm_rules,
+                                                            scoring=ins.rfm_scoring,
+                                                            analysis_date=ins.rfm_analysis_date))
 
     def defaults(self, ctx: Context) -> dict[str, Any]:
         segs = [s for _, s in self._segments(ctx)]
@@ -685,8 +688,9 @@ class RFMDrilldown(Explorer):
         if row.empty:
             raise NoData("orders", self.t("unknown_segment", segment=seg))
         r = row.iloc[0]
-        s = rfm_scores(ctx.pack, ctx.effective_period)
-        s = s.mutate(segment=_segment_expr(s, ctx.settings.insights.rfm_segments))
+        ins = ctx.settings.insights
+        s = rfm_scores(ctx.pack, ctx.effective_period, scoring=ins.rfm_scoring, analysis_date=ins.rfm_analysis_date)
+        s = s.mutate(segment=_segment_expr(s, ins.rfm_rules))
         s = s.filter(s.segment == seg)
         top = s.order_by([ibis.desc(s.monetary), s.user_id]).limit(int(values["top_n"])).execute()
         top = top[["user_id", "last_order", "recency", "frequency", "monetary", "r", "f", "m"]].reset_index(drop=True)

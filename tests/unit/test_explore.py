@@ -298,3 +298,18 @@ def test_chinese_texts(pack, tmp_path, monkeypatch):
     ex = explore.CampaignComparer(zh)
     html = "".join(b.get("text/html", "") for b in _bundles(ex.outputs()))
     assert "活动对比" in html and "交互探索仅在 JupyterLab 中可用" in html and "不适用（零成本" not in html
+
+
+def test_rfm_drilldown_scores_and_segments_as_the_insights_section(ctx):
+    """With R's scoring and segment map set, the explorer shows the section's segments and counts."""
+    from opsnb.metrics.rfm import rfm_segments
+
+    ctx.settings.insights.rfm_scoring = "quantile_breaks"
+    ctx.settings.insights.rfm_segment_map = "r_rfm"
+    ex = explore.rfm_drilldown(ctx, interactive=False)
+    ins = ctx.settings.insights
+    want = rfm_segments(ctx.pack, ctx.effective_period, ins.rfm_rules, scoring="quantile_breaks")
+    assert [s for _, s in ex._segments(ex.ctx)][:-1] == [r.segment for r in ins.rfm_rules]
+    got = ex._summary(ex.ctx)
+    assert got[["segment", "customers"]].to_dict("records") == want[["segment", "customers"]].to_dict("records")
+    assert ex.last_result.customers == int(want.set_index("segment").loc[ex.last_result.segment, "customers"])
