@@ -245,7 +245,9 @@ def festivals(start: date, end: date, *, region: str | None = "CN", year_festiva
                 notes.append(Note("plan.note.qixi_approx", {"year": y}))
             rows.append(r)
     df = pd.DataFrame(rows)
-    df = df[(df["start"] < end) & (df["end"] >= start)].assign(kind="festival", name_zh=None, name_en=None)
+    # China's are e-commerce festivals (电商节点); elsewhere they are retail moments of the high street
+    kind = "festival" if region is not None and split_region(region)[0] == "CN" else "retail"
+    df = df[(df["start"] < end) & (df["end"] >= start)].assign(kind=kind, name_zh=None, name_en=None)
     df = df.sort_values(["start", "key"], kind="stable")
     return df[cols].reset_index(drop=True), notes
 
@@ -309,7 +311,7 @@ def marketing_calendar(pack: Pack, period: Period, settings: Any, *, plan: Annua
         raise NoData("campaigns", f"no holiday, festival or campaign between {start} and {end} "
                                   f"(calendar region {region or 'unknown'})")
     ev = pd.concat(parts, ignore_index=True).drop_duplicates(["kind", "key", "start", "end"])
-    order = {"holiday": 0, "festival": 1, "campaign": 2}
+    order = {"holiday": 0, "festival": 1, "retail": 1, "campaign": 2}
     ev = ev.sort_values(["start", "kind"], key=lambda c: c.map(order) if c.name == "kind" else c, kind="stable")
     ev["quarter"] = [_quarter(max(d, start)) for d in ev["start"]]
     themes = []

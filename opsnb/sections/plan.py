@@ -323,7 +323,7 @@ def region_name(code: str, lang: str) -> str:
 
 def calendar_table(c: cal.MarketingCalendar, ctx: Context) -> ui.Table:
     ev = c.events
-    names = [ctx.t(f"plan.festival.{k}") if kind == "festival" else (zh if ctx.lang == "zh" else en)
+    names = [ctx.t(f"plan.festival.{k}") if kind in ("festival", "retail") else (zh if ctx.lang == "zh" else en)
              for kind, k, zh, en in zip(ev["kind"], ev["key"], ev["name_zh"], ev["name_en"], strict=True)]
     out = pd.DataFrame({
         ctx.t("plan.col.start"): [_d(x) for x in ev["start"]], ctx.t("plan.col.due"): [_d(x) for x in ev["end"]],

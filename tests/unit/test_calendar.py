@@ -150,7 +150,7 @@ def test_gb_marketing_calendar_has_no_chinese_festival():
     cal = marketing_calendar(from_frames({}), Period.parse("2011-10"), Settings(timezone="Europe/London"))
     assert (cal.start, cal.end) == (date(2011, 11, 1), date(2012, 2, 1))
     ev = cal.events
-    assert list(ev[ev.kind == "festival"].key) == ["black_friday", "cyber_monday", "christmas_shopping",
+    assert list(ev[ev.kind == "retail"].key) == ["black_friday", "cyber_monday", "christmas_shopping",
                                                    "boxing_day_sales", "january_sales"]
     assert list(zip(ev[ev.kind == "holiday"].start, ev[ev.kind == "holiday"].name_en, strict=True)) == [
         (date(2011, 12, 25), "Christmas Day"), (date(2011, 12, 26), "Boxing Day"), (date(2012, 1, 1), "New Year's Day")]
