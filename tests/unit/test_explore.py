@@ -313,3 +313,18 @@ def test_rfm_drilldown_scores_and_segments_as_the_insights_section(ctx):
     got = ex._summary(ex.ctx)
     assert got[["segment", "customers"]].to_dict("records") == want[["segment", "customers"]].to_dict("records")
     assert ex.last_result.customers == int(want.set_index("segment").loc[ex.last_result.segment, "customers"])
+
+
+def test_funnel_explorer_with_one_unknown_channel_shows_no_split(monkeypatch):
+    """Everyone's channel unknown and no one drops: a note and a sentence, not a one-group "unknown" chart."""
+    from tests.unit.test_insights_activity_view import _one_of_each_pack
+
+    monkeypatch.setenv(explore.BATCH_ENV, "1")
+    shown: list = []
+    monkeypatch.setattr(explore, "_display", lambda *objs: shown.extend(objs))
+    pk = _one_of_each_pack()
+    s = Settings(lang="zh")
+    s.insights.funnel_steps = ["visit", "purchase"]
+    explore.funnel_by_segment(Context(s, pk, Period.parse("2026-03"), "insights", *pk.day_range()))
+    html = "".join(b.get("text/html", "") for b in _bundles(shown))
+    assert "未知" not in html and "<svg" not in html and "每位完成“访问”的用户都完成了“购买”" in html
