@@ -14,6 +14,7 @@ from opsnb.render.ui import esc
 UNSAFE_MIMETYPES = ("application/javascript", "text/javascript", "text/vnd.mermaid",
                     "application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json")
 REMOVE_TAGS = {"remove", "remove_cell", "parameters", "injected-parameters"}
+_NUMBERED = re.compile(r"\s*\d+[.、]\s")
 _HEAD = re.compile(r'<h([12])(?=[^>]*class="opsnb-h")[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 TOC_SLOT = '<nav class="opsnb-toc-slot"></nav>'
 
@@ -73,9 +74,11 @@ def _toc(body: str, title: str) -> str:
     items = [(lvl, ident, re.sub(r"<[^>]+>", "", text)) for lvl, ident, text in _HEAD.findall(body)]
     if not items:
         return ""
-    lis = "".join(f'<li class="toc-h{lvl}"><a href="#{ident}">{text}</a></li>' for lvl, ident, text in items
-                  if lvl == "2")
-    return f'<nav class="opsnb-toc" aria-label="{esc(title)}"><strong>{esc(title)}</strong><ol>{lis}</ol></nav>'
+    heads = [(ident, text) for lvl, ident, text in items if lvl == "2"]
+    lis = "".join(f'<li class="toc-h2"><a href="#{ident}">{text}</a></li>' for ident, text in heads)
+    # headings that carry their own numbers ("1. 关键指标…") are listed as they are, not numbered again
+    tag = "ul" if any(_NUMBERED.match(text) for _, text in heads) else "ol"
+    return f'<nav class="opsnb-toc" aria-label="{esc(title)}"><strong>{esc(title)}</strong><{tag}>{lis}</{tag}></nav>'
 
 
 def export_html(nb: nbformat.NotebookNode, *, lang: str = "zh", title: str = "",

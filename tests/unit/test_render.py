@@ -84,3 +84,12 @@ def test_figure_is_inline_svg_with_text():
 )
 def test_p_value(p, lang, text):
     assert fmt.p_value(p, lang) == text
+
+
+def test_toc_does_not_number_headings_that_carry_their_own_numbers():
+    from opsnb.export.exporter import _toc
+
+    numbered = '<h2 class="opsnb-h" id="a">1. 关键指标</h2><h2 class="opsnb-h" id="b">2. 趋势</h2>'
+    plain = '<h2 class="opsnb-h" id="a">行动计划</h2><h2 class="opsnb-h" id="b">甘特图</h2>'
+    assert "<ul>" in _toc(numbered, "目录") and "<ol>" not in _toc(numbered, "目录")  # not "1. 1. 关键指标"
+    assert "<ol>" in _toc(plain, "目录")
