@@ -180,7 +180,7 @@ def actions(pack: Pack, period: Period, settings: Any, *, as_of: date | None = N
         frames.append(pd.DataFrame([{**a.model_dump(), "source": src} for a, src in manual]))
     frames = [f for f in frames if not f.empty]
     if not frames:
-        raise NoData("actions", "no actions in the pack, in plan.actions or in params/actions/<unit>.yaml")
+        raise NoData("actions", "")  # like a missing table (none in plan.actions or params/actions/ either)
     df = pd.concat(frames, ignore_index=True).drop_duplicates("action_id", keep="last")
     for c in ("start", "due", "done_at"):
         df[c] = pd.Series([_day(v) for v in df[c]], index=df.index, dtype=object)
@@ -345,7 +345,7 @@ def risks(pack: Pack, settings: Any) -> pd.DataFrame:
         frames.append(pd.DataFrame([{**r.model_dump(), "source": "params"} for r in settings.plan.risks]))
     frames = [f for f in frames if not f.empty]
     if not frames:
-        raise NoData("risks", "no risks in the pack or in plan.risks")
+        raise NoData("risks", "")  # like a missing table (none in plan.risks either)
     df = pd.concat(frames, ignore_index=True)
     for c in ("likelihood", "impact"):
         if c not in df.columns:

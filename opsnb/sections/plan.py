@@ -258,6 +258,8 @@ def targets_chart(plan: tg.AnnualPlan, ctx: Context) -> Any:
         return None
     key = months["metric"].iloc[0]
     data = months[months["metric"] == key]
+    if len(data) <= 1:  # one month left: the table says it; a one-bar chart does not
+        return None
     return charts.bar(data.assign(month=data["period"]), x="month", y="target",
                       title=ctx.t("plan.targets.chart", metric=_label(ctx, key), year=plan.year),
                       unit=str(data["unit"].iloc[0]), lang=ctx.lang, currency=ctx.settings.currency)

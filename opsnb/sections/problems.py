@@ -227,7 +227,7 @@ def overview_chart(problems: pd.DataFrame, lang: str, *, ax: Any = None) -> Any:
     """Bar chart: number of problems per area, stacked colours by severity."""
     from opsnb.render import charts
 
-    if problems.empty:
+    if len(problems) <= 2:  # one or two problems: the list below says it better than a chart
         return None
     counts = problems.groupby(["area", "severity"]).size().rename("n").reset_index()
     counts["_o"] = counts["severity"].map(pm.SEVERITY_ORDER)
@@ -291,6 +291,18 @@ def _anomaly_chart(res: dict[str, Any], ctx: Context) -> Any:
     return anomaly_chart(res["scans"], keys, ctx.lang, currency=ctx.settings.currency)
 
 
+def _anomaly_bullets(res: dict[str, Any], ctx: Context) -> list[str]:
+    """The problems among the flagged points; favourable ones are said to be listed but not problems."""
+    favourable = 0
+    for key, r in res["scans"].items():
+        hit = r[r["flagged"] & r["in_period"]]
+        favourable += int(((hit["resid"] > 0) != (pm.ADVERSE[key] == "up")).sum())
+    out = _bullets(res["problems"], ctx)
+    if favourable:
+        out.append(t("problems.anomaly_favourable", ctx.lang, n=favourable))
+    return out
+
+
 def _anomaly_table(res: dict[str, Any], ctx: Context) -> Any:
     from opsnb.render import ui
 
@@ -298,8 +310,11 @@ def _anomaly_table(res: dict[str, Any], ctx: Context) -> Any:
     for key, r in res["scans"].items():
         hit = r[r["flagged"] & r["in_period"]]
         for ts, h in hit.iterrows():
+            adverse = (h["resid"] > 0) == (pm.ADVERSE[key] == "up")
             rows.append({t("problems.col.series", lang): _series_label(key, lang),
                          t("problems.col.date", lang): ts.date().isoformat(),
+                         t("problems.col.direction", lang): t(f"problems.direction.{'adverse' if adverse else 'favourable'}",
+                                                             lang),
                          t("problems.col.value", lang): fmt.value(h["value"], pm.an.SERIES[key].unit, lang),
                          t("problems.col.expected", lang): fmt.value(h["expected"], pm.an.SERIES[key].unit, lang),
                          t("problems.col.z", lang): f"{float(h['z']):.1f}"})
@@ -324,7 +339,7 @@ def top_problems(ctx: Context, n: int = 3) -> list[str]:
 SUBSECTIONS: list[Subsection] = [
     Subsection("problems.overview", _all, chart=_overview_chart, table=_table, bullets=_counts),
     Subsection("problems.anomalies", _compute_anomalies, chart=_anomaly_chart, table=_anomaly_table,
-               bullets=lambda r, ctx: _bullets(r["problems"], ctx)),
+               bullets=lambda r, ctx: _anomaly_bullets(r, ctx)),
     Subsection("problems.kpis", _section(("kpi",)), bullets=_bullets),
     Subsection("problems.budget", _section(("roi_channel", "roi_campaign", "cac", "budget")), bullets=_bullets),
     Subsection("problems.actions", _section(("action_overdue", "action_late", "action_slipped")), bullets=_bullets,

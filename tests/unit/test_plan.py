@@ -197,8 +197,8 @@ def test_view_empty_actions_shows_a_note(tmp_path):
     result, objs = nb.render(ctx, "plan.actions")
     assert result is None
     note = objs[2]._repr_html_()
-    assert "暂无数据" in note and "plan.actions" not in note  # the English detail stays out of the zh page…
-    assert "plan.actions" in repr(objs[2])  # …and in the notebook's text output
+    assert "数据包中没有行动表" in note  # said like a missing table, by its display name…
+    assert nb.render(ctx, "plan.gantt")[1] == []  # …once: the subsections that need it are left out
     assert next_actions(ctx) == []
 
 
@@ -270,3 +270,13 @@ def test_risk_matrix_marks_risks_by_number_as_in_the_table():
     assert list(risk_ids(reg).values()) == ["R1", "R2", "R3"]
     svg = ui.figure(risk_heatmap(reg))._repr_html_()
     assert "R1 R2" in svg and "R3" in svg and "原材料" not in svg  # whole names are in the table, not cut in cells
+
+
+def test_one_month_left_is_a_table_not_a_one_bar_chart():
+    from opsnb.metrics.targets import AnnualPlan
+    from opsnb.sections.plan import targets_chart
+
+    one = pd.DataFrame({"metric": ["gmv"], "unit": ["currency"], "level": ["month"], "period": ["2011-12"],
+                        "share": [0.09], "target": [759000.0], "actual": [None], "basis": ["kpis"],
+                        "method": ["shares"]})
+    assert targets_chart(AnnualPlan(2011, "rest_of_year", one, {}), None) is None

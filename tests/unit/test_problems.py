@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,3 +247,24 @@ def test_kpi_problems_with_the_goals_engine(settings: Settings) -> None:
     assert df.iloc[0]["score"] == 2.5 and df.iloc[0]["severity"] == "high"
     assert narrative(df, "en")[0].startswith("[High] GMV missed its target: actual ¥500.00 against ¥1,000.00, "
                                              "attainment 50.0%.")
+
+
+def test_two_problems_need_no_overview_chart():
+    from opsnb.sections.problems import overview_chart
+
+    two = pd.DataFrame({"area": ["growth", "revenue"], "severity": ["medium", "medium"]})
+    assert overview_chart(two, "zh") is None
+    three = pd.DataFrame({"area": ["growth", "revenue", "growth"], "severity": ["medium", "medium", "high"]})
+    assert overview_chart(three, "zh") is not None
+
+
+def test_favourable_anomalies_are_listed_but_said_not_to_be_problems():
+    from opsnb.sections.problems import _anomaly_bullets
+
+    idx = pd.date_range("2011-11-05", periods=3, freq="D")
+    scan = pd.DataFrame({"flagged": [False, True, False], "in_period": [True] * 3, "resid": [0.0, 36.0, 0.0]},
+                        index=idx)  # DAU 36 above normal: good news
+    empty = pm.merge_problems([])
+    ctx = SimpleNamespace(lang="zh", settings=Settings())
+    out = _anomaly_bullets({"scans": {"dau": scan}, "problems": empty}, ctx)
+    assert out[-1] == "表中1个异常点方向有利（例如高于常态的日活或GMV），列出供参考，不计为问题。"
