@@ -112,6 +112,10 @@ def resolve_run(*, unit: str | None = None, period: str | None = None, pack: str
             log(f"generating the sample pack in {path} …")
         generate(path)
     opened = open_pack(path, tz=settings.timezone)  # validates and warms the cache
+    from opsnb.metrics.calendar import business_calendar
+
+    cal = business_calendar(settings)
+    opened.business = None if cal.all_open else cal  # day-based rates divide by the unit's open days
     per = settings.period
     if per is None:
         last = opened.day_range()[1]

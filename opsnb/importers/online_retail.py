@@ -54,7 +54,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -453,11 +455,13 @@ def _count_outputs(con: duckdb.DuckDBPyConnection, r: ImportReport, tz: str) -> 
 # ---------------------------------------------------------------- targets
 
 
-def monthly_actuals(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, dict[str, float | None]]:
+def monthly_actuals(con: duckdb.DuckDBPyConnection, tz: str, *,
+                    days_open: Callable[[date, date], int] | None = None) -> dict[str, dict[str, float | None]]:
     """Monthly values of :data:`TARGET_DEFINITIONS` over the built tables, local months of ``tz``.
 
-    Definitions are those of :mod:`opsnb.metrics.kpis` (paid orders; average DAU over the days of
-    the month). Only months the data cover completely are returned, keyed ``"YYYY-MM"``.
+    Definitions are those of :mod:`opsnb.metrics.kpis` (paid orders; average DAU over the *open*
+    days of the month: ``days_open(first, end)``, every day when None — the unit's business days,
+    as the KPI divides). Only months the data cover completely are returned, keyed ``"YYYY-MM"``.
     """
     z = _lit(tz)
     rows = con.execute(f"""
@@ -481,11 +485,15 @@ def monthly_actuals(con: duckdb.DuckDBPyConnection, tz: str) -> dict[str, dict[s
         SELECT strftime(months.m, '%Y-%m') AS month,
                coalesce(om.gmv, 0), coalesce(om.orders, 0), coalesce(om.paying, 0), coalesce(om.repeat, 0),
                coalesce(nu.new_users, 0), coalesce(mau.mau, 0),
-               coalesce(dau.dau_sum, 0) / day(last_day(months.m))
+               coalesce(dau.dau_sum, 0)
         FROM months LEFT JOIN om USING (m) LEFT JOIN nu USING (m) LEFT JOIN mau USING (m) LEFT JOIN dau USING (m)
         ORDER BY month""").fetchall()
     out: dict[str, dict[str, float | None]] = {}
-    for month, gmv, orders, paying, repeat, new_users, mau, dau in rows:
+    for month, gmv, orders, paying, repeat, new_users, mau, dau_sum in rows:
+        first = date(int(month[:4]), int(month[5:7]), 1)
+        end = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        n = days_open(first, end) if days_open is not None else (end - first).days
+        dau = float(dau_sum) / n if n else float("nan")
         out[month] = {
             "gmv": float(gmv), "orders": float(orders), "aov": float(gmv) / orders if orders else None,
             "new_users": float(new_users), "active_users": float(dau), "mau": float(mau),
@@ -510,7 +518,10 @@ def _all_months(con: duckdb.DuckDBPyConnection, tz: str) -> list[str]:
 
 def _targets(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[dict[str, Any]]:
     """Target rows (metric, period, target, basis): same month last year, else previous month, × (1 + growth)."""
-    actual = monthly_actuals(con, settings.timezone)
+    from opsnb.metrics.calendar import business_calendar
+
+    cal = business_calendar(settings)
+    actual = monthly_actuals(con, settings.timezone, days_open=lambda s, e: len(cal.open_days(s, e)))
     g = settings.plan.annual_growth
     kpis = [k for k in settings.goals.kpis if k.source == "builtin" and k.definition in TARGET_DEFINITIONS]
     first = min(actual) if actual else None

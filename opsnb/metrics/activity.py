@@ -3,8 +3,9 @@
 Definitions (shared with the goals section, see ``docs/architecture.md``):
 
 * an *active user* on a day is a user with at least one event of any kind that local day;
-* ``avg_dau`` = user-days ÷ calendar days of the period (days without any event count as 0,
-  closed business days too: ``business_days`` does not change it, as for the ``active_users`` KPI);
+* ``avg_dau`` = user-days ÷ the *open* days of the period (``pack.days_open``: the unit's
+  ``business_days``, every day by default; an open day without any event counts as 0), as for
+  the ``active_users`` KPI;
 * ``mau`` = distinct active users in the (calendar) period;
 * ``stickiness`` = ``avg_dau ÷ mau`` (None with a reason when ``mau`` is 0).
 
@@ -226,7 +227,8 @@ def activity_summary(pack: Pack, period: Period) -> ActivitySummary:
     if n_events == 0:
         raise NoData("events", f"no events in {period.label}")
     user_days, mau = int(r["user_days"][0]), int(r["mau"][0])
-    avg = user_days / p.days
+    open_days = pack.days_open(p.start, p.end)
+    avg = user_days / open_days if open_days else 0.0
     return ActivitySummary(p, p.days, n_events, avg, mau, avg / mau if mau else None,
                            "" if mau else "no active users")
 

@@ -16,9 +16,9 @@ Built-in definitions (period ``P`` = ``[start, end)`` in local days; "paid": :mo
 -----------------------------------------------------------------------------------------------
 * ``new_users``       users with ``signup_at`` in P.
 * ``active_users``    average DAU: Σ over the days of P of distinct users with an event that day,
-                      divided by the number of calendar days of P (days without events count as
-                      0, closed business days included: the same definition as the Online Retail
-                      import's target rule; ``business_days`` does not change it).
+                      divided by the number of *open* days of P (``business_days``: every day by
+                      default; days without events count as 0; the Online Retail import's target
+                      rule divides the same way).
 * ``mau``             distinct users with any event in P.
 * ``gmv``/``orders``  Σ amount / count of paid orders in P. ``aov`` = gmv ÷ orders.
 * ``paying_users``    distinct users with a paid order in P.
@@ -236,10 +236,11 @@ def _d_new_users(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
 
 
 def _d_active_users(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:
-    # Σ daily distinct users = number of distinct (user, day) pairs in the period, over calendar days
+    # Σ daily distinct users = number of distinct (user, day) pairs in the period, over its open days
     e = _bucket(_user_days(pack, periods), "day", periods)
     r = _run(pack, e.group_by("pi").aggregate(s=e.count()), len(periods), ["s"])["s"]
-    return [KPIValue(float(r[i]) / p.days) for i, p in enumerate(periods)]
+    days = [pack.days_open(p.start, p.end) for p in periods]
+    return [KPIValue(float(r[i]) / n) if n else KPIValue(None, "no_open_days") for i, n in enumerate(days)]
 
 
 def _d_mau(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import ibis
 import numpy as np
@@ -55,6 +56,16 @@ class Pack:
     #: Whether the pack may build and read its store in the on-disk cache (see :mod:`opsnb.pack.derived`):
     #: folder packs opened with the cache and the store.
     cached: bool = False
+    #: The unit's trading days: anything with ``open_days(start, end) -> list[date]`` (the unit's
+    #: :class:`opsnb.metrics.calendar.BusinessCalendar`, set by :func:`opsnb.runspec.resolve_run`);
+    #: None: every day is open.
+    business: Any = None
+
+    def days_open(self, start: date, end: date) -> int:
+        """The open days in ``[start, end)``: what day-based rates (average DAU) divide by."""
+        if self.business is None:
+            return (end - start).days
+        return len(self.business.open_days(start, end))
 
     @property
     def con(self) -> ibis.BaseBackend:

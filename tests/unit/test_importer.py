@@ -108,7 +108,8 @@ def test_kpis_targets_follow_the_rule(imported):
     got = dict(zip(k["metric"], k["target"], strict=True))
     assert set(k["period"]) == {"2011-01"}
     # no new-customer target: the only base is the data's first month, where every customer is new
-    assert got == {"gmv": 59.55, "orders": 2.0, "aov": 29.78, "mau": 2.0, "active_users": 0.07,
+    # average DAU over December 2010's 20 open days (no Saturdays, closed from 24 December): 2 user-days / 20 × 1.1
+    assert got == {"gmv": 59.55, "orders": 2.0, "aov": 29.78, "mau": 2.0, "active_users": 0.11,
                    "repurchase_rate": 0.0}
     assert got["aov"] == 29.78  # = GMV target ÷ orders target = 59.55 / 2 = 29.775, half up: coherent
 

@@ -224,3 +224,16 @@ def test_ytd_seasonal_pace_from_monthly_targets(pa, settings):
     assert g["expected_share"] == pytest.approx(0.24) and g["pace"] == pytest.approx(280 / 240)
     assert g["projection_seasonal"] == pytest.approx(1000 * 280 / 240)
     assert y.loc["mau", "projection"] is None and y.loc["mau", "reason"] == "no_target"
+
+
+def test_average_dau_divides_by_the_units_open_days(pa):
+    """6 user-days in October 2026: over 31 calendar days, or over 26 when the unit closes on Saturdays."""
+    import dataclasses
+
+    from opsnb.metrics.calendar import BusinessCalendar
+
+    oct_ = Period.parse("2026-10")
+    assert K.kpi_value(pa, "active_users", oct_).value == pytest.approx(6 / 31)
+    shut = dataclasses.replace(pa, business=BusinessCalendar(closed_weekdays=frozenset({5})))
+    assert shut.days_open(oct_.start, oct_.end) == 26  # 3, 10, 17, 24, 31 October are Saturdays
+    assert K.kpi_value(shut, "active_users", oct_).value == pytest.approx(6 / 26)
