@@ -25,8 +25,8 @@ from opsnb.params import KPI, StatusBands
 from opsnb.periods import Period
 
 __all__ = ["ADDITIVE_BUILTINS", "CUMULATIVE_BUILTINS", "SOURCE_SUM_MONTHS", "SOURCE_SUM_QUARTERS", "SOURCE_TABLE",
-           "Target", "attainment_ratio", "is_additive", "is_cumulative", "months_target", "resolve_target",
-           "status_of", "target_table", "target_to_date"]
+           "Target", "attainment_ratio", "is_additive", "is_cumulative", "is_nan", "kpis_frame", "months_target",
+           "norm_label", "resolve_target", "status_of", "target_table", "target_to_date"]
 
 #: Built-in definitions whose monthly values and targets add up to quarters and years.
 ADDITIVE_BUILTINS = frozenset({"new_users", "gmv", "orders"})
@@ -72,7 +72,7 @@ def is_cumulative(kpi: KPI) -> bool:
     return kpi.definition in CUMULATIVE_BUILTINS
 
 
-def _kpis_frame(pack: Pack) -> pd.DataFrame:
+def kpis_frame(pack: Pack) -> pd.DataFrame:
     """The kpis table as pandas with a normalised ``period`` label (it is small)."""
     cached = pack.__dict__.get("_opsnb_kpis_frame")
     if cached is not None:
@@ -86,12 +86,12 @@ def _kpis_frame(pack: Pack) -> pd.DataFrame:
             df["actual"] = float("nan")
         df = df[["metric", "period", "target", "actual"]].copy()
         df["metric"] = df["metric"].astype("string").str.strip()
-        df["period"] = df["period"].astype("string").str.strip().map(_norm_label).astype("string")
+        df["period"] = df["period"].astype("string").str.strip().map(norm_label).astype("string")
     pack.__dict__["_opsnb_kpis_frame"] = df
     return df
 
 
-def _norm_label(s: Any) -> str:
+def norm_label(s: Any) -> str:
     try:
         return Period.parse(str(s)).label
     except ValueError:
@@ -104,7 +104,7 @@ def target_table(pack: Pack, extra_targets: pd.DataFrame | None = None) -> pd.Da
     ``extra_targets`` has columns metric, period, target, source (e.g. the plan section's
     ``plan_targets.csv`` with source ``"plan 2026-09"``). Returns metric, period (label), target, source.
     """
-    k = _kpis_frame(pack)
+    k = kpis_frame(pack)
     base = pd.DataFrame({"metric": k["metric"], "period": k["period"], "target": k["target"].astype("float64"),
                          "source": SOURCE_TABLE})
     base = base[base["target"].notna()]
@@ -113,7 +113,7 @@ def target_table(pack: Pack, extra_targets: pd.DataFrame | None = None) -> pd.Da
         if "source" not in e.columns:
             e["source"] = "extra"
         e = pd.DataFrame({"metric": e["metric"].astype("string").str.strip(),
-                          "period": e["period"].astype("string").str.strip().map(_norm_label).astype("string"),
+                          "period": e["period"].astype("string").str.strip().map(norm_label).astype("string"),
                           "target": pd.to_numeric(e["target"]).astype("float64"),
                           "source": e["source"].astype("string")})
         e = e[e["target"].notna()]
@@ -147,7 +147,8 @@ def resolve_target(targets: pd.DataFrame, kpi: KPI, period: Period) -> Target:
 
 
 
-def _isnan(x: Any) -> bool:
+def is_nan(x: Any) -> bool:
+    """NaN/NA-safe test for any value (False for non-numbers)."""
     try:
         return bool(pd.isna(x))
     except (TypeError, ValueError):
@@ -161,9 +162,9 @@ def attainment_ratio(actual: float | None, target: float | None, direction: str)
     ``no_actual``, ``no_target``, ``zero_target``, ``zero_actual``. A zero actual with higher is
     better is a defined 0 % (missed); a negative divisor is ``negative_value``.
     """
-    if actual is None or _isnan(actual):
+    if actual is None or is_nan(actual):
         return None, "no_actual"
-    if target is None or _isnan(target):
+    if target is None or is_nan(target):
         return None, "no_target"
     num, den = (actual, target) if direction == "higher" else (target, actual)
     if den == 0:

@@ -59,10 +59,11 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import user_days_between
 from opsnb.metrics.kpi_targets import (
     Target,
-    _kpis_frame,
     attainment_ratio,
     is_additive,
     is_cumulative,
+    is_nan,
+    kpis_frame,
     months_target,
     resolve_target,
     status_of,
@@ -447,7 +448,7 @@ def _values(pack: Pack, kpi: KPI, periods: list[Period]) -> list[KPIValue]:
     if not periods:
         return []
     if kpi.source == "table":
-        df = _kpis_frame(pack)
+        df = kpis_frame(pack)
         rows = df[df["metric"] == kpi.key]
         out = []
         for p in periods:
@@ -484,22 +485,15 @@ def change(new: float | None, old: float | None, unit: str) -> tuple[float | Non
     ``None`` with ``no_base`` / ``zero_base`` / ``no_actual`` when undefined.
     """
     kind = "pp" if unit == "ratio" else "relative"
-    if new is None or _isnan(new):
+    if new is None or is_nan(new):
         return None, kind, "no_actual"
-    if old is None or _isnan(old):
+    if old is None or is_nan(old):
         return None, kind, "no_base"
     if kind == "pp":
         return float(new) - float(old), kind, None
     if old == 0:
         return None, kind, "zero_base"
     return (float(new) - float(old)) / abs(float(old)), kind, None
-
-
-def _isnan(x: Any) -> bool:
-    try:
-        return bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def _same_days(p: Period, n: int) -> Period:
@@ -605,7 +599,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     for c in _OBJ_COLS:  # undefined stays None (never NaN) so it renders as n/a with its reason
         if c in df.columns:
-            df[c] = pd.Series([None if _isnan(x) else x for x in df[c]], dtype="object", index=df.index)
+            df[c] = pd.Series([None if is_nan(x) else x for x in df[c]], dtype="object", index=df.index)
     return df
 
 
@@ -767,7 +761,7 @@ def require_rows(df: pd.DataFrame, table: str, reason: str) -> pd.DataFrame:
 
 def finite(x: Any) -> float | None:
     """``x`` as float, or ``None`` when missing or not finite."""
-    if x is None or _isnan(x):
+    if x is None or is_nan(x):
         return None
     f = float(x)
     return f if math.isfinite(f) else None

@@ -154,12 +154,22 @@ def value(x: Any, unit: str, lang: str, *, currency: str | None = None) -> str:
     raise ValueError(f"unknown unit {unit!r}; known: count, currency, ratio, hours, score")
 
 
+#: Decimals of a ratio as :func:`pct` shows it (one decimal of a percent = 3 of the fraction).
+SHOWN_RATIO_DIGITS = 3
+
+
+def shown_ratio_change(new: Any, old: Any) -> float:
+    """The change between two ratios *as shown*: 21.6 % → 25.4 % is +3.8 points, whatever the raw digits,
+    so a reader can check a change against the numbers beside it."""
+    return round(float(new), SHOWN_RATIO_DIGITS) - round(float(old), SHOWN_RATIO_DIGITS)
+
+
 def change(new: Any, old: Any, unit: str, lang: str) -> str:
     """Change from ``old`` to ``new``: relative % for volumes, percentage points for ratios."""
     if is_missing(new) or is_missing(old):
         return na(lang)
-    if unit == "ratio":  # between the two ratios as shown (0.1 %), so the change matches the numbers beside it
-        return pp(round(float(new), 3) - round(float(old), 3), lang)
+    if unit == "ratio":
+        return pp(shown_ratio_change(new, old), lang)
     if float(old) == 0:
         return na(lang, "基数为0" if lang == "zh" else "base is 0")
     return pct(float(new) / float(old) - 1, lang, signed=True)

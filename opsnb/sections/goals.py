@@ -8,7 +8,6 @@ Numbers come from :mod:`opsnb.metrics.kpis`, :mod:`opsnb.metrics.drivers` and
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -53,7 +52,7 @@ def shown_change(r: Any, which: str) -> Any:
     base = r["previous"] if which == "mom" else r["last_year"]
     if r[f"{which}_kind"] != "pp" or _missing(delta) or _missing(r["actual"]) or _missing(base):
         return delta
-    return round(float(r["actual"]), 3) - round(float(base), 3)
+    return fmt.shown_ratio_change(r["actual"], base)
 
 
 def reason_text(code: Any, lang: str) -> str | None:
@@ -424,9 +423,8 @@ def quarters_bullets(q: pd.DataFrame, lang: str) -> list[str]:
         out.append(t("goals.bullet.quarters", lang, label=label, items=items))
         if len(sub) >= 2:
             a, b = float(sub["attainment"].iloc[-1]), float(sub["attainment"].iloc[-2])
-            # the change between the two percentages as shown (rounded to 0.1%), so the reader can check it
             out.append(t("goals.bullet.quarter_change", lang, label=label, now=fmt.pct(a, lang),
-                         change=fmt.pp(round(a, 3) - round(b, 3), lang)))
+                         change=fmt.pp(fmt.shown_ratio_change(a, b), lang)))
     part = q[q["partial"].astype(bool)]
     if len(part):
         r = part.iloc[0]
@@ -581,8 +579,7 @@ def ytd_facts(ytd: pd.DataFrame, ctx: Context) -> list[Fact]:
                                   _val(r["annual_target"], r["unit"], lang, cur), period=year, source="goals.ytd",
                                   definition=f"{r['label_en']}: annual target"))
         if not _missing(r["actual"]) and not _missing(r["annual_target"]):  # the table shows only these rows
-            lo, hi = ytd.attrs.get("span", (None, None))
-            where = f"{lo.isoformat()}..{(hi - timedelta(days=1)).isoformat()}" if lo is not None else year
+            where = facts.span(ctx.period.year_to_date(), ctx.data_last_day)  # the days km.ytd covers
             out.append(facts.make(facts.key(f"kpi.{r['key']}", "actual", where), r["actual"], r["unit"],
                                   _val(r["actual"], r["unit"], lang, cur), period=year, source="goals.ytd",
                                   definition=f"{r['label_en']}: year to date"))
