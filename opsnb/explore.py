@@ -485,14 +485,13 @@ class FunnelBySegment(Explorer):
 
     def view(self, result: Any, ctx: Context, values: dict[str, Any]) -> list[Any]:
         from opsnb.render import charts
-        from opsnb.sections.insights_activity import event_name, funnel_bullets, funnel_chart
+        from opsnb.sections.insights_activity import event_name
 
         by_word = self.t(f"by_opt.{values['by']}")  # inside a sentence
         by_name = by_word[:1].upper() + by_word[1:]  # as a column header or legend title
         if result.split is None or result.split["group"].nunique(dropna=False) <= 1:  # one group: no split
-            ax = funnel_chart(result, title=self.t("chart_overall", days=result.window_days), lang=ctx.lang)
-            shown = ui.figure(ax, alt=self.title) if ax is not None else ui.bullets(funnel_bullets(result, ctx.lang))
-            return [ui.note(self.t("no_split", by=by_word)), shown]
+            # nothing to split by: the overall funnel is the insights subsection above, not repeated here
+            return [ui.note(self.t("no_split", by=by_word))]
         d = result.split
         step_lab = [f"{s}. {event_name(e, ctx.lang)}" for s, e in zip(d["step"], d["event"], strict=True)]
         groups = [self._group(g) for g in d["group"]]
