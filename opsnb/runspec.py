@@ -8,6 +8,7 @@ once, by the settings' validator (:data:`opsnb.params.ReviewPeriod`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,8 @@ from typing import Any
 
 from opsnb.errors import NoData
 from opsnb.pack import Pack, open_pack
+from opsnb.pack.url import is_url
+from opsnb.pack.url import parse as parse_url
 from opsnb.params import Settings, load_params, merge_overrides
 from opsnb.paths import project_root
 from opsnb.periods import Period, latest_full_month
@@ -34,7 +37,8 @@ class RunSpec:
     """A resolved run: validated settings, the opened pack (and where it is), the review period."""
 
     settings: Settings
-    pack_path: Path
+    #: The pack folder or file, or a warehouse URL (without password: :func:`opsnb.pack.url.redact`).
+    pack_path: Path | str
     pack: Pack
     period: Period
 
@@ -57,10 +61,28 @@ class RunSpec:
         return self.pack.day_range()[1]
 
 
-def pack_path(settings: Settings, root: Path) -> Path:
-    """The pack folder or file ``settings.pack`` names (``~`` expanded; relative to the project root)."""
+def pack_path(settings: Settings, root: Path) -> Path | str:
+    """The pack folder or file ``settings.pack`` names (``~`` expanded; relative to the project root), or its URL."""
+    if is_url(settings.pack):
+        return settings.pack
     p = Path(settings.pack).expanduser()
     return p if p.is_absolute() else root / p
+
+
+def _password_aside(settings: Settings) -> Settings:
+    """Settings whose pack URL carries no password: a password written in it moves to the environment.
+
+    The kernels of a batch inherit ``OPSNB_PACK_PASSWORD`` (where the PostgreSQL engine looks when
+    no ``password_env`` is named); the URL that goes into params.yaml, the notebooks' parameters,
+    the manifest and the HTML has none.
+    """
+    if not is_url(settings.pack):
+        return settings
+    url = parse_url(settings.pack)
+    if not url.password:
+        return settings
+    os.environ["OPSNB_PACK_PASSWORD"] = url.password
+    return settings.model_copy(update={"pack": url.shown()})
 
 
 def resolve_run(*, unit: str | None = None, period: str | None = None, pack: str | None = None,
@@ -104,8 +126,9 @@ def resolve_run(*, unit: str | None = None, period: str | None = None, pack: str
         explicit = {k: v for k, v in {"period": period, "pack": pack, "lang": lang}.items() if v}
         settings = load_params(unit=unit or None, params_file=params_file or None,
                                overrides=merge_overrides(overrides, explicit), root=root)
+    settings = _password_aside(settings)
     path = pack_path(settings, root)
-    if not path.exists() and settings.pack == SAMPLE_PACK:
+    if isinstance(path, Path) and not path.exists() and settings.pack == SAMPLE_PACK:
         from opsnb.sample import generate
 
         if log is not None:

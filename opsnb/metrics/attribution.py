@@ -37,6 +37,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import USER_KEY, Pack
+from opsnb.pack.expr import flag
 from opsnb.params import InsightsSettings
 from opsnb.periods import Period
 
@@ -86,8 +87,8 @@ def _rule_credits(touches: ibis.Table, settings: InsightsSettings) -> pd.DataFra
         else_=ibis.literal(b) / (t.n - 2).cast("float64"),
     )
     t = t.mutate(
-        w_first=first.cast("float64"),
-        w_last=last.cast("float64"),
+        w_first=flag(first, "float64"),
+        w_last=flag(last, "float64"),
         w_linear=1.0 / t.n.cast("float64"),
         w_time_decay=t.decay / t.decay_sum,
         w_position=position,

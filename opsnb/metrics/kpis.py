@@ -72,6 +72,7 @@ from opsnb.metrics.kpi_targets import (
 )
 from opsnb.metrics.orders import paid
 from opsnb.pack.core import Pack
+from opsnb.pack.expr import flag
 from opsnb.params import KPI, Label, Settings, StatusBands
 from opsnb.periods import Period
 
@@ -340,7 +341,7 @@ def _tickets_stats_q(pack: Pack, periods: Sequence[Period]) -> pd.DataFrame:
     if "resolved_at" in b.columns:
         done = b.resolved_at.notnull() & (b.resolved_at < b.p_end)
         hours = (b.resolved_at.epoch_seconds() - b.created_at.epoch_seconds()).cast("float64") / 3600.0
-        done_n = done.cast("int64").sum()
+        done_n = flag(done).sum()
         hours_sum = hours.sum(where=done)
     else:
         done_n = ibis.literal(0)

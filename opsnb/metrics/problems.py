@@ -35,6 +35,7 @@ from opsnb.metrics import anomalies as an
 from opsnb.metrics.calendar import business_calendar
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
+from opsnb.pack.expr import flag
 from opsnb.periods import Period
 
 COLUMNS = ["detector", "key", "severity", "score", "area", "owner", "evidence"]
@@ -434,7 +435,7 @@ def service_stats(pack: Pack, period: Period) -> pd.DataFrame:
     cur = f.filter(_in(f, "created_at", period.start, period.end))
     resolved = cur.resolved_at.notnull() & (cur.resolved_at < end)
     hours = (cur.resolved_at.epoch_seconds() - cur.created_at.epoch_seconds()) / 3600.0
-    cur = cur.mutate(is_res=resolved.cast("int64"), hours=ibis.ifelse(resolved, hours, ibis.null("float64")))
+    cur = cur.mutate(is_res=flag(resolved), hours=ibis.ifelse(resolved, hours, ibis.null("float64")))
     aggs = {"tickets": cur.count(), "resolved": cur.is_res.sum(), "median_hours": cur.hours.median(),
             "p90_hours": cur.hours.quantile(0.9)}
     if "satisfaction" in f.columns:
@@ -517,7 +518,7 @@ def unattributed(pack: Pack, period: Period) -> pd.DataFrame:
     first = tp.group_by("user_id").aggregate(first_tp=tp.ts.min())
     ch = o.channel.fill_null(NO_CHANNEL) if "channel" in o.columns else ibis.literal(NO_CHANNEL)
     j = o.left_join(first, "user_id").select(channel=ch, none=(first.first_tp.isnull() | (first.first_tp > o.ts)))
-    df = j.group_by("channel").aggregate(orders=j.count(), unattributed=j.none.cast("int64").sum()).execute()
+    df = j.group_by("channel").aggregate(orders=j.count(), unattributed=flag(j.none).sum()).execute()
     df["share"] = df["unattributed"] / df["orders"]
     return df.sort_values("orders", ascending=False).reset_index(drop=True)
 

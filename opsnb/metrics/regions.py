@@ -23,6 +23,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
+from opsnb.pack.expr import flag
 from opsnb.periods import Period
 
 UNKNOWN = "(unknown)"
@@ -43,8 +44,8 @@ class RegionsResult:
 def _period_figures(pack: Pack, users: ibis.Table, period: Period) -> pd.DataFrame:
     start, end = ts_literal(period.start), ts_literal(period.end)
     reg = users.group_by("region").aggregate(
-        users=(users.signup_at < end).cast("int64").sum(),
-        new_users=((users.signup_at >= start) & (users.signup_at < end)).cast("int64").sum(),
+        users=flag(users.signup_at < end).sum(),
+        new_users=flag((users.signup_at >= start) & (users.signup_at < end)).sum(),
     ).execute()
     frames = [reg]
     if pack.has("events"):

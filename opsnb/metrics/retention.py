@@ -39,6 +39,7 @@ from opsnb.metrics.activity import (
     user_days_between,
 )
 from opsnb.pack import Pack
+from opsnb.pack.expr import flag
 from opsnb.periods import Period
 
 Mode = Literal["first_time", "recurring"]
@@ -240,7 +241,7 @@ def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 
     hits = j.group_by(j.returning, j.n).aggregate(retained=j.count()).execute()
     aggs = {"users": base.count()}
     for n in ns:
-        aggs[f"e{n}"] = (base.f + n <= last).cast("int64").sum()
+        aggs[f"e{n}"] = flag(base.f + n <= last).sum()
     counts = base.group_by(base.returning).aggregate(**aggs).execute()
     if counts.empty:
         raise NoData("events", f"no events in {period.label}")

@@ -49,6 +49,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import USER_KEY, Pack
+from opsnb.pack.expr import flag
 from opsnb.params import RFMRule, RFMScoring
 from opsnb.periods import Period
 
@@ -110,7 +111,7 @@ def _per_customer(pack: Pack, period: Period, lookback_days: int | None, *, scor
         o = o.filter(o.ts >= ts_literal(end_day - timedelta(days=lookback_days)))
     uk = o[USER_KEY]
     per = o.group_by(uk).aggregate(
-        user_id=o.user_id.arbitrary(),
+        user_id=o.user_id.min(),  # one id per key: min is portable (PostgreSQL has no arbitrary/first)
         last_order=o.ts.max(),
         frequency=o.count(),
         monetary=o.amount.sum(),
@@ -190,7 +191,7 @@ def _bin_expr(col: ibis.expr.types.NumericValue, breaks: Sequence[float]) -> ibi
     """:func:`quantile_scores`' ``1 + #{k : x >= b_k}`` as an Ibis expression (a null value is bin 1)."""
     out: ibis.expr.types.IntegerValue = ibis.literal(1, type="int64")
     for b in breaks:
-        out = out + (col >= ibis.literal(float(b), type="float64")).fill_null(False).cast("int64")
+        out = out + flag(col >= ibis.literal(float(b), type="float64"))
     return out
 
 

@@ -22,6 +22,9 @@ from opsnb.pack.schemas import SCHEMAS
 CONFIG_NAME = "pack.yaml"
 _TOP_KEYS = ("tables",)
 _SPEC_KEYS = ("file", "sheet", "columns", "encoding")
+#: A warehouse pack's pack.yaml (one with ``url``): top-level and per-table keys.
+_WAREHOUSE_TOP = ("url", "password_env", "timeout", "tables")
+_WAREHOUSE_SPEC = ("table", "columns")
 
 
 @dataclass(frozen=True)
@@ -44,27 +47,77 @@ def _near(word: str, options: list[str] | tuple[str, ...]) -> str:
     return m[0] if m else ""
 
 
-def load_config(folder: Path) -> tuple[dict[str, TableSpec], list[PackProblem]]:
-    """Read and validate ``folder/pack.yaml``; an absent file is an empty mapping."""
+def _read(folder: Path) -> tuple[object, list[PackProblem]]:
+    """The parsed ``folder/pack.yaml`` (None when absent or empty) and its syntax problems."""
     path = folder / CONFIG_NAME
     if not path.is_file():
-        return {}, []
-    probs: list[PackProblem] = []
+        return None, []
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig")), []
+    except UnicodeDecodeError:
+        return None, [problem("config_encoding", file=CONFIG_NAME)]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, [problem("config_yaml", file=CONFIG_NAME, line=line, error=str(getattr(exc, "problem", exc)))]
+
+
+def warehouse_config(folder: Path) -> tuple[dict[str, object] | None, list[PackProblem]]:
+    """``folder/pack.yaml`` when it names a warehouse (has ``url``), validated; else ``(None, [])``.
+
+    .. code-block:: yaml
+
+        url: postgres://analyst@db:5432/shop?schema=ops
+        password_env: SHOP_DB_PASSWORD
+        tables:
+          orders: {table: order_fact, columns: {order_no: order_id, paid_at: ts}}
+    """
+    data, probs = _read(folder)
+    if probs or not isinstance(data, dict) or "url" not in data:
+        return None, []
 
     def bad(code: str, **kw: object) -> None:
         probs.append(problem(code, file=CONFIG_NAME, **kw))  # type: ignore[arg-type]
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        bad("config_encoding")
+    for k in data:
+        if k not in _WAREHOUSE_TOP:
+            bad("config_unknown_key", key=str(k), where="top level", known=", ".join(_WAREHOUSE_TOP),
+                hint=_near(str(k), _WAREHOUSE_TOP) or "-")
+    tables = data.get("tables") or {}
+    if not isinstance(tables, dict):
+        bad("config_tables_not_mapping", value=type(tables).__name__)
+        return None, probs
+    for name, spec in tables.items():
+        if str(name) not in SCHEMAS:
+            bad("config_unknown_table", table=str(name), hint=_near(str(name), sorted(SCHEMAS)) or "-",
+                known=", ".join(sorted(SCHEMAS)))
+            continue
+        if isinstance(spec, str):
+            continue
+        if not isinstance(spec, dict):
+            bad("config_spec_not_mapping", table=str(name), value=type(spec).__name__)
+            continue
+        for k in spec:
+            if k not in _WAREHOUSE_SPEC:
+                bad("config_unknown_key", key=str(k), where=f"tables.{name}", known=", ".join(_WAREHOUSE_SPEC),
+                    hint=_near(str(k), _WAREHOUSE_SPEC) or "-")
+        known = SCHEMAS[str(name)].names
+        for src, dst in (spec.get("columns") or {}).items():
+            if str(dst) not in known:
+                bad("config_unknown_target", table=str(name), source=str(src), target=str(dst),
+                    hint=_near(str(dst), known) or "-", known=", ".join(known))
+    return (None if probs else data), probs
+
+
+def load_config(folder: Path) -> tuple[dict[str, TableSpec], list[PackProblem]]:
+    """Read and validate ``folder/pack.yaml``; an absent file is an empty mapping."""
+    data, probs = _read(folder)
+    if probs:
         return {}, probs
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        probs.append(problem("config_yaml", file=CONFIG_NAME, line=line,
-                             error=str(getattr(exc, "problem", exc))))
-        return {}, probs
+
+    def bad(code: str, **kw: object) -> None:
+        probs.append(problem(code, file=CONFIG_NAME, **kw))  # type: ignore[arg-type]
+
     if data is None:
         return {}, []
     if not isinstance(data, dict):

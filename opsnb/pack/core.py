@@ -27,8 +27,8 @@ import pandas as pd
 from opsnb.errors import NoData, PackError, Problem
 from opsnb.pack.checks import run_checks
 from opsnb.pack.coerce import Ctx, check_header, coerce_frame
-from opsnb.pack.config import CONFIG_NAME, TableSpec, load_config
-from opsnb.pack.engine import Engine, LocalEngine, database_engine, local_engine
+from opsnb.pack.config import CONFIG_NAME, TableSpec, load_config, warehouse_config
+from opsnb.pack.engine import Engine, EngineError, LocalEngine, database_engine, local_engine
 from opsnb.pack.problems import PackProblem, is_error, problem
 from opsnb.pack.readers import ReadFailed, read_csv, read_xlsx
 from opsnb.pack.schemas import SCHEMAS, TableSchema
@@ -66,6 +66,13 @@ class Pack:
         if self.business is None:
             return (end - start).days
         return len(self.business.open_days(start, end))
+
+    @property
+    def label(self) -> str:
+        """How the pack is named on a page: its folder or file name, or its URL without password."""
+        from opsnb.pack.url import is_url, redact
+
+        return redact(self.source) if is_url(self.source) else Path(self.source).name
 
     @property
     def con(self) -> ibis.BaseBackend:
@@ -351,7 +358,19 @@ def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: Table
 # ---------------------------------------------------------------- public API
 
 
-def _open(src: Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Problem]]:
+def _open(target: str | Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Problem]]:
+    from opsnb.pack import warehouse
+    from opsnb.pack.url import is_url
+
+    if is_url(str(target)):
+        return warehouse.open_warehouse(warehouse.source_of(str(target)), tz)
+    src = Path(target)
+    if src.is_dir():
+        config, problems = warehouse_config(src)
+        if problems:
+            return None, list(problems)
+        if config is not None:
+            return warehouse.open_warehouse(warehouse.source_from_config(src, config), tz)
     if not src.exists():
         return None, [problem("pack_not_found", file=str(src))]
     if src.is_file():
@@ -424,7 +443,7 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
     PackError
         Listing every error of every file (warnings are not raised).
     """
-    pack, problems = _open(Path(path), tz, use_cache)
+    pack, problems = _open(path, tz, use_cache)
     errors = [p for p in problems if is_error(p)]
     if errors or pack is None:
         raise PackError(errors)
@@ -440,9 +459,19 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
 def validate_pack(path: str | Path, *, tz: str = "Asia/Shanghai") -> list[Problem]:
     """Every problem (errors and warnings, see ``.level``) of a pack, without raising (``opsnb validate``)."""
     try:
-        _, problems = _open(Path(path), tz, True)
+        pack, problems = _open(path, tz, True)
+        if pack is not None and pack.engine.name != "duckdb":
+            from opsnb.pack.warehouse import check_tables
+
+            problems = [*problems, *check_tables(pack)]
+    except EngineError as exc:  # an unreachable server, a refused password: its own message says what to do
+        from opsnb.pack.url import redact
+
+        return [problem("wh_engine", file=redact(str(path)), error=str(exc))]
     except Exception as exc:  # validation must always answer with a list
-        return [problem("unreadable", file=str(path), error=f"{type(exc).__name__}: {exc}")]
+        from opsnb.pack.url import redact
+
+        return [problem("unreadable", file=redact(str(path)), error=redact(f"{type(exc).__name__}: {exc}"))]
     return problems
 
 

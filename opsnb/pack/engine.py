@@ -21,8 +21,13 @@ Two levels:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -33,15 +38,76 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 #: Engines by name: ``module:class``, imported on first use (no driver loads unless its engine is used).
-ENGINES: dict[str, str] = {"duckdb": "opsnb.pack.duckdb_engine:DuckDBEngine"}
+ENGINES: dict[str, str] = {"duckdb": "opsnb.pack.duckdb_engine:DuckDBEngine",
+                           "postgres": "opsnb.pack.pg_engine:PostgresEngine",
+                           "spark": "opsnb.pack.spark_engine:SparkEngine"}
 #: The engine that reads pack folders and frames and keeps the store.
 LOCAL = "duckdb"
 #: Database files opened as a pack, by suffix: the engine that opens them.
 DATABASE_SUFFIXES: dict[str, str] = {".duckdb": "duckdb"}
 
 
+#: Rows one notebook (one section of a run) may bring back from its engine, over all its queries
+#: (``OPSNB_ROW_CAP`` overrides it). Every analysis aggregates in the engine, so a review brings back
+#: a few thousand rows whatever the data's size; crossing the cap means a query pulls raw rows.
+ROW_CAP = 1_000_000
+
+
 class EngineError(OpsnbError):
     """The engine could not do what was asked (a damaged database file, a query it rejected)."""
+
+
+class QueryTimeout(EngineError):
+    """A query ran longer than the pack's timeout and was cancelled."""
+
+
+class RowCapExceeded(EngineError):
+    """A notebook brought back more rows than :data:`ROW_CAP` from the engine."""
+
+
+@dataclass
+class Usage:
+    """What a notebook asked of its engine: queries run, rows brought back to Python, seconds waited."""
+
+    engine: str = ""
+    queries: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    #: The query that brought back the most rows: where it was asked (``module:line (function)``) and how many.
+    largest_rows: int = 0
+    largest_at: str = ""
+    log: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """For ``manifest.json`` (without the per-query log)."""
+        d = asdict(self)
+        d.pop("log")
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+
+def _asked_at() -> str:
+    """Where in opsnb (outside the pack layer) the current query was asked: ``module:line (function)``."""
+    frame = sys._getframe(2)
+    fallback = ""
+    while frame is not None:
+        mod = frame.f_globals.get("__name__", "")
+        if mod.startswith("opsnb.") and not mod.startswith("opsnb.pack"):
+            return f"{mod}:{frame.f_lineno} ({frame.f_code.co_name})"
+        if not fallback and mod.startswith("opsnb."):
+            fallback = f"{mod}:{frame.f_lineno} ({frame.f_code.co_name})"
+        frame = frame.f_back  # type: ignore[assignment]
+    return fallback or "?"
+
+
+def _rows_of(result: Any) -> int:
+    """Rows in a query's result: a frame, a series, an Arrow table, or one scalar."""
+    n = getattr(result, "num_rows", None)
+    if n is not None:
+        return int(n)
+    if hasattr(result, "shape") and hasattr(result, "__len__"):
+        return len(result)
+    return 1
 
 
 #: One row of a check query's result.
@@ -54,6 +120,8 @@ class Engine(Protocol):
 
     #: Short name (``"duckdb"``), as in :data:`ENGINES`.
     name: ClassVar[str]
+    #: Queries run and rows brought back through this engine (per notebook: each opens its own).
+    usage: Usage
 
     @property
     def version(self) -> str:
@@ -91,6 +159,10 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
+        ...
+
+    def define(self, name: str, expr: ibis.Table) -> None:
+        """Make :meth:`table` answer ``name`` with ``expr`` (a warehouse table read through its contract view)."""
         ...
 
 
@@ -170,9 +242,77 @@ class IbisEngine:
 
     name: ClassVar[str] = "ibis"
 
-    def __init__(self, backend: ibis.BaseBackend) -> None:
+    def __init__(self, backend: ibis.BaseBackend, *, timeout: float | None = None) -> None:
         self._backend = backend
         self._made: set[str] = set()
+        self._views: dict[str, ibis.Table] = {}
+        #: Seconds a query may run (None: no limit); then :meth:`cancel` stops it.
+        self.timeout = timeout
+        self.row_cap = int(os.environ.get("OPSNB_ROW_CAP") or ROW_CAP)
+        self.usage = Usage(self.name)
+        for method in ("execute", "to_pyarrow"):
+            setattr(backend, method, self._counted(getattr(backend, method)))
+
+    def _counted(self, run: Callable[..., Any]) -> Callable[..., Any]:
+        """``run`` (the backend's execute or to_pyarrow), counted in :attr:`usage`, timed out and capped."""
+        def counted(expr: Any, /, *args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            timer = None
+            if self.timeout is not None:
+                timer = threading.Timer(self.timeout, self._on_timeout)
+                timer.daemon = True
+                timer.start()
+            self._timed_out = False
+            try:
+                result = run(expr, *args, **kwargs)
+            except Exception as exc:
+                if self._timed_out:
+                    raise QueryTimeout(
+                        f"{self.name}: the query asked at {_asked_at()} ran longer than {self.timeout:g} s and was "
+                        "cancelled; make the pack smaller or raise the limit (?timeout=SECONDS in the pack URL, "
+                        "or timeout: in pack.yaml)") from exc
+                err = self.translate(exc)
+                if isinstance(err, EngineError):
+                    raise type(err)(f"{err} [query asked at {_asked_at()}]") from exc
+                raise err from exc
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            n = _rows_of(result)
+            u = self.usage
+            u.queries += 1
+            u.rows += n
+            u.seconds += time.perf_counter() - t0
+            at = _asked_at()
+            u.log.append({"at": at, "rows": n})
+            if n > u.largest_rows:
+                u.largest_rows, u.largest_at = n, at
+            if u.rows > self.row_cap:
+                raise RowCapExceeded(
+                    f"{self.name}: the query asked at {at} brought back {n:,} rows, {u.rows:,} in all for this "
+                    f"notebook, over the cap of {self.row_cap:,}: an analysis should aggregate in the engine and "
+                    "bring back results, not raw rows (raise the cap with OPSNB_ROW_CAP if this is intended)")
+            return result
+
+        return counted
+
+    def _on_timeout(self) -> None:
+        self._timed_out = True
+        try:
+            self.cancel()
+        except Exception:  # noqa: BLE001 - a cancel that fails leaves the query to finish
+            pass
+
+    def cancel(self) -> None:
+        """Cancel the query running now (from another thread); engines say how."""
+
+    def translate(self, exc: Exception) -> Exception:
+        """A driver's exception as the user should read it (engines map theirs to :class:`EngineError`)."""
+        return exc
+
+    def define(self, name: str, expr: ibis.Table) -> None:
+        """Make :meth:`table` answer ``name`` with ``expr`` (a pack table read through its contract view)."""
+        self._views[name] = expr
 
     @property
     def backend(self) -> ibis.BaseBackend:
@@ -193,8 +333,9 @@ class IbisEngine:
         return list(self.table(table).columns)
 
     def table(self, name: str) -> ibis.Table:
-        """Table ``name`` as an Ibis table."""
-        return self._backend.table(name)
+        """Table ``name`` as an Ibis table (a contract view made by :meth:`define`, else the engine's table)."""
+        view = self._views.get(name)
+        return view if view is not None else self._backend.table(name)
 
     def _query(self, query: ibis.Table | str) -> ibis.Table:
         return self._backend.sql(query) if isinstance(query, str) else query  # type: ignore[attr-defined]

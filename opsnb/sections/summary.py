@@ -7,7 +7,6 @@ Each block borrows the section modules' own summary functions, so every number h
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -179,7 +178,8 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
 
     rows = [
         (ctx.t("common.unit"), ctx.unit), (ctx.t("common.period"), ctx.period.label),
-        (ctx.t("summary.info.pack"), Path(ctx.settings.pack).name),  # its full path is in manifest.json
+        (ctx.t("summary.info.pack"), ctx.pack.label),  # its full path is in manifest.json
+        (ctx.t("summary.info.engine"), f"{ctx.pack.engine.name} {ctx.pack.engine.version}"),
         (ctx.t("summary.info.fingerprint"), ctx.pack.fingerprint),
         (ctx.t("common.data_as_of"), str(ctx.data_last_day)), (ctx.t("summary.info.timezone"), ctx.settings.timezone),
         (ctx.t("summary.info.lang"), ctx.lang), ("opsnb", version("opsnb")), ("pandas", version("pandas")),

@@ -132,7 +132,7 @@ def test_a_damaged_store_is_an_engine_error_and_stays_detached(tmp_path):
 
 
 def test_registry_names_the_engines_and_opens_database_files(tmp_path):
-    with pytest.raises(EngineError, match=r"unknown engine 'oracle'; known: \['duckdb'\]"):
+    with pytest.raises(EngineError, match=r"unknown engine 'oracle'; known: \['duckdb', 'postgres', 'spark'\]"):
         open_engine("oracle")
     assert engine_class("duckdb") is DuckDBEngine
     assert database_engine(tmp_path / "orders.csv") is None
