@@ -59,6 +59,9 @@ class SectionResult:
     start_s: float = 0.0
     #: the pack tables whose absence left every subsection empty ("not applicable"); None when it showed data
     not_applicable: list[str] | None = None
+    #: what the section asked of the pack's engine (:class:`opsnb.pack.engine.Usage`): engine, queries,
+    #: rows brought back, seconds, the largest result and where it was asked; None when not recorded
+    engine: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -404,6 +407,15 @@ def _source_cell_index(executed: Path, index: int | None) -> int | None:
     return index - 1 if injected and injected[0] < index else index
 
 
+def _usage(run_dir: Path, section: str) -> dict[str, Any] | None:
+    """What the section's kernel recorded of its engine use (``usage-<section>.json``), or None."""
+    path = run_dir / f"usage-{section}.json"
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+
+
 def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: dict[str, Any], timeout_s: int,
                     lang: str, header: list[tuple[str, str]], toc_title: str, title: str,
                     km: Any = None, release: Callable[[Any, bool], None] | None = None) -> SectionResult:
@@ -427,6 +439,7 @@ def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: di
                             parameters=parameters, kernel_name="python3", progress_bar=False, log_output=False,
                             execution_timeout=timeout_s, request_save_on_cell_execute=False, **extra)
         res.execute_s = round(time.perf_counter() - t0, 2)
+        res.engine = _usage(run_dir, section)
         nb = without_handoff(nbformat.read(out_nb, as_version=4))
         nbformat.write(nb, out_nb)
         problems = notebook_problems(nb)
@@ -461,21 +474,24 @@ HANDOFF_TAG = "opsnb-handoff"
 
 
 def with_handoff(nb: Any, section: str) -> Any:
-    """``nb`` with a last cell that writes the section's hand-offs for the summary page, if it has any.
+    """``nb`` with a last cell that writes the section's hand-offs for the summary page and its engine use.
 
     The batch adds it (the notebooks in git stay free of it, and a notebook opened in JupyterLab does
     not write into a run folder): the section's kernel already holds the results, so handing them
     over there costs nothing, while the summary kernel recomputing them would sit on the critical path.
+    The cell also writes ``usage-<section>.json`` (:meth:`opsnb.context.Context.save_usage`): the
+    queries the section ran in the pack's engine and the rows they brought back, for the manifest.
     """
     import nbformat
 
     from opsnb.sections.summary import HANDOFFS
 
-    if section not in HANDOFFS:
-        return nb
     # a notebook of one's own may not build a ``ctx``: then there is nothing to hand over
-    cell = nbformat.v4.new_code_cell("from opsnb.sections.summary import produce\n"
-                                     "if globals().get(\"ctx\") is not None:\n    produce(ctx)")
+    lines = ['if globals().get("ctx") is not None:']
+    if section in HANDOFFS:
+        lines.append("    from opsnb.sections.summary import produce\n    produce(ctx)")
+    lines.append("    ctx.save_usage()")
+    cell = nbformat.v4.new_code_cell("\n".join(lines))
     cell.metadata["tags"] = [HANDOFF_TAG]
     nb.cells.append(cell)
     return nb
@@ -720,6 +736,7 @@ def _publish(r: _Run, done: dict[str, SectionResult], summary: SectionResult) ->
         "unit": r.settings.unit, "period": r.period.label, "run_id": r.run_id, "started_at": r.header[2][1],
         "finished_at": _now(), "duration_s": result.duration_s, "ok": result.ok,
         "params": r.settings.model_dump(mode="json"), "pack": {"path": str(r.pack_path),
+                                                                 "engine": r.pack.engine.name,
                                                                  "fingerprint": r.pack.fingerprint,
                                                                  "tables": r.pack.fingerprints},
         "versions": _versions(), "git_commit": _git_commit(r.root),

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from opsnb.errors import LockedError, OpsnbError, PackError, ParamsError
+from opsnb.pack.url import redact
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,7 +17,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a period: validate, execute sections in parallel, export, publish")
     r.add_argument("--period", help="YYYY-MM, YYYY-Qn or YYYY (default: the pack's latest full month)")
     r.add_argument("--unit", help="business unit: params/<unit>.yaml (default: sample)")
-    r.add_argument("--pack", help="data pack folder or .duckdb file (default: from params)")
+    r.add_argument("--pack", help="data pack: folder, .duckdb file, or warehouse URL (postgres://user@host:port/db"
+                                  "?schema=ops, spark://local[2]?warehouse=DIR&database=ops; default: from params)")
     r.add_argument("--sections", help="comma-separated: goals,campaigns,insights,problems,plan")
     r.add_argument("--lang", choices=["zh", "en"], help="report language (default zh)")
     r.add_argument("--workers", type=int, help="sections executed in parallel")
@@ -32,9 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0)
 
     v = sub.add_parser("validate", help="check a pack (and params) and print every problem; runs nothing")
-    v.add_argument("pack")
+    v.add_argument("pack", help="folder, .duckdb file or warehouse URL (checked in the warehouse: nothing is copied)")
     v.add_argument("--unit")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    ld = sub.add_parser("load", help="copy a pack folder into a warehouse (PostgreSQL schema or Spark tables)")
+    ld.add_argument("pack", help="pack folder or .duckdb file, e.g. data/sample")
+    ld.add_argument("url", help="postgres://user@host:port/db?schema=ops or spark://local[2]?warehouse=DIR&database=ops")
+    ld.add_argument("--unit", help="the unit whose time zone reads the pack (default: params/default.yaml)")
 
     i = sub.add_parser("import", help="turn a known export into a pack")
     i.add_argument("kind", choices=["online-retail"])
@@ -81,7 +88,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(format_problems(problems, settings.lang))
                 if any(is_error(p) for p in problems):
                     return 2
-            print(f"{args.pack}: ok" + (" (with warnings)" if problems else ""))
+            print(f"{redact(args.pack)}: ok" + (" (with warnings)" if problems else ""))
+            return 0
+        if args.cmd == "load":
+            from opsnb.pack import open_pack
+            from opsnb.pack.warehouse import load
+            from opsnb.params import load_params
+
+            settings = load_params(unit=args.unit)
+            copied = load(open_pack(args.pack, tz=settings.timezone), args.url,
+                          log=lambda m: print(f"  {m}", file=sys.stderr))
+            print(f"{redact(args.url)}: {len(copied)} tables, {sum(copied.values()):,} rows; "
+                  f"run it with: opsnb run --pack '{redact(args.url)}'")
             return 0
         if args.cmd == "import":
             from opsnb.importers import online_retail  # type: ignore[import-not-found]
@@ -90,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
             print(report)
             return 0
     except (ParamsError, PackError) as exc:
-        print(f"opsnb: {exc}", file=sys.stderr)
+        print(f"opsnb: {redact(str(exc))}", file=sys.stderr)
         return 2
     except LockedError as exc:
         print(f"opsnb: {exc}", file=sys.stderr)
         return 3
     except OpsnbError as exc:
-        print(f"opsnb: {exc}", file=sys.stderr)
+        print(f"opsnb: {redact(str(exc))}", file=sys.stderr)
         return 2
     return 2
 

@@ -88,6 +88,14 @@ class Context:
             tmp.write_text(json.dumps(outcomes), encoding="utf-8")
             tmp.replace(path)
 
+    def save_usage(self) -> None:
+        """In a batch run, write what this notebook asked of the pack's engine to ``usage-<section>.json``."""
+        if self.run_dir is not None and self.section:
+            path = self.run_dir / f"usage-{self.section}.json"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.pack.engine.usage.as_dict()), encoding="utf-8")
+            tmp.replace(path)
+
     def memo(self, name: str, fn: Callable[[], Any]) -> Any:
         """Compute ``fn()`` once per notebook and reuse it (results shared between subsections)."""
         if name not in self.cache:

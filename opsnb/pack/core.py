@@ -363,14 +363,14 @@ def _open(target: str | Path, tz: str, use_cache: bool) -> tuple[Pack | None, li
     from opsnb.pack.url import is_url
 
     if is_url(str(target)):
-        return warehouse.open_warehouse(warehouse.source_of(str(target)), tz)
+        return _open_warehouse(warehouse.source_of(str(target)), tz)
     src = Path(target)
     if src.is_dir():
-        config, problems = warehouse_config(src)
-        if problems:
-            return None, list(problems)
+        config, config_problems = warehouse_config(src)
+        if config_problems:
+            return None, list(config_problems)
         if config is not None:
-            return warehouse.open_warehouse(warehouse.source_from_config(src, config), tz)
+            return _open_warehouse(warehouse.source_from_config(src, config), tz)
     if not src.exists():
         return None, [problem("pack_not_found", file=str(src))]
     if src.is_file():
@@ -397,6 +397,17 @@ def _open(target: str | Path, tz: str, use_cache: bool) -> tuple[Pack | None, li
         if res.registered:
             names.append(name)
     return Pack(local, tz, str(src), prints, sorted(names), cached=use_cache), problems
+
+
+def _open_warehouse(source: Any, tz: str) -> tuple[Pack | None, list[Problem]]:
+    """A pack whose tables stay in a warehouse (:mod:`opsnb.pack.warehouse`): catalogue checks only."""
+    from opsnb.pack.warehouse import open_warehouse
+
+    opened, problems = open_warehouse(source, tz)
+    if opened is None:
+        return None, problems
+    engine, names, prints = opened
+    return Pack(engine, tz, source.shown(), prints, names), problems
 
 
 def _open_database(src: Path, engine: Engine, tz: str) -> tuple[Pack | None, list[Problem]]:

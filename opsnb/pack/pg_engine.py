@@ -90,8 +90,7 @@ class PostgresEngine(IbisEngine):
                               "listening on that host and port?") from None
         engine = cls(backend, url, timeout=timeout, secrets=(password,))
         if url.schema and create:
-            with engine.raw.cursor() as cur:
-                cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
+            engine.raw_rows(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"', fetch=False)
         if url.schema:
             schemas = [r[0] for r in engine.raw_rows("SELECT nspname FROM pg_namespace ORDER BY 1")]
             if url.schema not in schemas:
@@ -112,10 +111,11 @@ class PostgresEngine(IbisEngine):
         """The psycopg connection."""
         return self.backend.con  # type: ignore[attr-defined]
 
-    def raw_rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def raw_rows(self, sql: str, args: tuple[Any, ...] = (), *, fetch: bool = True) -> list[tuple[Any, ...]]:
         """Rows of a catalogue query (not counted as the analyses' queries)."""
         with self.raw.cursor() as cur:
-            return list(cur.execute(sql, args).fetchall())  # type: ignore[arg-type]
+            cur.execute(sql, args)  # type: ignore[arg-type]
+            return list(cur.fetchall()) if fetch else []
 
     @property
     def schema(self) -> str:

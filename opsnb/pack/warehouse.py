@@ -150,10 +150,12 @@ def _view(engine: Engine, name: str, source_table: str, rename: dict[str, str], 
     return src.select(**out), list(ctx.problems)
 
 
-def open_warehouse(source: Source, tz: str) -> tuple[Any, list[Problem]]:
-    """Connect and define every present contract table's view; returns ``(Pack or None, problems)``."""
-    from opsnb.pack.core import Pack
+#: An opened warehouse: the engine (contract views defined), the present tables, their fingerprints.
+Opened = tuple[Engine, list[str], dict[str, str]]
 
+
+def open_warehouse(source: Source, tz: str) -> tuple[Opened | None, list[Problem]]:
+    """Connect and define every present contract table's view; returns ``(opened or None, problems)``."""
     engine = connect(source)
     problems: list[Problem] = []
     try:
@@ -191,7 +193,7 @@ def open_warehouse(source: Source, tz: str) -> tuple[Any, list[Problem]]:
     if any(is_error(p) for p in problems):
         engine.close()
         return None, problems
-    return Pack(engine, tz, source.shown(), prints, sorted(names)), problems
+    return (engine, sorted(names), prints), problems
 
 
 def source_of(target: str) -> Source:

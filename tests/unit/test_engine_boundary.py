@@ -50,11 +50,21 @@ def test_no_module_outside_the_engine_imports_duckdb():
     assert not bad, "DuckDB belongs behind opsnb.pack.engine (opsnb/pack/duckdb_engine.py):\n" + "\n".join(bad)
 
 
+#: Each warehouse engine's driver, and the one module allowed to import it.
+DRIVERS = {"psycopg": "pack/pg_engine.py", "pyspark": "pack/spark_engine.py"}
+
+
+def test_each_warehouse_driver_is_imported_by_its_engine_only():
+    bad = [f"opsnb/{path}:{line} imports {m}" for path, tree in _modules() for line, m in _imports(tree)
+           if m.split(".")[0] in DRIVERS and DRIVERS[m.split(".")[0]] != path]
+    assert not bad, "a driver belongs to its engine module (opsnb/pack/<name>_engine.py):\n" + "\n".join(bad)
+
+
 def test_no_module_outside_the_engine_drives_duckdb_through_ibis_or_the_raw_connection():
     """``ibis.duckdb.connect`` and ``pack.con.con`` (the DuckDB connection under Ibis) are engine calls too."""
     bad = []
     for path, tree in _modules():
-        if path in ALLOWED:
+        if path in ALLOWED or path in DRIVERS.values():  # an engine module drives its own connection
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute):
