@@ -8,7 +8,6 @@ once, by the settings' validator (:data:`opsnb.params.ReviewPeriod`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -17,8 +16,7 @@ from typing import Any
 
 from opsnb.errors import NoData
 from opsnb.pack import Pack, open_pack
-from opsnb.pack.url import is_url
-from opsnb.pack.url import parse as parse_url
+from opsnb.pack.url import is_url, set_aside
 from opsnb.params import Settings, load_params, merge_overrides
 from opsnb.paths import project_root
 from opsnb.periods import Period, latest_full_month
@@ -70,19 +68,15 @@ def pack_path(settings: Settings, root: Path) -> Path | str:
 
 
 def _password_aside(settings: Settings) -> Settings:
-    """Settings whose pack URL carries no password: a password written in it moves to the environment.
+    """Settings whose pack URL carries no password: a password written in it waits in the environment.
 
-    The kernels of a batch inherit ``OPSNB_PACK_PASSWORD`` (where the PostgreSQL engine looks when
-    no ``password_env`` is named); the URL that goes into params.yaml, the notebooks' parameters,
-    the manifest and the HTML has none.
+    The kernels of a batch inherit it (:func:`opsnb.pack.url.set_aside`); the URL that goes into
+    params.yaml, the notebooks' parameters, the manifest and the HTML has none.
     """
     if not is_url(settings.pack):
         return settings
-    url = parse_url(settings.pack)
-    if not url.password:
-        return settings
-    os.environ["OPSNB_PACK_PASSWORD"] = url.password
-    return settings.model_copy(update={"pack": url.shown()})
+    shown = set_aside(settings.pack)
+    return settings if shown == settings.pack else settings.model_copy(update={"pack": shown})
 
 
 def resolve_run(*, unit: str | None = None, period: str | None = None, pack: str | None = None,

@@ -66,6 +66,17 @@ def shown(pack: str, period: str, *, lang: str = "zh", sections: tuple[str, ...]
     return out
 
 
+def published(folder: Path) -> dict[str, str]:
+    """Each published HTML page of a run folder with what differs by design between engines and runs blanked:
+    the engine rows of the run metadata, the run stamp, fingerprints and SVG ids."""
+    out = {}
+    for page in sorted(Path(folder).glob("*.html")):
+        html = _ENGINE_ROWS.sub("", page.read_text(encoding="utf-8"))
+        html = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "STAMP", html)
+        out[page.name] = re.sub(r"[0-9a-f]{16}", "HASH", html)
+    return out
+
+
 def _normalise(html: str) -> str:
     """Drop what differs by design: the engine rows of the run metadata, matplotlib's random SVG ids."""
     html = _ENGINE_ROWS.sub("", html)

@@ -32,6 +32,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import user_days_between
 from opsnb.metrics.orders import paid
 from opsnb.pack import Pack
+from opsnb.pack.expr import money_sum
 from opsnb.periods import Period
 
 #: The constant of the modified z-score (Iglewicz & Hoaglin): 0.6745 = Φ⁻¹(0.75).
@@ -248,7 +249,7 @@ def daily_series(pack: Pack, key: str, period: Period, *, history_days: int = 18
         return _within_span(s.reindex(days).fillna(0.0), s.index)
     if key == "gmv":
         o = paid(clip(pack.table("orders"), "ts"))
-        s = _day_frame(o.group_by(day=o.ts.date()).aggregate(v=o.amount.sum()))
+        s = _day_frame(o.group_by(day=o.ts.date()).aggregate(v=money_sum(o.amount)))
         if s.empty:
             raise NoData("orders", "no paid orders in the history window")
         return _within_span(s.reindex(days).fillna(0.0), s.index)

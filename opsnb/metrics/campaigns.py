@@ -32,6 +32,7 @@ import pandas as pd
 from opsnb.errors import NoData
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
+from opsnb.pack.expr import money_sum
 from opsnb.periods import Period
 
 #: Reason codes for undefined numbers; the view translates them (``campaigns.reason.<code>``).
@@ -126,7 +127,7 @@ def campaign_results(pack: Pack, period: Period, *, roi_threshold: float = 1.0) 
     po = paid_orders(pack)
     j = po.join(camps, [po.campaign_id == camps.campaign_id, po.ts >= camps.start, po.ts < camps.win_end])
     sales = j.group_by(campaign_id=camps.campaign_id).aggregate(
-        orders=po.order_id.nunique(), gmv=po.amount.sum(), buyers=po.user_id.nunique()).execute()
+        orders=po.order_id.nunique(), gmv=money_sum(po.amount), buyers=po.user_id.nunique()).execute()
 
     pp = participants(pack, camps)
     if pack.has("users"):
@@ -214,7 +215,7 @@ def daily_gmv(pack: Pack, start: date, end: date) -> pd.Series:
     """Paid GMV per local day over ``[start, end)``, every day present (0 where no order)."""
     po = paid_orders(pack)
     po = po.filter((po.ts >= ts(start)) & (po.ts < ts(end)))
-    d = po.group_by(day=po.ts.date()).aggregate(gmv=po.amount.sum()).execute()
+    d = po.group_by(day=po.ts.date()).aggregate(gmv=money_sum(po.amount)).execute()
     idx = pd.date_range(start, end - timedelta(days=1), freq="D").date
     s = pd.Series(d["gmv"].to_numpy(dtype="float64"), index=pd.to_datetime(d["day"]).dt.date, dtype="float64")
     return s.reindex(idx, fill_value=0.0).rename("gmv")

@@ -43,6 +43,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
+from opsnb.pack.expr import money_sum
 from opsnb.params import InsightsSettings
 from opsnb.periods import Period
 
@@ -94,17 +95,17 @@ def _pieces(pack: Pack, period: Period) -> tuple[list[pd.DataFrame], str]:
         o = paid_orders(pack)
         o = o.filter(_in(o, "ts", period))
         if "channel" in o.columns:
-            parts.append(o.group_by(channel=_chan(o.channel)).aggregate(gmv=o.amount.sum()).execute())
+            parts.append(o.group_by(channel=_chan(o.channel)).aggregate(gmv=money_sum(o.amount)).execute())
         elif users is not None:
             j = o.join(users, "user_id")
-            parts.append(j.group_by("channel").aggregate(gmv=j.amount.sum()).execute())
+            parts.append(j.group_by("channel").aggregate(gmv=money_sum(j.amount)).execute())
         if users is not None:
             payers = o.select("user_id").distinct().join(users, "user_id")
             parts.append(payers.group_by("channel").aggregate(paying_users=payers.count()).execute())
     if pack.has("channel_spend"):
         s = pack.table("channel_spend")
         s = s.filter(_in(s, "date", period))
-        aggs = {"cost": s.cost.sum()}
+        aggs = {"cost": money_sum(s.cost)}
         for c in ("impressions", "clicks"):
             if c in s.columns:
                 aggs[c] = s[c].sum()

@@ -72,7 +72,7 @@ from opsnb.metrics.kpi_targets import (
 )
 from opsnb.metrics.orders import paid
 from opsnb.pack.core import Pack
-from opsnb.pack.expr import flag
+from opsnb.pack.expr import flag, money_sum
 from opsnb.params import KPI, Label, Settings, StatusBands
 from opsnb.periods import Period
 
@@ -205,7 +205,7 @@ def _orders_stats_q(pack: Pack, periods: Sequence[Period], *, channel_only: bool
         ch = o.channel.strip()
         o = o.filter(ch.notnull() & (ch != ""))
     b = _bucket(o, "ts", periods)
-    expr = b.group_by("pi").aggregate(gmv=b.amount.sum(), orders=b.order_id.count(), payers=b.user_id.nunique())
+    expr = b.group_by("pi").aggregate(gmv=money_sum(b.amount), orders=b.order_id.count(), payers=b.user_id.nunique())
     return _run(pack, expr, len(periods), ["gmv", "orders", "payers"])
 
 
@@ -230,7 +230,7 @@ def _spend(pack: Pack, periods: Sequence[Period]) -> pd.Series:
 
 def _spend_q(pack: Pack, periods: Sequence[Period]) -> pd.Series:
     s = _bucket(_table(pack, "channel_spend"), "date", periods)
-    return _run(pack, s.group_by("pi").aggregate(cost=s.cost.sum()), len(periods), ["cost"])["cost"]
+    return _run(pack, s.group_by("pi").aggregate(cost=money_sum(s.cost)), len(periods), ["cost"])["cost"]
 
 
 def _d_new_users(pack: Pack, periods: Sequence[Period]) -> list[KPIValue]:

@@ -39,6 +39,7 @@ from opsnb.errors import NoData, PackError, ParamsError, Problem
 from opsnb.metrics.orders import paid_orders
 from opsnb.metrics.targets import AnnualPlan, annual_plan, split_integer
 from opsnb.pack import Pack
+from opsnb.pack.expr import money_sum
 from opsnb.params import ManualAction
 from opsnb.paths import params_dir
 from opsnb.periods import Period
@@ -270,12 +271,12 @@ def channel_roi(pack: Pack, period: Period) -> pd.DataFrame:
     hi = datetime(period.end.year, period.end.month, period.end.day)
     sp = pack.table("channel_spend")
     cost = (sp.filter((sp.date >= lo) & (sp.date < hi)).group_by(channel=sp.channel.fill_null("(unknown)"))
-            .aggregate(cost=sp.cost.sum()))
+            .aggregate(cost=money_sum(sp.cost)))
     pieces = [cost.execute()]
     if pack.has("orders") and "channel" in pack.table("orders").columns:
         o = paid_orders(pack)
         o = o.filter((o.ts >= lo) & (o.ts < hi))
-        pieces.append(o.group_by(channel=o.channel.fill_null("(unknown)")).aggregate(gmv=o.amount.sum()).execute())
+        pieces.append(o.group_by(channel=o.channel.fill_null("(unknown)")).aggregate(gmv=money_sum(o.amount)).execute())
     df = pieces[0]
     if df.empty or df["cost"].sum() <= 0:
         raise NoData("channel_spend", f"no spend in {period.label}")

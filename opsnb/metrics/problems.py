@@ -35,7 +35,7 @@ from opsnb.metrics import anomalies as an
 from opsnb.metrics.calendar import business_calendar
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
-from opsnb.pack.expr import flag
+from opsnb.pack.expr import flag, money_sum
 from opsnb.periods import Period
 
 COLUMNS = ["detector", "key", "severity", "score", "area", "owner", "evidence"]
@@ -214,7 +214,7 @@ def channel_economics(pack: Pack, period: Period) -> pd.DataFrame:
     """
     cs = pack.table("channel_spend")
     cs = cs.filter(_in(cs, "date", period.start, period.end))
-    spend = cs.group_by("channel").aggregate(cost=cs.cost.sum()).execute()
+    spend = cs.group_by("channel").aggregate(cost=money_sum(cs.cost)).execute()
     spend = spend[spend["cost"] > 0]
     if spend.empty:
         raise NoData("channel_spend", f"no spend in {period.label}")
@@ -222,7 +222,7 @@ def channel_economics(pack: Pack, period: Period) -> pd.DataFrame:
     if pack.has("orders") and "channel" in pack.table("orders").columns:
         o = paid_orders(pack)
         o = o.filter(_in(o, "ts", period.start, period.end))
-        gmv = o.group_by("channel").aggregate(gmv=o.amount.sum()).execute()
+        gmv = o.group_by("channel").aggregate(gmv=money_sum(o.amount)).execute()
     df = spend.merge(gmv, on="channel", how="left")
     df["gmv"] = df["gmv"].astype("float64").fillna(0.0)
     df["cost"] = df["cost"].astype("float64")
@@ -286,7 +286,7 @@ def roi_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
 def _cac_by_channel(pack: Pack, p: Period) -> pd.DataFrame:
     cs = pack.table("channel_spend")
     cs = cs.filter(_in(cs, "date", p.start, p.end))
-    cost = cs.group_by("channel").aggregate(cost=cs.cost.sum())
+    cost = cs.group_by("channel").aggregate(cost=money_sum(cs.cost))
     u = pack.table("users")
     u = u.filter(_in(u, "signup_at", p.start, p.end) & u.channel.notnull())
     new = u.group_by("channel").aggregate(new_users=u.user_id.nunique())

@@ -23,7 +23,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import Pack
-from opsnb.pack.expr import flag
+from opsnb.pack.expr import flag, money_sum
 from opsnb.periods import Period
 
 UNKNOWN = "(unknown)"
@@ -59,7 +59,7 @@ def _period_figures(pack: Pack, users: ibis.Table, period: Period) -> pd.DataFra
         o = o.filter((o.ts >= start) & (o.ts < end))
         j = o.left_join(users, "user_id")
         j = j.mutate(region=j.region.fill_null(UNKNOWN))
-        frames.append(j.group_by("region").aggregate(gmv=j.amount.sum()).execute())
+        frames.append(j.group_by("region").aggregate(gmv=money_sum(j.amount)).execute())
     out = frames[0]
     for f in frames[1:]:
         out = out.merge(f, on="region", how="outer")

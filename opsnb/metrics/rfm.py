@@ -49,7 +49,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.activity import ts_literal
 from opsnb.metrics.orders import paid_orders
 from opsnb.pack import USER_KEY, Pack
-from opsnb.pack.expr import flag
+from opsnb.pack.expr import flag, money_sum
 from opsnb.params import RFMRule, RFMScoring
 from opsnb.periods import Period
 
@@ -114,7 +114,7 @@ def _per_customer(pack: Pack, period: Period, lookback_days: int | None, *, scor
         user_id=o.user_id.min(),  # one id per key: min is portable (PostgreSQL has no arbitrary/first)
         last_order=o.ts.max(),
         frequency=o.count(),
-        monetary=o.amount.sum(),
+        monetary=money_sum(o.amount),
     )
     analysis_day = ibis.date(recency_day.isoformat())
     per = per.mutate(recency=analysis_day.delta(per.last_order.date(), unit="day"))
@@ -245,7 +245,7 @@ def rfm_segments(pack: Pack, period: Period, rules: Sequence[RFMRule], *,
     # at most 125 (r, f, m) cells come back; the rules map cells to segments here
     cells = s.group_by(["r", "f", "m"]).aggregate(
         customers=s.count(),
-        revenue=s.monetary.sum(),
+        revenue=money_sum(s.monetary),
         recency=s.recency.sum(),
         frequency=s.frequency.sum(),
     ).execute()

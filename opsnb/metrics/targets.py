@@ -32,6 +32,7 @@ from opsnb.errors import NoData
 from opsnb.metrics.kpi_targets import resolve_target, target_table
 from opsnb.metrics.orders import paid, refunded
 from opsnb.pack import Pack
+from opsnb.pack.expr import money_sum
 from opsnb.periods import Period
 
 #: Integer scale of each splittable unit: currency in cents, counts in whole units.
@@ -243,9 +244,9 @@ def monthly_actuals(pack: Pack, metric: str, start: date, end: date) -> pd.Serie
         o = pack.table("orders")
         if metric == "refunds":
             o = refunded(o)
-            return _monthly(o, "ts", o.amount.sum(), start, end)
+            return _monthly(o, "ts", money_sum(o.amount), start, end)
         o = paid(o)
-        return _monthly(o, "ts", o.amount.sum() if metric == "gmv" else None, start, end)
+        return _monthly(o, "ts", money_sum(o.amount) if metric == "gmv" else None, start, end)
     if metric == "new_users":
         return _monthly(pack.table("users"), "signup_at", None, start, end)
     k = pack.table("kpis")

@@ -146,12 +146,17 @@ class PostgresEngine(IbisEngine):
     @property
     def version(self) -> str:
         """The server's version."""
-        return f"postgres-{self.backend.version}"
+        return str(self.backend.version)
 
     def tables(self) -> list[str]:
-        """Tables and views of the pack's schema."""
+        """Tables and views of the pack's schema, readable or not.
+
+        From ``pg_catalog``: ``information_schema`` hides the tables the user may not read, which
+        would make a table without permission look absent instead of being named as such.
+        """
         return sorted(r[0] for r in self.raw_rows(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (self.schema,)))
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f')", (self.schema,)))
 
     def table(self, name: str) -> ibis.Table:
         """A contract view (:meth:`define`), a temporary table, or a table of the pack's schema."""
@@ -230,10 +235,11 @@ def _pg_type(t: pa.DataType) -> str:
     return "text"
 
 
-def password_from(env_name: str | None) -> str:
-    """The password held by environment variable ``env_name`` (empty: libpq's PGPASSWORD / ~/.pgpass)."""
+def password_from(env_name: str | None, url: PackURL) -> str:
+    """The password for ``url``: environment variable ``env_name``, else one set aside for this URL
+    (:func:`opsnb.pack.url.set_aside`); empty: libpq's own ``PGPASSWORD`` and ``~/.pgpass``."""
     if not env_name:
-        return os.environ.get("OPSNB_PACK_PASSWORD", "")
+        return os.environ.get(url.stash, "")
     value = os.environ.get(env_name)
     if value is None:
         raise EngineError(f"the pack's password_env names {env_name!r}, but that environment variable is not set")

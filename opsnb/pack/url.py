@@ -100,6 +100,28 @@ class PackURL:
     def __str__(self) -> str:
         return self.shown()
 
+    @property
+    def stash(self) -> str:
+        """The environment variable a password written in this URL is set aside in (:func:`set_aside`)."""
+        import hashlib
+
+        return "OPSNB_PW_" + hashlib.sha256(self.shown().encode()).hexdigest()[:12].upper()
+
+
+def set_aside(text: str) -> str:
+    """``text`` without its password; the password goes to the environment under :attr:`PackURL.stash`.
+
+    So a run can hand the URL to its kernels (which inherit the environment) and write it into
+    params.yaml, the notebooks and the manifest without the password. Only this URL finds it there.
+    """
+    import os
+
+    url = parse(text)
+    if not url.password:
+        return text
+    os.environ[url.stash] = url.password
+    return url.shown()
+
 
 def parse(text: str) -> PackURL:
     """Parse a pack URL.

@@ -77,7 +77,7 @@ def connect(source: Source, **extra: Any) -> Engine:
 
     url = source.url
     env = source.password_env or url.options.get("password_env", "")
-    password = password_from(env) if url.engine == "postgres" else ""
+    password = password_from(env, url) if url.engine == "postgres" else ""
     timeout = source.timeout if source.timeout is not None else url.timeout
     options: dict[str, Any] = {"url": url, "timeout": timeout, **extra}
     if password:
