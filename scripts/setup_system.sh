@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages opsnb needs: a CJK font for Chinese chart text, Chromium for the browser tests.
+# Debian packages opsnb needs: a CJK font for Chinese chart text, Chromium for the browser tests,
+# PostgreSQL's server programs (the warehouse tests start their own cluster) and a Java runtime (Spark).
 set -euo pipefail
 need=()
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "opsnb: please install ${need[*]} (a CJK font and Chromium) with your system's package manager" >&2
+  echo "opsnb: please install ${need[*]} (a CJK font, Chromium, PostgreSQL, a Java runtime) with your system's package manager" >&2
   exit 0
 fi
 SUDO=""

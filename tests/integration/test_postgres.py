@@ -320,3 +320,20 @@ def test_validate_checks_the_warehouse_tables_in_place(pg, url, pgpass, capsys):
     assert cli.main(["validate", dirty]) == 2
     assert "amount" in capsys.readouterr().out
     assert cli.main(["validate", url]) == 0
+
+
+def test_a_section_over_the_row_cap_fails_alone_and_the_others_publish(url, tmp_path, monkeypatch, pgpass):
+    """The cap is per notebook: insights and problems bring back ~2,400 rows each at this scale, the rest fewer."""
+    for d in ("params", "notebooks"):
+        (tmp_path / d).symlink_to(ROOT / d)
+    monkeypatch.setenv("OPSNB_ROW_CAP", "1500")
+    res = batch.run(root=tmp_path, pack=url, period=PERIOD, progress=False, log=lambda m: None)
+    status = {s.section: s.status for s in res.sections}
+    assert status == {"summary": "ok", "goals": "ok", "campaigns": "ok", "insights": "failed",
+                      "problems": "failed", "plan": "ok"}
+    failed = {s.section: s.error for s in res.sections if s.status == "failed"}
+    for error in failed.values():
+        assert "RowCapExceeded" in error and "over the cap of 1,500" in error and "query asked at opsnb." in error
+    assert (res.out_dir / "01_goals.html").is_file() and not (res.out_dir / "03_insights.html").exists()
+    manifest = json.loads((res.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert {s["section"]: s["status"] for s in manifest["sections"]} == status
