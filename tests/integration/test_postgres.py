@@ -184,6 +184,13 @@ def test_pin_ntile_gives_the_first_buckets_the_extra_rows_on_both(engines):
     assert a["b"].tolist() == b["b"].tolist() == [0, 0, 1, 2]
 
 
+def test_pin_quantiles_interpolate_linearly_on_both(engines):
+    """Median and p90 (resolution hours on the problems page) are type 7 on both: of 1, 5, 7 the p90 is 6.6, not 7."""
+    a, b = _both(engines, lambda t: t.aggregate(med=t.x.median(), p90=t.x.quantile(0.9)))
+    assert a["med"][0] == b["med"][0] == 5.0
+    assert a["p90"][0] == pytest.approx(6.6, abs=1e-12) and b["p90"][0] == pytest.approx(6.6, abs=1e-12)
+
+
 def test_pin_weeks_start_on_monday_on_both(engines):
     # 2026-10-04 is a Sunday, 2026-10-05 a Monday
     a, b = _both(engines, lambda t: t.filter(t.d.notnull()).order_by("d").select(
