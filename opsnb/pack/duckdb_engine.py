@@ -119,6 +119,7 @@ class DuckDBEngine(IbisEngine):
     """In-process DuckDB through Ibis: the local engine (:class:`opsnb.pack.engine.LocalEngine`)."""
 
     name: ClassVar[str] = "duckdb"
+    label: ClassVar[str] = "DuckDB"
 
     def __init__(self, backend: ibis.BaseBackend) -> None:
         super().__init__(backend)

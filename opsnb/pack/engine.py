@@ -241,6 +241,8 @@ class IbisEngine:
     """
 
     name: ClassVar[str] = "ibis"
+    #: How the engine is named on a page.
+    label: ClassVar[str] = "Ibis"
 
     def __init__(self, backend: ibis.BaseBackend, *, timeout: float | None = None) -> None:
         self._backend = backend

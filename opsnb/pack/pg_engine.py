@@ -42,6 +42,7 @@ class PostgresEngine(IbisEngine):
     """PostgreSQL through Ibis (psycopg): tables of one schema."""
 
     name: ClassVar[str] = "postgres"
+    label: ClassVar[str] = "PostgreSQL"
 
     def __init__(self, backend: ibis.BaseBackend, url: PackURL, *, timeout: float | None = None,
                  secrets: Iterable[str] = ()) -> None:
@@ -83,6 +84,9 @@ class PostgresEngine(IbisEngine):
             if "does not exist" in low and "database" in low:
                 raise EngineError(f"PostgreSQL at {where}: database {url.database!r} does not exist "
                                   f"(the path of the URL names it: postgres://user@host:port/DATABASE)") from None
+            if "connection refused" in low:
+                raise EngineError(f"cannot reach PostgreSQL at {where}: connection refused; is the server running, "
+                                  "and listening on that host and port?") from None
             if "timeout" in low:
                 raise EngineError(f"cannot reach PostgreSQL at {where}: no answer within {CONNECT_TIMEOUT} s; "
                                   "is the host right and the port open?") from None

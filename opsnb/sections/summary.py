@@ -179,11 +179,12 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
     rows = [
         (ctx.t("common.unit"), ctx.unit), (ctx.t("common.period"), ctx.period.label),
         (ctx.t("summary.info.pack"), ctx.pack.label),  # its full path is in manifest.json
-        (ctx.t("summary.info.engine"), f"{ctx.pack.engine.name} {ctx.pack.engine.version}"),
+        (ctx.t("summary.info.engine"), f"{getattr(ctx.pack.engine, 'label', ctx.pack.engine.name)} "
+                                       f"{ctx.pack.engine.version}"),
         (ctx.t("summary.info.fingerprint"), ctx.pack.fingerprint),
         (ctx.t("common.data_as_of"), str(ctx.data_last_day)), (ctx.t("summary.info.timezone"), ctx.settings.timezone),
         (ctx.t("summary.info.lang"), ctx.lang), ("opsnb", version("opsnb")), ("pandas", version("pandas")),
-        ("ibis", version("ibis-framework")), ("duckdb", version("duckdb")),
+        ("ibis", version("ibis-framework")),  # the engine's version is the engine row's
     ]
     # each table's fingerprint stays in the run's manifest (ids are metadata, not reading)
     rows.append((ctx.t("summary.info.tables"), ctx.t("summary.info.tables_value", n=len(ctx.pack.fingerprints))))
