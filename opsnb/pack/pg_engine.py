@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -185,13 +186,22 @@ class PostgresEngine(IbisEngine):
         return _pg_timezone(tz, value)
 
     def fingerprint(self, name: str) -> str:
-        """What changes when table ``name`` changes, cheaply: row count and the catalogue's write counters."""
+        """What changes when table ``name`` changes, from the catalogue only (no scan of the table).
+
+        A table's file node (new on ``TRUNCATE`` and rewrites) and its cumulative write counters
+        (``pg_stat_user_tables``: rows inserted, updated, deleted, live). A view or foreign table
+        has no such counters: its fingerprint is new at every open, so a rerun recomputes it rather
+        than reuse a result the view's tables may have outdated.
+        """
         rows = self.raw_rows(
-            "SELECT coalesce(n_tup_ins, 0), coalesce(n_tup_upd, 0), coalesce(n_tup_del, 0), "
-            "coalesce(extract(epoch from greatest(last_analyze, last_autoanalyze)), 0) "
-            "FROM pg_stat_user_tables WHERE schemaname = %s AND relname = %s", (self.schema, name))
-        ((count,),) = self.raw_rows(f'SELECT count(*) FROM "{self.schema}"."{name}"')
-        return f"{count}|{rows[0] if rows else ''}"
+            "SELECT c.relkind, c.relfilenode, coalesce(s.n_tup_ins, 0), coalesce(s.n_tup_upd, 0), "
+            "coalesce(s.n_tup_del, 0), coalesce(s.n_live_tup, 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE n.nspname = %s AND c.relname = %s",
+            (self.schema, name))
+        if not rows or rows[0][0] not in ("r", "p", "m"):
+            return f"volatile-{time.time_ns()}-{os.getpid()}"
+        return "|".join(map(str, rows[0]))
 
     # ------------------------------------------------------------ loading (opsnb load)
 

@@ -344,3 +344,24 @@ def test_a_section_over_the_row_cap_fails_alone_and_the_others_publish(url, tmp_
     assert (res.out_dir / "01_goals.html").is_file() and not (res.out_dir / "03_insights.html").exists()
     manifest = json.loads((res.out_dir / "manifest.json").read_text(encoding="utf-8"))
     assert {s["section"]: s["status"] for s in manifest["sections"]} == status
+
+
+def test_a_table_change_changes_the_fingerprint_and_a_view_never_matches(pg, pgpass):
+    pg.sql("CREATE SCHEMA fp", db="shop")
+    pg.sql("CREATE TABLE fp.kpis (metric text, period text, target double precision)", db="shop")
+    pg.sql("INSERT INTO fp.kpis VALUES ('gmv', '2026-10', 100)", db="shop")
+    url = pg.url("shop", schema="fp")
+
+    def prints() -> dict[str, str]:
+        pack = open_pack(url)
+        out = dict(pack.fingerprints)
+        pack.engine.close()
+        return out
+
+    first = prints()
+    assert prints() == first  # unchanged: a rerun may reuse the published sections
+    pg.sql("UPDATE fp.kpis SET target = 101", db="shop")
+    assert prints()["kpis"] != first["kpis"]
+    pg.sql("ALTER TABLE fp.kpis RENAME TO kpis_base", db="shop")
+    pg.sql("CREATE VIEW fp.kpis AS SELECT * FROM fp.kpis_base", db="shop")
+    assert prints()["kpis"] != prints()["kpis"]  # a view: recomputed every run
