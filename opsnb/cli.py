@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             from opsnb.params import load_params
 
             settings = load_params(unit=args.unit, overrides=args.set)
-            problems = validate_pack(args.pack, tz=settings.timezone)
+            problems = validate_pack(args.pack, tz=settings.timezone, unit_column=settings.unit_column)
             if problems:
                 from opsnb.pack.problems import format_problems, is_error
 

@@ -583,6 +583,10 @@ class Settings(_Model):
     unit: str = Field(default="sample", pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")
     period: ReviewPeriod = None  # None: the latest full month of the pack
     pack: str = "data/sample"
+    # A pack shared by several units: the column saying which unit a row belongs to, and this unit's
+    # value in it (default: the unit's name). Tables without the column are shared by every unit.
+    unit_column: str | None = None
+    unit_value: str | None = None
     lang: Lang = "zh"
     timezone: str = "Asia/Shanghai"
     currency: str = "¥"

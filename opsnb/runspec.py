@@ -128,7 +128,8 @@ def resolve_run(*, unit: str | None = None, period: str | None = None, pack: str
         if log is not None:
             log(f"generating the sample pack in {path} …")
         generate(path)
-    opened = open_pack(path, tz=settings.timezone)  # validates and warms the cache
+    unit_of = (settings.unit_column, settings.unit_value or settings.unit) if settings.unit_column else None
+    opened = open_pack(path, tz=settings.timezone, unit=unit_of)  # validates and warms the cache
     from opsnb.metrics.calendar import business_calendar
 
     cal = business_calendar(settings)

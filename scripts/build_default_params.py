@@ -26,7 +26,12 @@ HEADER = """\
 COMMENTS: dict[str, str] = {
     "unit": "business unit name; params/<unit>.yaml overrides this file; outputs go to outputs/<unit>/",
     "period": "review period: YYYY-MM, YYYY-Qn or YYYY; null = the pack's latest full month",
-    "pack": "data pack: a folder of CSV/TSV/XLSX/Parquet files or a .duckdb file (relative to the project)",
+    "pack": "data pack: a folder of CSV/TSV/XLSX/Parquet files, a .duckdb file (relative to the project), or a "
+            "warehouse URL (postgres://user@host:5432/db?schema=ops, spark://local[2]?warehouse=DIR&database=ops; "
+            "docs/warehouse.md)",
+    "unit_column": "a pack shared by several units: the column that says which unit a row belongs to (null: the "
+                   "whole pack is this unit's); tables without it are shared by every unit",
+    "unit_value": "this unit's value in unit_column (null: the unit's name)",
     "lang": "report language: zh (default) or en",
     "timezone": "IANA timezone of every day boundary (naive timestamps are read in it, aware ones converted)",
     "currency": "currency symbol for money values",

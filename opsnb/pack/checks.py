@@ -71,7 +71,7 @@ def _plan(t: ir.Table, schema: TableSchema, present: set[str], nulls: bool) -> l
         plan += [_Rows(t[c.name].isnull(), None, "empty_required", c.name) for c in cols if c.required]
     plan += [_Rows(t[c.name] < 0, t[c.name], "negative", c.name) for c in cols if c.nonnegative]
     key = [k for k in schema.key if k in present]
-    if key and len(key) == len(schema.key):
+    if key and len(key) == len(schema.key):  # (a shared pack's unit column joins the key: see run_checks)
         plan.append(None)  # the duplicate-key check: its problems keep their place in the report
     name = schema.name
     if name == "orders":
@@ -109,7 +109,8 @@ def run_checks(engine: Engine, t: ir.Table, schema: TableSchema, ctx: Ctx, *, pr
     counts = iter(flagged)
     for check in plan:
         if check is None:
-            _duplicates(engine, t, list(schema.key), ctx)
+            unit = [ctx.unit_column] if ctx.unit_column and ctx.unit_column in present else []
+            _duplicates(engine, t, [*unit, *schema.key], ctx)
         elif n := int(next(counts) or 0):  # type: ignore[call-overload]
             _report(engine, t, check, n, ctx)
 

@@ -63,6 +63,8 @@ class Ctx:
     line_kind: str = "line"
     lines: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
     problems: list[PackProblem] = field(default_factory=list)
+    #: A shared pack's unit column: part of every key of a table that has it (one row per unit and key).
+    unit_column: str | None = None
 
     def report(self, mask: pd.Series, code: str, *, column: str, values: pd.Series | None = None,
                level: Level = "error", **kw: Any) -> int:

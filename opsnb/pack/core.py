@@ -56,6 +56,10 @@ class Pack:
     #: Whether the pack may build and read its store in the on-disk cache (see :mod:`opsnb.pack.derived`):
     #: folder packs opened with the cache and the store.
     cached: bool = False
+    #: A shared pack's unit: ``(column, value)``. Every table with ``column`` shows only the rows whose
+    #: ``column`` equals ``value`` (and not the column); tables without it are shared by every unit.
+    #: Set by :func:`open_pack` (``unit=``); None: the whole pack.
+    unit: tuple[str, str] | None = None
     #: The unit's trading days: anything with ``open_days(start, end) -> list[date]`` (the unit's
     #: :class:`opsnb.metrics.calendar.BusinessCalendar`, set by :func:`opsnb.runspec.resolve_run`);
     #: None: every day is open.
@@ -97,8 +101,15 @@ class Pack:
         # one Ibis table object per name: building it asks the engine for the schema (a few ms each time)
         tables: dict[str, ibis.Table] = self.__dict__.setdefault("_opsnb_tables", {})
         if name not in tables:
-            tables[name] = self.engine.table(name)
+            tables[name] = self.restricted(self.engine.table(name))
         return tables[name]
+
+    def restricted(self, t: ibis.Table) -> ibis.Table:
+        """``t`` as this pack's unit sees it: its rows of the unit, without the unit column (see :attr:`unit`)."""
+        if self.unit is None or self.unit[0] not in t.columns:
+            return t
+        column, value = self.unit
+        return t.filter(t[column].cast("string") == value).drop(column)
 
     def keyed(self, name: str) -> ibis.Table:
         """Table ``name`` plus the column ``USER_KEY``, to join, group and order by user with.
@@ -125,10 +136,12 @@ class Pack:
 
     @property
     def fingerprint(self) -> str:
-        """One hash over every table's content hash (for manifests and run caching)."""
+        """One hash over every table's content hash and the unit's restriction (for manifests and run caching)."""
         h = hashlib.sha256()
         for k in sorted(self.fingerprints):
             h.update(f"{k}={self.fingerprints[k]};".encode())
+        if self.unit is not None:
+            h.update(f"unit={self.unit[0]}={self.unit[1]}".encode())
         return h.hexdigest()[:16]
 
     def day_range(self) -> tuple[date | None, date | None]:
@@ -257,13 +270,16 @@ def _load_warnings(text: str) -> list[Problem]:
     return out
 
 
-def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, engine: LocalEngine) -> _Result:
+def _ingest(name: str, folder: Path, spec: TableSpec, tz: str, use_cache: bool, engine: LocalEngine,
+            unit_column: str | None = None) -> _Result:
     path = folder / spec.file
     schema = SCHEMAS[name]
     digest = _hash_file(path, memo=use_cache)
-    key = hashlib.sha256(f"{CACHE_VERSION}|{name}|{tz}|{digest}|{spec.key()}".encode()).hexdigest()[:24]
+    # the unit column changes the duplicate-key check (and so the cached warnings), not the data
+    key = hashlib.sha256(f"{CACHE_VERSION}|{name}|{tz}|{digest}|{spec.key()}|{unit_column or ''}".encode()
+                         ).hexdigest()[:24]
     target, meta = _cache_paths(name, key)
-    ctx = Ctx(file=spec.file, sheet=spec.sheet or "")
+    ctx = Ctx(file=spec.file, sheet=spec.sheet or "", unit_column=unit_column)
     if use_cache and target.is_file() and meta.is_file():
         engine.load_parquet(name, target)
         return _Result(_load_warnings(meta.read_text(encoding="utf-8")), digest, True)
@@ -358,7 +374,8 @@ def _ingest_parquet_view(name: str, path: Path, schema: TableSchema, spec: Table
 # ---------------------------------------------------------------- public API
 
 
-def _open(target: str | Path, tz: str, use_cache: bool) -> tuple[Pack | None, list[Problem]]:
+def _open(target: str | Path, tz: str, use_cache: bool, unit_column: str | None = None
+          ) -> tuple[Pack | None, list[Problem]]:
     from opsnb.pack import warehouse
     from opsnb.pack.url import is_url
 
@@ -387,7 +404,7 @@ def _open(target: str | Path, tz: str, use_cache: bool) -> tuple[Pack | None, li
     names, prints = [], {}
     for name, spec in sorted(files.items()):
         try:
-            res = _ingest(name, src, spec, tz, use_cache, local)
+            res = _ingest(name, src, spec, tz, use_cache, local, unit_column)
         except Exception as exc:  # a corrupt workbook, a Parquet file that is not one…: reported, never raised
             problems.append(problem("unreadable", file=spec.file, error=f"{type(exc).__name__}: {exc}"))
             continue
@@ -428,8 +445,9 @@ def _open_database(src: Path, engine: Engine, tz: str) -> tuple[Pack | None, lis
                 sorted(names)), problems
 
 
-def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = True, store: bool = True) -> Pack:
-    """Open a pack folder (or read-only ``.duckdb`` file).
+def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = True, store: bool = True,
+              unit: tuple[str, str] | None = None) -> Pack:
+    """Open a pack folder (or read-only ``.duckdb`` file, or warehouse URL).
 
     Parameters
     ----------
@@ -443,6 +461,8 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
     store : bool
         With the cache, read the pack's DuckDB store when one was built for this content, and build
         it on first use of a derived table (:mod:`opsnb.pack.derived`). False: always read the files.
+    unit : (column, value), optional
+        A shared pack's unit (:attr:`Pack.unit`): its tables show the rows whose ``column`` is ``value``.
 
     Returns
     -------
@@ -454,12 +474,14 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
     PackError
         Listing every error of every file (warnings are not raised).
     """
-    pack, problems = _open(path, tz, use_cache)
+    pack, problems = _open(path, tz, use_cache, unit[0] if unit else None)
     errors = [p for p in problems if is_error(p)]
     if errors or pack is None:
         raise PackError(errors)
     pack.warnings = [p for p in problems if not is_error(p)]
     pack.cached = pack.cached and store
+    if unit is not None:
+        _restrict(pack, unit)
     if pack.cached:  # a store built earlier for this content (see opsnb.pack.derived): read from it
         from opsnb.pack.derived import attach_store
 
@@ -467,10 +489,37 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
     return pack
 
 
-def validate_pack(path: str | Path, *, tz: str = "Asia/Shanghai") -> list[Problem]:
-    """Every problem (errors and warnings, see ``.level``) of a pack, without raising (``opsnb validate``)."""
+def _restrict(pack: Pack, unit: tuple[str, str]) -> None:
+    """Make ``pack`` show one unit of a shared pack; raises PackError when no table has the column or no row the value."""
+    column, value = unit
+    pack.unit = unit
+    # the unit column is declared: not the "extra column" it would otherwise be warned about
+    pack.warnings = [w for w in pack.warnings if not (getattr(w, "code", "") == "extra_column" and
+                                                      getattr(w, "column", "") == column)]
+    holders = [n for n in pack.names if column in pack.engine.columns(n)]
+    if not holders:
+        raise PackError([problem("unit_column_missing", file=pack.label, column=column, unit_column=column,
+                                 tables=", ".join(pack.names))])
+    t = pack.engine.table(holders[0])
+    for name in holders:
+        u = pack.engine.table(name)
+        if int(u.filter(u[column].cast("string") == value).limit(1).count().execute()):  # stops at the first row
+            return
+    values = t.select(v=t[column].cast("string")).distinct().order_by("v").limit(20).execute()["v"].tolist()
+    raise PackError([problem("unit_value_missing", file=pack.label, column=column, unit_column=column, unit_value=value,
+                             found=", ".join(map(str, values)) or "none")])
+
+
+def validate_pack(path: str | Path, *, tz: str = "Asia/Shanghai", unit_column: str | None = None) -> list[Problem]:
+    """Every problem (errors and warnings, see ``.level``) of a pack, without raising (``opsnb validate``).
+
+    ``unit_column``: the pack is shared by units (keys are unique per unit; the column is no extra column).
+    """
     try:
-        pack, problems = _open(path, tz, True)
+        pack, problems = _open(path, tz, True, unit_column)
+        if unit_column:
+            problems = [p for p in problems if not (getattr(p, "code", "") == "extra_column" and
+                                                    getattr(p, "column", "") == unit_column)]
         if pack is not None and pack.engine.name != "duckdb":
             from opsnb.pack.warehouse import check_tables
 

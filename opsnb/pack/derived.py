@@ -255,7 +255,7 @@ def keyed(pack: Pack, name: str) -> ibis.Table:
             raise KeyError(f"pack table {name!r} has no user_id column")
         engine = _local(pack)  # copies of a Pack share the engine, and so its store
         stored = None if engine is None else engine.keyed_table(name)
-        tables[name] = stored if stored is not None else t.mutate(**{USER_KEY: t.user_id})
+        tables[name] = pack.restricted(stored) if stored is not None else t.mutate(**{USER_KEY: t.user_id})
     return tables[name]
 
 
@@ -275,6 +275,13 @@ def derived(pack: Pack, name: str) -> ibis.Table:
     for s in spec.sources:
         pack.table(s)  # raises NoData for an absent source
     done: set[str] = pack.__dict__.setdefault("_opsnb_derived", set())
+    if pack.unit is not None:
+        # one unit of a shared pack: its own temporary table, built from its rows (the store's is every unit's)
+        unit_name = f"{_name(name)}_{hashlib.sha256('|'.join(pack.unit).encode()).hexdigest()[:10]}"
+        if name not in done:
+            pack.engine.materialise(unit_name, spec.build(*(pack.table(s) for s in spec.sources)))
+            done.add(name)
+        return pack.engine.table(unit_name)
     if name not in done:
         if not ensure_store(pack):
             # copies of a Pack object share its engine, and so its temporary table

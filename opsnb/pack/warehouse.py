@@ -137,8 +137,9 @@ def _view(engine: Engine, name: str, source_table: str, rename: dict[str, str], 
     types = {c.name: c.type for c in schema.columns}
     out: dict[str, ibis.Value] = {}
     for src_col, dst in zip(columns, named, strict=True):
-        if dst not in types:
-            continue  # an extra column (check_header warned): not read
+        if dst not in types:  # an extra column (check_header warned): kept as text, as files keep it
+            out[dst] = src[src_col].cast("string").name(dst)
+            continue
         v = _contract_value(engine, src[src_col], types[dst], tz)
         if v is None:
             ctx.add("wh_wrong_type", column=dst, source=src_col, found=str(src[src_col].type()),
