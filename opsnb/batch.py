@@ -534,18 +534,24 @@ class _Run:
         return self.settings.lang
 
 
+#: Runs one section of a run somewhere (a shared kernel pool, a Dask worker) and returns its result:
+#: ``runner(run, section, title)``. None: the run's own pool of warm kernels.
+SectionRunner = Callable[["_Run", str, str], SectionResult]
+
+
 def run(*, period: str | None = None, unit: str | None = None, pack: str | None = None,
         sections: list[str] | None = None, lang: str | None = None, workers: int | None = None,
         params_file: str | None = None, overrides: list[str] | None = None, wait: bool = True,
         root: Path | None = None, nb_dir: Path | None = None, log: Any = None, progress: bool = True,
-        force: bool = False) -> RunResult:
+        force: bool = False, runner: SectionRunner | None = None) -> RunResult:
     """Run one period for one unit. Validates params and the pack before any kernel starts.
 
     Raises :class:`~opsnb.errors.ParamsError` / :class:`~opsnb.errors.PackError` (nothing started) and
     :class:`~opsnb.errors.LockedError`; a failing section is recorded, not raised. The phases:
     :func:`_plan` (settings, pack, period, run folder), :func:`_reuse` (sections whose inputs are
     unchanged), :func:`_execute` (the kernel pool, the sections, then the summary), :func:`_publish`
-    (facts, manifest, ledger, the atomic swap).
+    (facts, manifest, ledger, the atomic swap). ``runner`` executes the sections elsewhere (many units
+    sharing one kernel pool, or a Dask cluster: :mod:`opsnb.units`); by default the run starts its own pool.
     """
     from opsnb.runspec import NO_PERIOD, resolve_run
 
@@ -575,7 +581,7 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
             last = _previous_manifest(r.target)  # reused sections come from it (unless --force); costs always do
             prev = None if force else last
             reusable = _reuse(r, prev)
-            done, summary = _execute(r, reusable, prev, last, progress=progress)
+            done, summary = _execute(r, reusable, prev, last, progress=progress, runner=runner)
         finally:
             for k, v in saved_env.items():  # the caller's environment is left as it was
                 if v is None:
@@ -641,8 +647,8 @@ def _reuse(r: _Run, prev: tuple[Path, dict[str, Any]] | None) -> dict[str, Secti
 
 
 def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict[str, Any]] | None,
-             last: tuple[Path, dict[str, Any]] | None, *, progress: bool) -> tuple[dict[str, SectionResult],
-                                                                                 SectionResult]:
+             last: tuple[Path, dict[str, Any]] | None, *, progress: bool,
+             runner: SectionRunner | None = None) -> tuple[dict[str, SectionResult], SectionResult]:
     """The sections on a pool of warm kernels (longest first), then the summary (reused when unchanged)."""
     from opsnb.render.i18n import t
 
@@ -653,8 +659,10 @@ def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict
             cost[old["section"]] = float(old.get("duration_s") or 0.0)
     to_run = sorted((s for s in r.chosen if s not in reusable), key=lambda s: -cost.get(s, 0.0))
     n_workers = max(1, min(r.settings.batch.workers, len(to_run) or 1))
+    if runner is not None:  # sections wait for the shared runner's kernels or workers, not for this run's threads
+        n_workers = max(1, len(to_run))
     # no kernel at all when every section is reused (the summary then is too, or gets papermill's own)
-    kpool = KernelPool(n_workers, cwd=r.nb_dir, env=r.env) if to_run else None
+    kpool = KernelPool(n_workers, cwd=r.nb_dir, env=r.env) if to_run and runner is None else None
     if to_run:  # while the kernels start: import what the workers use, build the pack's derived tables once
         import nbformat  # noqa: F401
         import papermill  # noqa: F401 - ~1-2 s of imports, otherwise paid by the first sections
@@ -665,12 +673,9 @@ def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict
         warm(r.pack)
 
     def one(section: str) -> SectionResult:
-        km = kpool.take() if kpool is not None else None
         started = round(time.perf_counter() - r.t_start, 2)
-        res = execute_section(section, nb_dir=r.nb_dir, run_dir=r.run_dir, parameters=r.params_nb,
-                              timeout_s=r.settings.batch.timeout_s, lang=r.lang, header=r.header, toc_title=r.toc,
-                              title=f"{t(f'sections.{section}.title', r.lang)} · {r.period.label}",
-                              km=km, release=kpool.give_back if kpool is not None else None)
+        title = f"{t(f'sections.{section}.title', r.lang)} · {r.period.label}"
+        res = (runner or pool_runner(kpool))(r, section, title)
         res.fingerprint, res.start_s = r.prints.get(section), started
         return res
 
@@ -721,6 +726,17 @@ def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict
         bar.update(1)
         bar.close()
     return done, summary
+
+
+def pool_runner(kpool: KernelPool | None) -> SectionRunner:
+    """A :data:`SectionRunner` on a pool of warm kernels (None: papermill starts a kernel per section)."""
+    def run_here(r: _Run, section: str, title: str) -> SectionResult:
+        km = kpool.take() if kpool is not None else None
+        return execute_section(section, nb_dir=r.nb_dir, run_dir=r.run_dir, parameters=r.params_nb,
+                               timeout_s=r.settings.batch.timeout_s, lang=r.lang, header=r.header, toc_title=r.toc,
+                               title=title, km=km, release=kpool.give_back if kpool is not None else None)
+
+    return run_here
 
 
 def _publish(r: _Run, done: dict[str, SectionResult], summary: SectionResult) -> None:

@@ -17,6 +17,11 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a period: validate, execute sections in parallel, export, publish")
     r.add_argument("--period", help="YYYY-MM, YYYY-Qn or YYYY (default: the pack's latest full month)")
     r.add_argument("--unit", help="business unit: params/<unit>.yaml (default: sample)")
+    r.add_argument("--units", help="many units in one run: all (every params/<unit>.yaml) or east,south; "
+                                   "each publishes on its own, then the group roll-up (outputs/_group/<period>)")
+    r.add_argument("--scheduler", default="local",
+                   help="with --units: local (one shared pool of kernels, default), dask (a LocalCluster), "
+                        "or tcp://host:8786 (an existing Dask cluster)")
     r.add_argument("--pack", help="data pack: folder, .duckdb file, or warehouse URL (postgres://user@host:port/db"
                                   "?schema=ops, spark://local[2]?warehouse=DIR&database=ops; default: from params)")
     r.add_argument("--sections", help="comma-separated: goals,campaigns,insights,problems,plan")
@@ -50,10 +55,38 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run_units(args: argparse.Namespace) -> int:
+    """``opsnb run --units …``: every unit on one scheduler, a status line per unit, then the roll-up."""
+    from opsnb.units import run_units
+
+    if args.unit or args.pack:
+        print("opsnb: --units runs each unit with its own params/<unit>.yaml (and pack); drop --unit/--pack",
+              file=sys.stderr)
+        return 2
+    res = run_units(args.units, period=args.period, scheduler=args.scheduler, workers=args.workers, lang=args.lang,
+                    sections=args.sections.split(",") if args.sections else None, overrides=args.set,
+                    progress=not args.quiet, force=args.force)
+    width = max(len(u.unit) for u in res.units)
+    for u in res.units:
+        where = str(u.result.index) if u.result is not None and u.result.ok else ""
+        line = f"  {u.unit:<{width}} {u.status:<7} {u.duration_s:6.1f}s  {where}"
+        if u.error:
+            line += f"  {redact(u.error)}"
+        print(line, file=sys.stderr)
+    n_ok = sum(u.ok for u in res.units)
+    print(f"{'ok' if res.ok else 'FAILED'}: {n_ok} of {len(res.units)} units in {res.duration_s:.1f}s "
+          f"({res.scheduler})", file=sys.stderr)
+    if res.rollup is not None:  # (a roll-up that failed was logged by run_units)
+        print(res.rollup)
+    return 0 if res.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 only when everything succeeded)."""
     args = _parser().parse_args(argv)
     try:
+        if args.cmd == "run" and args.units:
+            return _run_units(args)
         if args.cmd == "run":
             from opsnb import batch
 

@@ -1,0 +1,101 @@
+"""Many units in one run: a shared kernel pool, a real Dask cluster (with a worker killed mid-run)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from opsnb.sample import generate
+from opsnb.units import choose, run_units
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("units")]
+ROOT = Path(__file__).resolve().parents[2]
+PERIOD = "2026-10"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("units")
+    (root / "params").mkdir()
+    (root / "params" / "default.yaml").write_text((ROOT / "params" / "default.yaml").read_text(encoding="utf-8"),
+                                                   encoding="utf-8")
+    (root / "notebooks").symlink_to(ROOT / "notebooks")
+    generate(root / "pack", scale=0.05)
+    for unit in ("east", "south"):
+        (root / "params" / f"{unit}.yaml").write_text(f"unit: {unit}\npack: pack\n", encoding="utf-8")
+    (root / "params" / "damaged.yaml").write_text("unit: damaged\npack: damaged_pack\n", encoding="utf-8")
+    (root / "damaged_pack").mkdir()
+    (root / "damaged_pack" / "kpis.csv").write_text("metric,period,target\ngmv,2026-10,abc\n", encoding="utf-8")
+    return root
+
+
+def test_units_are_chosen_from_params(project):
+    assert choose("all", project) == ["damaged", "east", "south"]
+    assert choose("east, south", project) == ["east", "south"]
+    with pytest.raises(Exception, match=r"no params/<unit>.yaml for unit\(s\) north; units: damaged, east, south"):
+        choose("east,north", project)
+
+
+def test_a_damaged_unit_fails_alone_on_the_shared_pool(project):
+    res = run_units("all", period=PERIOD, root=project, workers=2, progress=False, log=lambda m: None)
+    status = {u.unit: u.status for u in res.units}
+    assert status == {"damaged": "failed", "east": "ok", "south": "ok"} and not res.ok
+    damaged = next(u for u in res.units if u.unit == "damaged")
+    assert "kpis.csv" in damaged.error and "target" in damaged.error
+    for unit in ("east", "south"):
+        assert (project / "outputs" / unit / PERIOD / "index.html").is_file()
+    assert not (project / "outputs" / "damaged" / PERIOD).exists()
+
+
+def test_on_dask_a_killed_worker_is_retried_once_then_the_section_fails(project):
+    """East's insights task loses its worker once (retried elsewhere: published); south's goals twice (failed)."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=50)
+        client = Client(cluster)
+        kills: dict[str, int] = {"east-insights": 1, "south-goals": 2}
+        killed: list[tuple[str, int]] = []
+        stop = threading.Event()
+
+        def killer() -> None:
+            while not stop.is_set() and any(kills.values()):
+                try:
+                    pids = client.run(os.getpid)
+                    for addr, keys in client.processing().items():
+                        for key in keys:
+                            for what, left in kills.items():
+                                if left and f"opsnb-{what}-" in str(key) and addr in pids:
+                                    time.sleep(1.0)  # mid-run: the kernel is executing the notebook
+                                    os.kill(pids[addr], signal.SIGKILL)
+                                    kills[what] -= 1
+                                    killed.append((what, pids[addr]))
+                except Exception:  # noqa: BLE001 - a worker restarting answers nothing for a moment
+                    pass
+                time.sleep(0.2)
+
+        t = threading.Thread(target=killer, daemon=True)
+        t.start()
+        try:
+            res = run_units("east,south", period=PERIOD, root=project, scheduler=cluster.scheduler_address,
+                            progress=False, log=lambda m: None, force=True, rollup=False)
+        finally:
+            stop.set()
+            t.join(5)
+            client.close()
+            cluster.close()
+    assert [w for w, _ in killed].count("east-insights") == 1 and [w for w, _ in killed].count("south-goals") == 2
+    east, south = res.units
+    assert east.ok, east.error
+    assert (project / "outputs" / "east" / PERIOD / "03_insights.html").is_file()
+    goals = next(s for s in south.result.sections if s.section == "goals")
+    assert goals.status == "failed" and "KilledWorker" in goals.error and "died 2 times" in goals.error
+    assert not south.ok and (project / "outputs" / "south" / PERIOD / "03_insights.html").is_file()
+    assert not (project / "outputs" / "south" / PERIOD / "01_goals.html").exists()
