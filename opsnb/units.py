@@ -333,6 +333,10 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
         u.duration_s = round(time.perf_counter() - t, 2)
         return u
 
+    # set once for every unit thread (each batch.run saves and restores these: with them set already,
+    # the threads' restores cannot unset them under one another)
+    saved = {k: os.environ.get(k) for k in ("OPSNB_HOME", "OPSNB_BATCH")}
+    os.environ.update(OPSNB_HOME=str(root), OPSNB_BATCH="1")
     try:
         # units wait on the scheduler's kernels/workers; a few more unit threads than workers keep them fed
         with ThreadPoolExecutor(max_workers=max(1, min(len(chosen), 2 * n + 1))) as pool:
@@ -349,6 +353,11 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
         sched.close()
         if bar is not None:
             bar.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     order = {u: i for i, u in enumerate(chosen)}
     out.units.sort(key=lambda u: order[u.unit])
     periods = [u.result.period for u in out.units if u.result is not None]
