@@ -12,6 +12,7 @@ import pytest
 
 from opsnb.sample import generate
 from opsnb.units import choose, run_units
+from tests.parity import published
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("units")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +42,15 @@ def test_units_are_chosen_from_params(project):
         choose("east,north", project)
 
 
-def test_a_damaged_unit_fails_alone_on_the_shared_pool(project):
+@pytest.fixture(scope="module")
+def local_run(project):
+    """Every unit on the shared local pool; with what east published (normalised), to compare Dask's with."""
     res = run_units("all", period=PERIOD, root=project, workers=2, progress=False, log=lambda m: None)
+    return res, published(project / "outputs" / "east" / PERIOD)
+
+
+def test_a_damaged_unit_fails_alone_on_the_shared_pool(project, local_run):
+    res, _ = local_run
     status = {u.unit: u.status for u in res.units}
     assert status == {"damaged": "failed", "east": "ok", "south": "ok"} and not res.ok
     damaged = next(u for u in res.units if u.unit == "damaged")
@@ -52,7 +60,7 @@ def test_a_damaged_unit_fails_alone_on_the_shared_pool(project):
     assert not (project / "outputs" / "damaged" / PERIOD).exists()
 
 
-def test_on_dask_a_killed_worker_is_retried_once_then_the_section_fails(project):
+def test_on_dask_a_killed_worker_is_retried_once_then_the_section_fails(project, local_run):
     """East's insights task loses its worker once (retried elsewhere: published); south's goals twice (failed)."""
     import dask
     from dask.distributed import Client, LocalCluster
@@ -95,6 +103,8 @@ def test_on_dask_a_killed_worker_is_retried_once_then_the_section_fails(project)
     east, south = res.units
     assert east.ok, east.error
     assert (project / "outputs" / "east" / PERIOD / "03_insights.html").is_file()
+    # the pages that travelled back from the workers are the pages the local pool published
+    assert published(project / "outputs" / "east" / PERIOD) == local_run[1]
     goals = next(s for s in south.result.sections if s.section == "goals")
     assert goals.status == "failed" and "KilledWorker" in goals.error and "died 2 times" in goals.error
     assert not south.ok and (project / "outputs" / "south" / PERIOD / "03_insights.html").is_file()
