@@ -51,11 +51,15 @@ def _text_day(days: np.ndarray) -> list[str]:
     return list(np.datetime_as_string(np.datetime64(START.isoformat(), "D") + days.astype("timedelta64[D]"), unit="D"))
 
 
-def big_tables(sim: Simulation) -> dict[str, pa.Table]:
-    """users, events, orders, touchpoints, experiments as Arrow tables."""
+def big_tables(sim: Simulation, id_prefix: str = "") -> dict[str, pa.Table]:
+    """users, events, orders, touchpoints, experiments as Arrow tables.
+
+    ``id_prefix`` goes before every id (users, sessions, orders, campaigns): a multi-unit pack
+    (:mod:`opsnb.sample.units`) keeps each unit's ids apart with it.
+    """
     n = len(sim.signup)
     width = max(7, len(str(n)))
-    uid = _ids("U", np.arange(1, n + 1), width)
+    uid = _ids(f"{id_prefix}U", np.arange(1, n + 1), width)
     users = pa.table({
         "user_id": uid,
         "signup_at": _ts(sim.signup),
@@ -64,7 +68,7 @@ def big_tables(sim: Simulation) -> dict[str, pa.Table]:
         "platform": _labels(brand.PLATFORMS, sim.platform),
         "is_member": pa.array(sim.is_member, pa.bool_()),
     })
-    sess_ids = _ids("S", np.arange(1, sim.n_sessions + 1), max(8, len(str(sim.n_sessions))))
+    sess_ids = _ids(f"{id_prefix}S", np.arange(1, sim.n_sessions + 1), max(8, len(str(sim.n_sessions))))
     events = pa.table({
         "user_id": uid.take(pa.array(sim.ev_user)),
         "ts": _ts(sim.ev_ts),
@@ -75,8 +79,9 @@ def big_tables(sim: Simulation) -> dict[str, pa.Table]:
     })
     refund = sim.or_status == 1
     prefix_width = max(8, len(str(int(sim.or_number.max()) if len(sim.or_number) else 0)))
-    oid = pc.if_else(pa.array(refund), _ids("R", sim.or_number, prefix_width), _ids("O", sim.or_number, prefix_width))
-    camp_names = [c.campaign_id for c in brand.CAMPAIGNS]
+    oid = pc.if_else(pa.array(refund), _ids(f"{id_prefix}R", sim.or_number, prefix_width),
+                    _ids(f"{id_prefix}O", sim.or_number, prefix_width))
+    camp_names = [f"{id_prefix}{c.campaign_id}" for c in brand.CAMPAIGNS]
     orders = pa.table({
         "order_id": oid,
         "user_id": uid.take(pa.array(sim.or_user)),
@@ -298,15 +303,20 @@ def feedback(sim: Simulation, rng: np.random.Generator) -> pd.DataFrame:
                          "priority": np.array(_PRIORITIES)[prio], "satisfaction": sat_col})
 
 
-def kpis(sim: Simulation, rng: np.random.Generator) -> tuple[pd.DataFrame, list[dict], pd.DataFrame]:
-    """Monthly targets 2025-01..2026-12 (+ yearly 2026 for gmv/new_users); two planted attainments."""
+def kpis(sim: Simulation, rng: np.random.Generator,
+         planted: dict[str, float] | None = None) -> tuple[pd.DataFrame, list[dict], pd.DataFrame]:
+    """Monthly targets 2025-01..2026-12 (+ yearly 2026 for gmv/new_users); planted attainments.
+
+    ``planted``: metric → attainment of the review month (default: new users missed at 85 %, GMV
+    exceeded at 108 %); the other metrics land at 100–102.5 %. One fact per planted metric.
+    """
     act = monthly_actuals(sim)
     n_months = len(act)
     t = np.arange(n_months) / max(n_months - 1, 1)
     nps = np.round(41 + 6 * t + rng.normal(0, 1.0, n_months), 1)
     act["nps"] = nps
     review = f"{REVIEW[0]}-{REVIEW[1]:02d}"
-    planted = {"new_users": 0.85, "gmv": 1.08}
+    planted = {"new_users": 0.85, "gmv": 1.08} if planted is None else planted
     rows = []
     for metric in ("gmv", "orders", "new_users", "active_users", "nps"):
         att = rng.uniform(0.975, 1.03, n_months)
@@ -334,7 +344,8 @@ def kpis(sim: Simulation, rng: np.random.Generator) -> tuple[pd.DataFrame, list[
         year = df[(df.metric == metric) & df.period.str.startswith("2026-")]["target"].sum()
         df.loc[len(df)] = {"metric": metric, "period": "2026", "target": _round_target(metric, year), "actual": None}
     facts = []
-    for metric, kind in (("new_users", "missed_kpi"), ("gmv", "exceeded_kpi")):
+    for metric, att_p in planted.items():
+        kind = "exceeded_kpi" if att_p >= 1 else "missed_kpi"
         target = float(df[(df.metric == metric) & (df.period == review)]["target"].iloc[0])
         facts.append({"kind": kind, "metric": metric, "period": review,
                       "actual": round(float(act[metric].loc[review]), 2), "target": target,
