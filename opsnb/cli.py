@@ -34,9 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="execute every section even if its inputs are unchanged")
 
     s = sub.add_parser("sample", help="write the deterministic sample pack")
-    s.add_argument("--out", default="data/sample")
+    s.add_argument("--out", help="folder (default data/sample; with --units data/sample_units)")
     s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--scale", type=float, default=1.0)
+    s.add_argument("--scale", type=float, help="size (default 1.0; with --units 0.1 per unit)")
+    s.add_argument("--units", type=int, help="a multi-unit sample: one pack shared by N branches (2-36), with "
+                                             "params/<unit>.yaml for each, for `opsnb run --units all`")
 
     v = sub.add_parser("validate", help="check a pack (and params) and print every problem; runs nothing")
     v.add_argument("pack", help="folder, .duckdb file or warehouse URL (checked in the warehouse: nothing is copied)")
@@ -53,6 +55,26 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("path")
     i.add_argument("--out", required=True)
     return p
+
+
+def _sample_units(args: argparse.Namespace) -> int:
+    """``opsnb sample --units N``: the shared pack, a params file per unit, and what was planted where."""
+    from opsnb.paths import project_root
+    from opsnb.sample import generate_units
+
+    out = Path(args.out or "data/sample_units")
+    try:
+        scenario = generate_units(out, units=args.units, seed=args.seed, scale=args.scale or 0.1,
+                                  params_dir=project_root() / "params")
+    except (FileExistsError, ValueError) as exc:
+        print(f"opsnb: {exc}", file=sys.stderr)
+        return 2
+    for line in scenario.get("params", []):
+        print(f"  {line}", file=sys.stderr)
+    for fact in scenario.get("planted", []):
+        print(f"  planted: {fact.get('unit')} ({fact.get('label', '')}): {fact.get('kind')}", file=sys.stderr)
+    print(f"{out}: {args.units} units (scenario.json lists the planted facts); run them: opsnb run --units all")
+    return 0
 
 
 def _run_units(args: argparse.Namespace) -> int:
@@ -106,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "sample":
             from opsnb.sample import generate
 
-            generate(Path(args.out), seed=args.seed, scale=args.scale)
-            print(args.out)
+            if args.units:
+                return _sample_units(args)
+            generate(Path(args.out or "data/sample"), seed=args.seed, scale=args.scale or 1.0)
+            print(args.out or "data/sample")
             return 0
         if args.cmd == "validate":
             from opsnb.pack import validate_pack
