@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: Run folders of a period kept under ``.runs`` (the published one included), for recovery.
+KEEP_RUNS = 3
+#: The folder under ``outputs/`` of the group roll-up of every unit (:mod:`opsnb.rollup`).
+GROUP = "_group"
+
 
 def project_root(start: Path | None = None) -> Path:
     """The opsnb project folder: ``$OPSNB_HOME``, else the nearest parent with ``params/default.yaml``.
@@ -36,6 +41,11 @@ def outputs_dir(root: Path | None = None) -> Path:
     return (root or project_root()) / "outputs"
 
 
+def group_dir(root: Path | None = None) -> Path:
+    """Folder of the group roll-up: ``outputs/_group/<period>/`` (``_group`` is no unit's name)."""
+    return outputs_dir(root) / GROUP
+
+
 def cache_dir() -> Path:
     """Parquet cache of ingested packs: ``$OPSNB_CACHE`` or ``~/.cache/opsnb``."""
     env = os.environ.get("OPSNB_CACHE")
@@ -55,3 +65,32 @@ def atomic_write(target: Path, write: object) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def publish_link(run_dir: Path, target: Path) -> None:
+    """Point ``target`` at ``run_dir`` with one atomic ``os.replace`` of a relative symlink.
+
+    Readers of ``target`` see the old complete folder or the new one, never a mix. A plain folder
+    already at ``target`` (an older layout) is kept, moved under ``.runs`` as ``<name>-legacy-<time>``.
+    """
+    import time
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_symlink():
+        legacy = target.parent / ".runs" / f"{target.name}-legacy-{int(time.time())}"
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(target, legacy)
+    tmp = target.parent / f".{target.name}.link-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(run_dir, target.parent), tmp)
+    os.replace(tmp, target)
+
+
+def prune_runs(runs: Path, period: str, keep: Path, *, n: int = KEEP_RUNS) -> None:
+    """Delete the oldest ``<period>-*`` run folders under ``runs`` so ``n`` remain, ``keep`` (published) among them."""
+    import shutil
+
+    mine = sorted((p for p in runs.glob(f"{period}-*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
+    for old in mine[: max(0, len(mine) - (n - 1))]:
+        shutil.rmtree(old, ignore_errors=True)

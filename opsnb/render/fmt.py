@@ -83,15 +83,18 @@ def _grouped(x: float, digits: int) -> str:
     return f"{x:,.{digits}f}"
 
 
-def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True, compact_from: float = 1e5) -> str:
+def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True, compact_from: float = 1e5,
+           signed: bool = False) -> str:
     """A count: ``12,345`` / ``1.2万`` (zh ≥ 10万) / ``123.5K`` (en ≥ 100K).
 
     ``compact_from`` lowers the threshold of 万 / K (a table column uses 1e4 when some of its values
-    are compact, so one column has one format).
+    are compact, so one column has one format). ``signed``: a change, ``+1,234`` (``-`` is always shown).
     """
     if is_missing(x):
         return na(lang)
     v = float(x)
+    if signed and v > 0:
+        return "+" + number(v, lang, digits=digits, compact=compact, compact_from=compact_from)
     a = abs(v)
     if compact:
         if lang == "zh":
@@ -109,17 +112,22 @@ def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True, compact_
     return _grouped(v, digits)
 
 
-def money(x: Any, lang: str, *, currency: str | None = None, compact: bool = True, compact_from: float = 1e5) -> str:
-    """A currency amount: ``¥235.40`` / ``¥12.3万`` / ``¥123.5K`` (the unit's currency unless given)."""
+def money(x: Any, lang: str, *, currency: str | None = None, compact: bool = True, compact_from: float = 1e5,
+          digits: int | None = None, signed: bool = False) -> str:
+    """A currency amount: ``¥235.40`` / ``¥12.3万`` / ``¥123.5K`` (the unit's currency unless given).
+
+    Not compact, ``digits`` fixes the decimals (default: cents below 1万 / 10K, none from there);
+    ``signed``: a change, ``+¥1,234.50`` (``-`` is always shown).
+    """
     if is_missing(x):
         return na(lang)
     currency = _CURRENCY.get() if currency is None else currency
     v = float(x)
-    sign = "-" if v < 0 else ""
+    sign = "-" if v < 0 else "+" if signed and v > 0 else ""
     a = abs(v)
     if compact and a >= compact_from:
         return sign + currency + number(a, lang, compact_from=compact_from)
-    return sign + currency + _grouped(a, 2 if a < 1e4 else 0)
+    return sign + currency + _grouped(a, digits if digits is not None else 2 if a < 1e4 else 0)
 
 
 def pct(x: Any, lang: str, *, digits: int = 1, signed: bool = False) -> str:

@@ -191,9 +191,55 @@ def cards(items: list[dict[str, Any]]) -> Html:
     return Html(f'<div class="opsnb-cards">{"".join(out)}</div>', f"[{len(items)} KPI cards]")
 
 
+@dataclass(frozen=True)
+class HeatCell:
+    """One cell of :func:`heat_table`: its text, a smaller line under it, and the status band colouring it."""
+
+    text: str
+    sub: str = ""
+    status: str | None = None  # exceeded | nearly | missed | n/a; None: not coloured
+
+
+def _heat_cell(c: HeatCell, tag: str = "td") -> str:
+    cls = f' class="opsnb-heat-cell opsnb-status-{esc(slug(c.status))}"' if c.status is not None else ""
+    sub = f'<span class="opsnb-heat-sub">{esc(c.sub)}</span>' if c.sub else ""
+    return f"<{tag}{cls}>{esc(c.text)}{sub}</{tag}>"
+
+
+def heat_table(columns: list[str], rows: list[tuple[HeatCell, list[HeatCell]]], *,
+               total: tuple[HeatCell, list[HeatCell]] | None = None) -> Html:
+    """A table whose cells are coloured by status band (rows × columns), with an optional total row under a rule.
+
+    ``columns``: the header, first the row labels' column; each row: its label cell and one cell per column.
+    """
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+
+    def tr(row: tuple[HeatCell, list[HeatCell]], cls: str = "") -> str:
+        label, cells = row
+        return f'<tr{cls}>{_heat_cell(label, "th")}{"".join(_heat_cell(c) for c in cells)}</tr>'
+
+    body = "".join(tr(r) for r in rows)
+    if total is not None:
+        body += tr(total, ' class="opsnb-heat-total"')
+    text = "\n".join(" | ".join([r[0].text] + [c.text for c in r[1]]) for r in [*rows, *([total] if total else [])])
+    return Html(f'<div class="opsnb-table-wrap"><table class="opsnb-table opsnb-heat"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table></div>", text)
+
+
+def legend(items: list[tuple[str, str]]) -> Html:
+    """Swatches of status bands, each with its text: ``[(status, text), ...]``."""
+    spans = "".join(f'<span><i class="opsnb-swatch opsnb-status-{esc(slug(s))}"></i>{esc(text)}</span>'
+                    for s, text in items)
+    return Html(f'<div class="opsnb-legend">{spans}</div>', " · ".join(text for _, text in items))
+
+
 def link_list(items: list[tuple[str, str, str]]) -> Html:
-    """Links (href, text, status) for the summary page's section list; hrefs are relative file names."""
+    """Links (href, text, status) for the summary page's section list; hrefs are relative file names.
+
+    An empty href shows the text without a link (nothing to open).
+    """
     lis = "".join(
-        f'<li class="opsnb-health-{esc(slug(status))}"><a href="{esc(href)}">{esc(text)}</a></li>'
+        f'<li class="opsnb-health-{esc(slug(status))}">'
+        + (f'<a href="{esc(href)}">{esc(text)}</a>' if href else esc(text)) + "</li>"
         for href, text, status in items)
     return Html(f'<ul class="opsnb-links">{lis}</ul>')
