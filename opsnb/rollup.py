@@ -67,7 +67,8 @@ class _Unit:
 
     unit: str
     status: str = "failed"  # ok | partial | failed
-    reason: str | None = None  # why failed or partial, in the page's language (a batch's reason as given)
+    reason: str | None = None  # why failed or partial, in the page's language
+    error: str | None = None  # the batch's reason, as given (in rollup.json; the page says the run failed)
     href: str | None = None  # its review, relative to outputs/_group/<period>/
     manifest: dict[str, Any] = field(default_factory=dict)
     settings: Settings | None = None
@@ -103,17 +104,18 @@ def _read_unit(out: Path, unit: str, period: str, lang: str, failed: str | None)
     published nothing this time: the folder is an earlier review, linked but not counted.
     """
     folder = out / unit / period
-    u = _Unit(unit, reason=failed)
+    given = None if failed is None else t("rollup.reason.run_failed", lang)
+    u = _Unit(unit, reason=given, error=failed)
     if (folder / "index.html").is_file():
         u.href = f"../../{quote(unit)}/{quote(period)}/index.html"  # resolved from the symlink, like a browser
     if not folder.is_dir():
-        u.reason = failed or t("rollup.reason.missing", lang)
+        u.reason = given or t("rollup.reason.missing", lang)
         return u
     try:
         u.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         u.settings = validate(dict(u.manifest["params"]))
     except (OSError, ValueError, KeyError, TypeError, OpsnbError):
-        u.reason = failed or t("rollup.reason.manifest", lang)
+        u.reason = given or t("rollup.reason.manifest", lang)
         return u
     published_ok = bool(u.manifest.get("ok", False))
     if failed is not None and published_ok:
@@ -129,7 +131,7 @@ def _read_unit(out: Path, unit: str, period: str, lang: str, failed: str | None)
         return u
     u.status = "ok" if published_ok and not bad and failed is None else "partial"
     if u.status == "partial":
-        u.reason = u.reason or failed or t("rollup.reason.incomplete", lang)
+        u.reason = u.reason or given or t("rollup.reason.incomplete", lang)
     try:
         u.problems = [str(x) for x in json.loads((folder / "handoff-top_problems.json").read_text(encoding="utf-8"))]
     except (OSError, ValueError):
@@ -395,7 +397,8 @@ def rollup_data(root: Path, period: str, units: list[str], *, lang: str,
         "period": per.label, "lang": lang, "currency": currency,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "bands": {"exceeded": bands.exceeded, "nearly": bands.nearly},
-        "units": [{"unit": u.unit, "status": u.status, "reason": u.reason, "href": u.href, "lang": u.lang,
+        "units": [{"unit": u.unit, "status": u.status, "reason": u.reason, "error": u.error, "href": u.href,
+                   "lang": u.lang,
                    "run_id": u.manifest.get("run_id"),
                    "currency": u.settings.currency if u.settings is not None else None} for u in read],
         "kpis": kpis_out, "cells": cells, "ranking": ranking, "unranked": unranked,
@@ -474,8 +477,7 @@ def _heat(data: dict[str, Any], lang: str) -> list[Any]:
         by_how.setdefault(k["group"]["how"], []).append(k)
     for how in ("sum", "recomputed", "no_union", "table_kpi", "currency", "union_failed"):
         if how in by_how:
-            notes.append(t(f"rollup.heat.note.{how}", lang, kpis=_join([k["label"] for k in by_how[how]], lang),
-                           error=by_how[how][0]["group"].get("error", "")))
+            notes.append(t(f"rollup.heat.note.{how}", lang, kpis=_join([k["label"] for k in by_how[how]], lang)))
     for k in by_how.get("missing", []):
         notes.append(t("rollup.heat.note.missing", lang, kpis=k["label"], units=_join(k["group"]["units"], lang)))
     return [*out, ui.bullets(notes)]
@@ -629,7 +631,9 @@ def build_rollup(root: Path, period: str, units: list[str], *, lang: str,
     period : the period label (``2026-10``).
     units : the units, in the order the page lists them.
     lang : the page's language (``zh`` or ``en``).
-    failed : units whose run failed, with the reason to show; their numbers are left out.
+    failed : units whose run did not fully succeed, with the batch's reason (kept in ``rollup.json`` as ``error``;
+        the page says the run failed, in its language). A unit that published nothing this time is left out of
+        the numbers; one that published a partial review (manifest not ok) counts, marked partial.
 
     Returns
     -------

@@ -82,7 +82,7 @@ def tree(tmp_path: Path) -> Path:
 
 
 UNITS = ["east", "west", "north", "south", "lost"]
-FAILED = {"south": "数据包损坏：订单表无法读取"}
+FAILED = {"south": "PackError: orders.csv: unreadable"}  # the batch's words: English, on a zh page too
 
 
 def test_every_number_exact_on_a_hand_made_three_unit_tree(tree):
@@ -132,11 +132,12 @@ def test_every_number_exact_on_a_hand_made_three_unit_tree(tree):
 def test_failed_and_unpublished_units_are_named_not_dropped(tree):
     d = rollup_data(tree, PERIOD, UNITS, lang="zh", failed=FAILED)
     by = {u["unit"]: u for u in d["units"]}
-    assert by["south"]["reason"] == FAILED["south"] and by["south"]["href"] is None
-    assert by["lost"]["reason"] == t("rollup.reason.missing", "zh")
+    assert by["south"]["reason"] == t("rollup.reason.run_failed", "zh") and by["south"]["href"] is None
+    assert by["south"]["error"] == FAILED["south"]  # the batch's words, for the operator
+    assert by["lost"]["reason"] == t("rollup.reason.missing", "zh") and by["lost"]["error"] is None
     assert "south" not in d["cells"] and "lost" not in d["cells"]
     page = build_rollup(tree, PERIOD, UNITS, lang="zh", failed=FAILED).read_text(encoding="utf-8")
-    assert t("rollup.excluded_item", "zh", unit="south", reason=FAILED["south"]) in page
+    assert t("rollup.excluded_item", "zh", unit="south", reason=t("rollup.reason.run_failed", "zh")) in page
     assert t("rollup.excluded_item", "zh", unit="lost", reason=t("rollup.reason.missing", "zh")) in page
 
 
@@ -157,7 +158,7 @@ def test_a_partial_unit_counts_and_a_failed_unit_links_its_earlier_review(tmp_pa
     by = {u["unit"]: u for u in d["units"]}
     assert by["east"]["status"] == "partial"
     assert by["east"]["reason"] == t("rollup.reason.sections", "en", sections=t("sections.campaigns.title", "en"))
-    assert by["west"]["status"] == "failed" and by["west"]["reason"] == failed["west"]
+    assert by["west"]["status"] == "failed" and by["west"]["reason"] == t("rollup.reason.run_failed", "en")
     assert by["west"]["href"] == f"../../west/{PERIOD}/index.html"
     assert by["north"]["status"] == "failed"
     assert by["north"]["reason"] == t("rollup.reason.sections", "en", sections=t("sections.goals.title", "en"))
@@ -165,7 +166,7 @@ def test_a_partial_unit_counts_and_a_failed_unit_links_its_earlier_review(tmp_pa
     assert by["south"]["reason"] == t("rollup.reason.sections", "en", sections=t("sections.plan.title", "en"))
     assert list(d["cells"]) == ["east", "south"] and d["kpis"][0]["group"]["value_minor"] == 5000
     page = R.read_page(build_rollup(tmp_path, PERIOD, units, lang="en", failed=failed))
-    assert t("rollup.links.earlier", "en", unit="west", reason=failed["west"]) in page.lines
+    assert t("rollup.links.earlier", "en", unit="west", reason=by["west"]["reason"]) in page.lines
     assert t("rollup.links.partial", "en", unit="south", reason=by["south"]["reason"]) in page.lines
     assert any(line.startswith("south " + t("rollup.status.partial", "en") + " | 400.0%") for line in page.lines)
 
