@@ -194,6 +194,17 @@ def largest_remainder(parts: list[int], whole: int, total: int = SHARE_PARTS) ->
     return floors
 
 
+def round_to_sum(exact: list[Fraction]) -> list[int]:
+    """``exact`` rounded to integers that add up to the rounded sum of ``exact`` (largest remainder; ties: the
+    earlier one). Each integer is within 1 of its value: contributions shown to 0.1 point add up to the total."""
+    floors = [math.floor(x) for x in exact]
+    short = round(sum(exact, Fraction(0))) - sum(floors)
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:short]:
+        floors[i] += 1
+    return floors
+
+
 # ---------------------------------------------------------------- the group value of a KPI that does not add up
 
 
@@ -347,9 +358,16 @@ def _contribution(row: dict[str, Any], counted: list[_Unit], cells: Cells, per: 
     for p, s in zip(parts, shares, strict=True):
         p["share_parts"] = s
     prev_total = sum(p["previous_minor"] for p in parts)
+    # each unit's contribution to the group's growth rate, in tenths of a percentage point: its change over the
+    # group's previous total (readable even when units move against each other and the net change is small)
+    points = (round_to_sum([Fraction(p["change_minor"] * SHARE_PARTS, prev_total) for p in parts]) if prev_total
+              else [None] * len(parts))
+    for p, pt in zip(parts, points, strict=True):
+        p["points_tenths"] = pt
     return {"key": key, "label": row["label"], "unit": row["unit"], "scale": scale, "units": parts,
             "previous_minor": prev_total, "actual_minor": sum(p["actual_minor"] for p in parts),
             "change_minor": change, "relative": change / prev_total if prev_total else None,
+            "points_tenths": sum(x for x in points if x is not None) if prev_total else None,
             "left_out": [u.unit for u in counted if u not in have],
             "restated": _restated(have, key, per, scale, cells)}
 
@@ -516,13 +534,13 @@ def _contributions(data: dict[str, Any], lang: str) -> list[Any]:
         def ex(minor: int, *, signed: bool = False, _unit: str = unit, _scale: int = scale) -> str:
             return _exact(minor / _scale, _unit, lang, cur, signed=signed)
 
-        def share(parts: int | None) -> str:
-            return fmt.na(lang) if parts is None else fmt.pct(parts / SHARE_PARTS, lang)
+        def points(tenths: int | None) -> str:
+            return fmt.na(lang) if tenths is None else fmt.pp(tenths / SHARE_PARTS, lang)
 
         rows = [[p["unit"], ex(p["previous_minor"]), ex(p["actual_minor"]), ex(p["change_minor"], signed=True),
-                 share(p["share_parts"])] for p in con["units"]]
+                 points(p["points_tenths"])] for p in con["units"]]
         rows.append([t("rollup.group", lang), ex(con["previous_minor"]), ex(con["actual_minor"]),
-                     ex(con["change_minor"], signed=True), share(SHARE_PARTS if con["change_minor"] else None)])
+                     ex(con["change_minor"], signed=True), points(con["points_tenths"])])
         df = pd.DataFrame(rows, columns=[t(c + k, lang) for k in ("unit", "previous", "actual", "change", "share")])
         out.append(ui.heading(con["label"], level=3, anchor=f"rollup.contrib.{con['key']}"))
         out.append(ui.table(df, lang))
@@ -546,7 +564,8 @@ def _contribution_text(con: dict[str, Any], lang: str, cur: str) -> list[str]:
         out.append(t("rollup.contrib.up" if change > 0 else "rollup.contrib.down", lang, kpi=con["label"],
                      change=ex(abs(change)), rel=fmt.pct(con["relative"], lang, signed=True),
                      unit=top["unit"], unit_change=ex(top["change_minor"], signed=True),
-                     share=fmt.pct(top["share_parts"] / SHARE_PARTS, lang)))
+                     points=fmt.na(lang) if top["points_tenths"] is None
+                     else fmt.pp(top["points_tenths"] / SHARE_PARTS, lang)))
         against = [p for p in con["units"] if p["change_minor"] * change < 0]
         if against:
             out.append(t("rollup.contrib.against", lang, units=_join([p["unit"] for p in against], lang),

@@ -123,6 +123,10 @@ def test_every_number_exact_on_a_hand_made_three_unit_tree(tree):
         ("east", 50, 1515), ("west", -20, -606), ("north", 3, 91)]
     assert c_new["change_minor"] == 33 and sum(p["share_parts"] for p in c_new["units"]) == 1000
     assert c_new["relative"] == 33 / 510
+    # contributions to the group's growth, in tenths of a point: each unit's change over the group's previous
+    # total (east 10005/170035 = 5.88 points …), rounded so they add up to the group's growth (+3.0%, +6.5%)
+    assert [p["points_tenths"] for p in c_gmv["units"]] == [59, -59, 30] and c_gmv["points_tenths"] == 30
+    assert [p["points_tenths"] for p in c_new["units"]] == [98, -39, 6] and c_new["points_tenths"] == 65
 
     assert [(p["unit"], p["text"], p["owner"]) for p in d["problems"]] == [
         ("east", "渠道“抖音”归因缺口扩大。", "数据团队"), ("north", "周流失率升至51.6%。", "用户运营团队"),
@@ -203,11 +207,11 @@ def test_the_zh_page_is_chinese_and_the_en_page_english(tree):
     assert any(line.startswith("集团汇总 · 2026-10") for line in zh.lines)
     assert "east | 125.0% ¥1,000.10 | 75.0% 150 | 无目标 25.0%" in zh.lines
     assert "集团 | 82.0% 合计 ¥1,750.65 | 109.5% 合计 543 | — 不可加总" in zh.lines
-    assert "north | ¥200.00 | ¥250.35 | +¥50.35 | 100.1%" in zh.lines
-    assert "west | ¥600.30 | ¥500.20 | -¥100.10 | -199.0%" in zh.lines
-    assert "集团 | ¥1,700.35 | ¥1,750.65 | +¥50.30 | 100.0%" in zh.lines
+    assert "north | ¥200.00 | ¥250.35 | +¥50.35 | +3.0个百分点" in zh.lines
+    assert "west | ¥600.30 | ¥500.20 | -¥100.10 | -5.9个百分点" in zh.lines
+    assert "集团 | ¥1,700.35 | ¥1,750.65 | +¥50.30 | +3.0个百分点" in zh.lines
     assert t("rollup.rank.rule", "zh") in zh.lines
-    assert any("集团GMV较上期增加¥50.30（+3.0%）" in line and "east（+¥100.05，占198.9%）" in line for line in zh.lines)
+    assert any("集团GMV较上期增加¥50.30（+3.0%）" in line and "east（+¥100.05，拉动集团增速+5.9个百分点）" in line for line in zh.lines)
     assert any("west的变化与集团方向相反（合计-¥100.10）" in line for line in zh.lines)
     assert R.find_direction_mismatch(zh) == []
 
