@@ -29,7 +29,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from functools import cache
@@ -37,12 +37,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import ibis
 import pandas as pd
 
 from opsnb.errors import OpsnbError
 from opsnb.metrics.kpi_targets import attainment_ratio, is_additive, status_of
-from opsnb.pack.core import Pack
 from opsnb.params import KPI, Settings, StatusBands, load_params, validate
 from opsnb.paths import group_dir, outputs_dir, prune_runs, publish_link
 from opsnb.periods import Period
@@ -208,19 +206,6 @@ def round_to_sum(exact: list[Fraction]) -> list[int]:
 # ---------------------------------------------------------------- the group value of a KPI that does not add up
 
 
-@dataclass
-class _UnionPack(Pack):
-    """Some units of a shared pack at once: every table with the unit column shows the rows of ``values``."""
-
-    values: tuple[str, ...] = ()
-
-    def restricted(self, t: ibis.Table) -> ibis.Table:
-        if self.unit is None or self.unit[0] not in t.columns:
-            return t
-        column = self.unit[0]
-        return t.filter(t[column].cast("string").isin(list(self.values))).drop(column)
-
-
 def _shared(units: list[_Unit]) -> tuple[str, str, tuple[str, ...], Settings] | None:
     """(pack path, unit column, the units' values, settings) when the units share one pack; else None."""
     if not units or any(u.settings is None for u in units):
@@ -245,10 +230,7 @@ def _union_values(shared: tuple[str, str, tuple[str, ...], Settings], kpis: list
     from opsnb.pack import open_pack
 
     path, column, values, settings = shared
-    # opened as the first unit (keys are checked per unit), then widened to every unit of the roll-up
-    one = open_pack(path, tz=settings.timezone, unit=(column, values[0]), store=False)
-    pack = _UnionPack(**{f.name: getattr(one, f.name) for f in fields(Pack)}, values=values)
-    pack.unit = (column, "|".join(values))
+    pack = open_pack(path, tz=settings.timezone, unit=(column, values))  # every unit of the roll-up at once
     cal = business_calendar(settings)
     pack.business = None if cal.all_open else cal
     df = attainment(pack, period, settings, kpis=kpis)  # its targets are ignored: the group has none

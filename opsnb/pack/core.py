@@ -58,8 +58,9 @@ class Pack:
     cached: bool = False
     #: A shared pack's unit: ``(column, value)``. Every table with ``column`` shows only the rows whose
     #: ``column`` equals ``value`` (and not the column); tables without it are shared by every unit.
+    #: ``value`` may be a tuple of values: those units together (the group roll-up's union).
     #: Set by :func:`open_pack` (``unit=``); None: the whole pack.
-    unit: tuple[str, str] | None = None
+    unit: tuple[str, str | tuple[str, ...]] | None = None
     #: The unit's trading days: anything with ``open_days(start, end) -> list[date]`` (the unit's
     #: :class:`opsnb.metrics.calendar.BusinessCalendar`, set by :func:`opsnb.runspec.resolve_run`);
     #: None: every day is open.
@@ -109,7 +110,8 @@ class Pack:
         if self.unit is None or self.unit[0] not in t.columns:
             return t
         column, value = self.unit
-        return t.filter(t[column].cast("string") == value).drop(column)
+        col = t[column].cast("string")
+        return t.filter(col.isin(list(value)) if isinstance(value, tuple) else col == value).drop(column)
 
     def keyed(self, name: str) -> ibis.Table:
         """Table ``name`` plus the column ``USER_KEY``, to join, group and order by user with.
@@ -446,7 +448,7 @@ def _open_database(src: Path, engine: Engine, tz: str) -> tuple[Pack | None, lis
 
 
 def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = True, store: bool = True,
-              unit: tuple[str, str] | None = None) -> Pack:
+              unit: tuple[str, str | tuple[str, ...]] | None = None) -> Pack:
     """Open a pack folder (or read-only ``.duckdb`` file, or warehouse URL).
 
     Parameters
@@ -462,7 +464,8 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
         With the cache, read the pack's DuckDB store when one was built for this content, and build
         it on first use of a derived table (:mod:`opsnb.pack.derived`). False: always read the files.
     unit : (column, value), optional
-        A shared pack's unit (:attr:`Pack.unit`): its tables show the rows whose ``column`` is ``value``.
+        A shared pack's unit (:attr:`Pack.unit`): its tables show the rows whose ``column`` is ``value``
+        (or one of the values of a tuple: several units together).
 
     Returns
     -------
@@ -489,7 +492,7 @@ def open_pack(path: str | Path, *, tz: str = "Asia/Shanghai", use_cache: bool = 
     return pack
 
 
-def _restrict(pack: Pack, unit: tuple[str, str]) -> None:
+def _restrict(pack: Pack, unit: tuple[str, str | tuple[str, ...]]) -> None:
     """Make ``pack`` show one unit of a shared pack; raises PackError when no table has the column or no row the value."""
     column, value = unit
     pack.unit = unit
@@ -501,10 +504,15 @@ def _restrict(pack: Pack, unit: tuple[str, str]) -> None:
         raise PackError([problem("unit_column_missing", file=pack.label, column=column, unit_column=column,
                                  tables=", ".join(pack.names))])
     t = pack.engine.table(holders[0])
-    for name in holders:
-        u = pack.engine.table(name)
-        if int(u.filter(u[column].cast("string") == value).limit(1).count().execute()):  # stops at the first row
-            return
+    wanted = list(value) if isinstance(value, tuple) else [value]
+    missing = []
+    for v in wanted:
+        if not any(int(u.filter(u[column].cast("string") == v).limit(1).count().execute())  # stops at a first row
+                   for u in (pack.engine.table(name) for name in holders)):
+            missing.append(v)
+    if not missing:
+        return
+    value = ", ".join(missing)
     values = t.select(v=t[column].cast("string")).distinct().order_by("v").limit(20).execute()["v"].tolist()
     raise PackError([problem("unit_value_missing", file=pack.label, column=column, unit_column=column, unit_value=value,
                              found=", ".join(map(str, values)) or "none")])

@@ -277,7 +277,7 @@ def derived(pack: Pack, name: str) -> ibis.Table:
     done: set[str] = pack.__dict__.setdefault("_opsnb_derived", set())
     if pack.unit is not None:
         # one unit of a shared pack: its own temporary table, built from its rows (the store's is every unit's)
-        unit_name = f"{_name(name)}_{hashlib.sha256('|'.join(pack.unit).encode()).hexdigest()[:10]}"
+        unit_name = f"{_name(name)}_{hashlib.sha256(repr(pack.unit).encode()).hexdigest()[:10]}"
         if name not in done:
             pack.engine.materialise(unit_name, spec.build(*(pack.table(s) for s in spec.sources)))
             done.add(name)

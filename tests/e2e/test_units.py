@@ -58,6 +58,13 @@ def test_a_damaged_unit_fails_alone_on_the_shared_pool(project, local_run):
     for unit in ("east", "south"):
         assert (project / "outputs" / unit / PERIOD / "index.html").is_file()
     assert not (project / "outputs" / "damaged" / PERIOD).exists()
+    # the group roll-up names the damaged unit as failed and counts the others
+    import json
+
+    data = json.loads((res.rollup.parent / "rollup.json").read_text(encoding="utf-8"))
+    status = {u["unit"]: u["status"] for u in data["units"]}
+    assert status["damaged"] == "failed" and status["east"] == status["south"] == "ok"
+    assert [r["unit"] for r in data["ranking"]] and "damaged" not in {r["unit"] for r in data["ranking"]}
 
 
 def test_on_dask_a_killed_worker_is_retried_once_then_the_section_fails(project, local_run):

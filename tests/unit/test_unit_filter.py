@@ -74,3 +74,12 @@ def test_a_unit_column_in_no_table_is_named(shared):
     kpis[kpis.region == "east"].drop(columns="region").to_csv(shared / "kpis.csv", index=False)
     with pytest.raises(PackError, match=r"the unit column 'store_id' is in no table of the pack"):
         open_pack(shared, unit=("store_id", "east"))
+
+
+def test_several_units_together_see_their_rows_and_a_missing_one_is_named(shared):
+    both = open_pack(shared, unit=("region", ("east", "south")))
+    assert both.table("orders").amount.sum().execute() == 70.0
+    assert sorted(both.table("kpis").target.execute()) == [50.0, 100.0]
+    assert both.derived("user_days").count().execute() == 4  # u1, u2 on one day each; u3 on two
+    with pytest.raises(PackError, match=r"no row has 'west' in the unit column 'region'"):
+        open_pack(shared, unit=("region", ("east", "west")))
