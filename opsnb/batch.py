@@ -30,10 +30,10 @@ from typing import Any
 from opsnb import facts
 from opsnb.errors import LockedError, NoData, OpsnbError
 from opsnb.params import NOTEBOOKS, Settings, merge_overrides
-from opsnb.paths import notebooks_dir, outputs_dir, project_root
+from opsnb.paths import notebooks_dir, outputs_dir, project_root, prune_runs
+from opsnb.paths import publish_link as publish  # the atomic swap of a unit's period (also the roll-up's)
 from opsnb.periods import Period
 
-KEEP_RUNS = 3  # earlier runs of a period kept under .runs for recovery
 #: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
 ARTEFACTS = {"goals": ("kpis.parquet", "handoff-kpi_cards.json", "handoff-wins.json"),
              "problems": ("handoff-top_problems.json",), "plan": ("plan_targets.csv", "handoff-next_actions.json")}
@@ -365,26 +365,6 @@ def applicability(run_dir: Path, section: str) -> list[str] | None:
         return None
     tables = sorted({o.split(":", 1)[1] for o in outcomes.values() if o.startswith("no_table:")})
     return tables or None
-
-
-def publish(run_dir: Path, target: Path) -> None:
-    """Point ``target`` at ``run_dir`` with one atomic ``os.replace`` of a symlink."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and not target.is_symlink():  # a plain folder from an older layout: keep it as a run
-        legacy = target.parent / ".runs" / f"{target.name}-legacy-{int(time.time())}"
-        legacy.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(target, legacy)
-    tmp = target.parent / f".{target.name}.link-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(os.path.relpath(run_dir, target.parent), tmp)
-    os.replace(tmp, target)
-
-
-def _prune(runs: Path, period: str, keep: Path) -> None:
-    mine = sorted((p for p in runs.glob(f"{period}-*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
-    for old in mine[: max(0, len(mine) - (KEEP_RUNS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _error_of(exc: BaseException) -> tuple[str, int | None]:
@@ -767,4 +747,4 @@ def _publish(r: _Run, done: dict[str, SectionResult], summary: SectionResult) ->
         publish(r.run_dir, r.target)
     else:
         r.log(f"every section failed: {r.target} keeps its previous report; this run is in {r.run_dir}")
-    _prune(r.unit_dir / ".runs", r.period.label, r.run_dir)
+    prune_runs(r.unit_dir / ".runs", r.period.label, r.run_dir)
