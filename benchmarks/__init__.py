@@ -1,4 +1,5 @@
-"""The opsnb benchmark harness: floor, batch, rerun, naive baseline, compute against pandas, scaling.
+"""The opsnb benchmark harness: floor, batch, rerun, naive baseline, compute against pandas, scaling;
+warehouse engines and the DuckDB batch at scale 30 (:mod:`benchmarks.warehouse`, opt-in).
 
 Run it with ``python -m benchmarks`` (``make bench``); ``--help`` lists the options and
 ``benchmarks/README.md`` explains what each part measures. This module holds the parts as functions
@@ -40,14 +41,17 @@ class RSSMonitor:
     """Peak resident memory of this process plus all its descendants, sampled every ``interval`` s.
 
     Use as a context manager; ``peak_mb`` is the largest sum seen (kernels and subprocesses included).
+    ``pid``: watch that process's tree instead of this one's (a child started by the harness);
+    ``peak_children`` is the largest sum seen over the descendants alone.
     """
 
-    def __init__(self, interval: float = 0.2):
+    def __init__(self, interval: float = 0.2, pid: int | None = None):
         import psutil
 
         self.interval = interval
-        self.proc = psutil.Process(os.getpid())
+        self.proc = psutil.Process(pid or os.getpid())
         self.peak = 0
+        self.peak_children = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -55,7 +59,7 @@ class RSSMonitor:
         """Current RSS of the process tree, in bytes."""
         import psutil
 
-        total = 0
+        total = children = 0
         procs = [self.proc]
         try:
             procs += self.proc.children(recursive=True)
@@ -63,9 +67,13 @@ class RSSMonitor:
             pass
         for p in procs:
             try:
-                total += p.memory_info().rss
+                rss = p.memory_info().rss
             except psutil.Error:  # a child that exited between listing and reading
                 continue
+            total += rss
+            if p is not self.proc:
+                children += rss
+        self.peak_children = max(self.peak_children, children)
         return total
 
     def _loop(self) -> None:
@@ -735,3 +743,9 @@ def bench_scaling(scales: Sequence[float], repeats: int, work: Path = WORK,
     for name in [*ANALYSES, "total"]:
         fits[name] = fit_power(list(scales), [per_scale[f"{s:g}"][name] for s in scales])
     return {"scales": list(scales), "seconds": per_scale, "fit": fits}
+
+
+# ---------------------------------------------------------------- (f) warehouse packs, (g) DuckDB at scale 30
+
+from benchmarks.warehouse import bench_duckdb30 as bench_duckdb30  # noqa: E402  (re-exported)
+from benchmarks.warehouse import bench_warehouse as bench_warehouse  # noqa: E402

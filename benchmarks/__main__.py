@@ -1,4 +1,5 @@
-"""``python -m benchmarks``: measure floor, batch, rerun, naive baseline, compute against pandas and scaling.
+"""``python -m benchmarks``: measure floor, batch, rerun, naive baseline, compute against pandas and scaling;
+on request (``--only warehouse,duckdb30``) the warehouse engines and the DuckDB batch at scale 30.
 
 Prints a table of ratios (what we track) and writes ``benchmarks/results.json``. See ``--help``.
 """
@@ -15,8 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import benchmarks as bm
+import benchmarks.warehouse as bm_wh
 
-PARTS = ("floor", "work", "batch", "naive", "compute", "scaling")
+#: Parts run by default.
+DEFAULT_PARTS = ("floor", "work", "batch", "naive", "compute", "scaling")
+#: Every part: the default ones, then those run only when named (they need a PostgreSQL server and Java,
+#: and the scale-30 pack: see the README's "Warehouse packs").
+PARTS = (*DEFAULT_PARTS, "warehouse", "duckdb30")
 
 
 def _scales(text: str) -> list[float]:
@@ -26,6 +32,22 @@ def _scales(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
     if not out or any(x <= 0 for x in out):
         raise argparse.ArgumentTypeError(f"scales must be positive numbers, e.g. 1,10; got {text!r}")
+    return out
+
+
+def _engines(text: str) -> list[str]:
+    out = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in out if x not in bm_wh.ENGINES]
+    if bad or not out:
+        raise argparse.ArgumentTypeError(f"unknown engines {bad}; known: {', '.join(bm_wh.ENGINES)}")
+    return out
+
+
+def _sections(text: str) -> list[str]:
+    out = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in out if x not in bm_wh.SECTIONS]
+    if bad or not out:
+        raise argparse.ArgumentTypeError(f"unknown sections {bad}; known: {', '.join(bm_wh.SECTIONS)}")
     return out
 
 
@@ -50,7 +72,20 @@ def parser() -> argparse.ArgumentParser:
                    help="scales of the compute scaling fit (default 1,10; add 30 for a longer run)")
     p.add_argument("--naive-scales", type=_scales, default=None,
                    help="scales for the naive baseline (default: --scales)")
-    p.add_argument("--only", type=_parts, default=list(PARTS), help=f"parts to run (default all: {','.join(PARTS)})")
+    p.add_argument("--only", type=_parts, default=list(DEFAULT_PARTS),
+                   help=f"parts to run (default: {','.join(DEFAULT_PARTS)}; also: warehouse, duckdb30)")
+    p.add_argument("--warehouse-scales", type=_scales, default=None,
+                   help="scales of the warehouse part (default 1,10; --quick: 0.02)")
+    p.add_argument("--warehouse-engines", type=_engines, default=None,
+                   help=f"engines of the warehouse part (default {','.join(bm_wh.ENGINES)})")
+    p.add_argument("--warehouse-timeout", type=float, default=1800.0,
+                   help="seconds each warehouse child process may run (default 1800)")
+    p.add_argument("--warehouse-sections", type=_sections, default=list(bm_wh.SECTIONS),
+                   help="sections the warehouse part runs (default all five)")
+    p.add_argument("--no-decision", action="store_true",
+                   help="warehouse part: skip the user_days temp-table vs per-query comparison on PostgreSQL")
+    p.add_argument("--duckdb30-scale", type=float, default=None,
+                   help="scale of the whole-batch memory check on DuckDB (default 30; --quick: 0.1)")
     p.add_argument("--work", type=Path, default=bm.WORK, help="folder of generated packs and scratch projects")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json",
                    help="where to write the results JSON")
@@ -113,10 +148,56 @@ def table(res: dict[str, Any]) -> str:
             vals = "  ".join(f"{s}: {sc['seconds'][s][name]:.3f}" for s in sc["seconds"])
             fit = sc["fit"][name]
             lines.append(f"    {name:<12} {vals}   b = {fit['b'] if fit else '—'}")
+    lines += warehouse_table(res)
     ratios = res.get("ratios", {})
     if ratios:
         lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
     return "\n".join(lines)
+
+
+def warehouse_table(res: dict[str, Any]) -> list[str]:
+    """The warehouse part and the DuckDB scale-30 batch, as printed lines."""
+    lines: list[str] = []
+    wh = res.get("warehouse")
+    if wh:
+        lines.append("warehouse packs: engine@scale  load s | sections s (goals campaigns insights problems plan) | "
+                     "queries | query s | derived s | rows back | Python peak MB (JVM)")
+        for engine, per in wh["runs"].items():
+            for sc, r in per.items():
+                ld = (wh["loads"].get(engine) or {}).get(sc) or {}
+                secs = " ".join(f"{(r['sections'].get(s) or {}).get('s', 0):.1f}" for s in bm_wh.SECTIONS
+                                if s in r["sections"])
+                jvm = f" ({r['jvm_peak_mb']:.0f})" if r.get("jvm_peak_mb") else ""
+                lines.append(f"    {engine + '@' + sc:<14} {_fmt(ld.get('s'))} | {_fmt(r['total_s'])} ({secs}) | "
+                             f"{r['queries']} | {_fmt(r['query_s'])} | {_fmt(r['materialise_s'])} | {r['rows']} | "
+                             f"{r['python_peak_mb']}{jvm}{'' if r.get('ok') else '   FAILED'}")
+        for engine, why in wh.get("skipped", {}).items():
+            lines.append(f"    {engine}: skipped: {why}")
+        for sc, eq in wh.get("rows_equal_across_engines", {}).items():
+            lines.append(f"    rows brought back at scale {sc} equal across {', '.join(eq['engines'])}: {eq['equal']}")
+        for engine, v in wh.get("rows_vs_scale", {}).items():
+            p = wh.get("python_rss_vs_scale", {}).get(engine, {})
+            lines.append(f"    {engine}: rows back {v['rows'][0]} → {v['rows'][1]} (×{v['ratio']}), Python peak "
+                         f"{p.get('python_peak_mb', ['—', '—'])[0]} → {p.get('python_peak_mb', ['—', '—'])[1]} MB "
+                         f"(×{p.get('ratio')}) from scale {v['scales'][0]} to {v['scales'][1]}")
+        for engine, g in wh.get("goals", {}).items():
+            lines.append(f"    goal {engine}@{g['scale']}: Python peak {g['python_peak_mb']} MB under 1 GB: "
+                         f"{g['under_1gb']}; independent of scale: RSS {g['rss_independent_of_scale']}, rows "
+                         f"{g['rows_independent_of_scale']}")
+        d = wh.get("decision") or {}
+        if d.get("total"):
+            t = d["total"]
+            lines.append(f"    user_days on PostgreSQL@{d['scale']}: temp tables {t['temp_build_s']:.2f} s + queries "
+                         f"{t['temp_query_s']:.2f} s = {d['temp_total_s']:.2f} s; computed in every query: "
+                         f"{d['inline_total_s']:.2f} s ({t['queries_reading_user_days']} of {t['queries']} queries "
+                         "read it)")
+    d30 = res.get("duckdb30")
+    if d30:
+        for kind, r in d30["runs"].items():
+            lines.append(f"DuckDB batch at scale {d30['scale']:g} ({d30.get('events') or '?'} events, {kind}): "
+                         f"{_fmt(r['wall_s'])}, peak RSS {r['rss_peak_gb']:.2f} GB (goal {d30['goal_gb']:g} GB: "
+                         f"{'met' if r['within_goal'] else 'NOT met'}){'' if r['ok'] else '   FAILED'}")
+    return lines
 
 
 def ratios(res: dict[str, Any]) -> dict[str, float | None]:
@@ -153,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     naive_scales = args.naive_scales or scales
     compute_scale = args.compute_scale or max(scales)
     scaling = args.scaling or ([0.05, 0.1] if quick else [1.0, 10.0])
+    wh_scales = args.warehouse_scales or ([0.02] if quick else [1.0, 10.0])
+    wh_engines = args.warehouse_engines or list(bm_wh.ENGINES)
+    d30_scale = args.duckdb30_scale or (0.1 if quick else 30.0)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -160,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": {"quick": quick, "repeats": repeats, "scales": scales, "naive_scales": naive_scales,
-                     "compute_scale": compute_scale, "scaling": scaling, "parts": args.only, "seed": bm.SEED},
+                     "compute_scale": compute_scale, "scaling": scaling, "parts": args.only, "seed": bm.SEED,
+                     "warehouse_scales": wh_scales, "warehouse_engines": wh_engines, "duckdb30_scale": d30_scale},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": __import__("os").cpu_count()},
     }
@@ -185,6 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     if "scaling" in args.only:
         log(f"(e) scaling of our compute over scales {', '.join(f'{s:g}' for s in scaling)}")
         res["scaling"] = bm.bench_scaling(scaling, repeats, args.work, known, log)
+    if "warehouse" in args.only:
+        log(f"(f) warehouse packs: {', '.join(wh_engines)} at scales {', '.join(f'{s:g}' for s in wh_scales)}")
+        res["warehouse"] = bm.bench_warehouse(wh_scales, wh_engines, work=args.work, timeout=args.warehouse_timeout,
+                                              decision=not args.no_decision, sections=args.warehouse_sections,
+                                              log=log)
+    if "duckdb30" in args.only:
+        log(f"(g) the whole batch on DuckDB at scale {d30_scale:g} (peak RSS of its process tree)")
+        res["duckdb30"] = bm.bench_duckdb30(d30_scale, work=args.work, log=log)
     res["ratios"] = ratios(res)
     res["total_s"] = round(time.perf_counter() - t0, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +289,15 @@ def main(argv: list[str] | None = None) -> int:
     failed += [f"naive@{k}" for k, v in res.get("naive", {}).items() if not v["ok"]]
     failed += [f"identical:{k}" for k, v in (res.get("compute") or {}).get("analyses", {}).items()
                if not v["identical"]]
+    wh = res.get("warehouse") or {}
+    failed += [f"warehouse:{k}" for k in wh.get("errors", {})]
+    failed += [f"warehouse-rows-differ@{k}" for k, v in wh.get("rows_equal_across_engines", {}).items()
+               if not v["equal"]]
+    d30 = res.get("duckdb30")
+    if d30 and not d30["ok"]:
+        failed.append("duckdb30")
+    elif d30 and not d30["within_goal"]:
+        failed.append(f"duckdb30-over-{d30['goal_gb']:g}GB")
     if failed:
         print(f"problems: {', '.join(failed)}", file=sys.stderr)
         return 1
