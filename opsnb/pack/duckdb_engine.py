@@ -115,6 +115,20 @@ def _with_key(batch: pa.RecordBatch, ids: pa.Array, key_column: str) -> pa.Recor
     return batch.append_column(key_column, pc.index_in(batch.column("user_id"), value_set=ids).cast(pa.int32()))
 
 
+#: DuckDB memory per connection: ``OPSNB_DUCKDB_MEMORY`` (e.g. ``2GB``); unset, DuckDB's own default (80% of
+#: the machine's memory per process). A batch runs a connection in each kernel: at sample scale 30 (62M
+#: events) two kernels peak at about 4.0 and 1.0 GB. A cap of 1.5 or 2 GB keeps the batch under 3.7 GB, but
+#: the campaigns section's participants query then runs out of memory instead of spilling (benchmarks/
+#: README.md), so there is no default cap yet. Building the pack's store runs without the cap.
+
+
+def memory_limit() -> str | None:
+    """The memory limit each DuckDB connection gets (``OPSNB_DUCKDB_MEMORY``), or None: DuckDB's default."""
+    import os
+
+    return os.environ.get("OPSNB_DUCKDB_MEMORY") or None
+
+
 class DuckDBEngine(IbisEngine):
     """In-process DuckDB through Ibis: the local engine (:class:`opsnb.pack.engine.LocalEngine`)."""
 
@@ -128,10 +142,13 @@ class DuckDBEngine(IbisEngine):
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> DuckDBEngine:
-        """A new connection: in memory, or to the database file ``path``."""
-        if path is None:
-            return cls(ibis.duckdb.connect())
-        return cls(ibis.duckdb.connect(str(path), read_only=read_only))
+        """A new connection: in memory, or to the database file ``path``; its memory capped (:func:`memory_limit`)."""
+        backend = ibis.duckdb.connect() if path is None else ibis.duckdb.connect(str(path), read_only=read_only)
+        engine = cls(backend)
+        cap = memory_limit()
+        if cap:
+            engine.raw.execute(f"SET memory_limit = {_sql_str(cap)}")
+        return engine
 
     @property
     def version(self) -> str:
@@ -197,6 +214,9 @@ class DuckDBEngine(IbisEngine):
                     batch_rows: int) -> None:
         """Write the store file ``path`` (see :meth:`opsnb.pack.engine.LocalEngine.build_store`)."""
         duck = self.raw
+        cap = memory_limit()
+        if cap:
+            duck.execute("RESET memory_limit")  # building the store (once per content) may use DuckDB's default
         try:
             if keyed:
                 self._write_keyed(path, keyed, key_column, cluster, batch_rows)
@@ -211,6 +231,8 @@ class DuckDBEngine(IbisEngine):
                 duck.execute(f"DETACH {BUILD}")
         finally:
             Path(f"{path}.wal").unlink(missing_ok=True)
+            if cap:
+                duck.execute(f"SET memory_limit = {_sql_str(cap)}")
 
     def _write_keyed(self, path: Path, names: Sequence[str], key_column: str, cluster: Mapping[str, str],
                      batch_rows: int) -> None:

@@ -186,3 +186,14 @@ def test_checks_give_the_same_problems_on_both_engines():
                                                    "orders.csv, column 'amount', line 3",
                                                    "orders.csv, column 'status', line 4"]
     assert "'A' (lines 2, 3); 'C' (lines 5, 6, 7)" in found[0][0]
+
+
+def test_a_duckdb_memory_cap_can_be_set_per_connection(monkeypatch):
+    monkeypatch.setenv("OPSNB_DUCKDB_MEMORY", "512MB")
+    engine = DuckDBEngine.open()
+    assert engine.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("488")  # MiB
+    engine.close()
+    monkeypatch.delenv("OPSNB_DUCKDB_MEMORY")
+    engine = DuckDBEngine.open()
+    assert not engine.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("488")
+    engine.close()
