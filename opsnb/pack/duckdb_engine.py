@@ -118,7 +118,7 @@ def _with_key(batch: pa.RecordBatch, ids: pa.Array, key_column: str) -> pa.Recor
 #: DuckDB memory per connection: ``OPSNB_DUCKDB_MEMORY`` (e.g. ``2GB``); unset, DuckDB's own default (80% of
 #: the machine's memory per process). A batch runs a connection in each kernel: at sample scale 30 (62M
 #: events) two kernels peak at about 4.0 and 1.0 GB. A cap of 1.5 or 2 GB keeps the batch under 3.7 GB, but
-#: the campaigns section's participants query then runs out of memory instead of spilling (benchmarks/
+#: the campaigns section's after-effect query then runs out of memory instead of spilling (benchmarks/
 #: README.md), so there is no default cap yet. Building the pack's store runs without the cap.
 
 
