@@ -22,7 +22,7 @@ import benchmarks.warehouse as bm_wh
 DEFAULT_PARTS = ("floor", "work", "batch", "naive", "compute", "scaling")
 #: Every part: the default ones, then those run only when named (they need a PostgreSQL server and Java,
 #: and the scale-30 pack: see the README's "Warehouse packs").
-PARTS = (*DEFAULT_PARTS, "warehouse", "duckdb30")
+PARTS = (*DEFAULT_PARTS, "warehouse", "duckdb30", "units")
 
 
 def _scales(text: str) -> list[float]:
@@ -73,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--naive-scales", type=_scales, default=None,
                    help="scales for the naive baseline (default: --scales)")
     p.add_argument("--only", type=_parts, default=list(DEFAULT_PARTS),
-                   help=f"parts to run (default: {','.join(DEFAULT_PARTS)}; also: warehouse, duckdb30)")
+                   help=f"parts to run (default: {','.join(DEFAULT_PARTS)}; also: warehouse, duckdb30, units)")
     p.add_argument("--warehouse-scales", type=_scales, default=None,
                    help="scales of the warehouse part (default 1,10; --quick: 0.02)")
     p.add_argument("--warehouse-engines", type=_engines, default=None,
@@ -278,6 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     if "duckdb30" in args.only:
         log(f"(g) the whole batch on DuckDB at scale {d30_scale:g} (peak RSS of its process tree)")
         res["duckdb30"] = bm.bench_duckdb30(d30_scale, work=args.work, log=log)
+    if "units" in args.only:
+        from benchmarks.units import bench_units
+
+        n_units, u_scale = (4, 0.05) if quick else (24, 0.1)
+        log(f"(h) {n_units} units at scale {u_scale:g}: shell loop, shared local pool, 2-worker Dask LocalCluster")
+        res["units"] = bench_units(n_units, u_scale, work=args.work, log=log)
     res["ratios"] = ratios(res)
     res["total_s"] = round(time.perf_counter() - t0, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -293,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     failed += [f"warehouse:{k}" for k in wh.get("errors", {})]
     failed += [f"warehouse-rows-differ@{k}" for k, v in wh.get("rows_equal_across_engines", {}).items()
                if not v["equal"]]
+    units = res.get("units") or {}
+    failed += [f"units:{m}" for m in ("serial", "local", "dask") if m in units and not units[m]["ok"]]
     d30 = res.get("duckdb30")
     if d30 and not d30["ok"]:
         failed.append("duckdb30")
