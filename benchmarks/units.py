@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _project(work: Path, pack: Path, units: list[str]) -> Path:
-    root = Path(tempfile.mkdtemp(prefix="units-", dir=work))
+    root = Path(tempfile.mkdtemp(prefix="units-", dir=work.resolve()))
     (root / "params").mkdir()
     shutil.copy(ROOT / "params" / "default.yaml", root / "params" / "default.yaml")
     (root / "notebooks").symlink_to(ROOT / "notebooks")
@@ -54,7 +54,7 @@ def bench_units(n_units: int = 24, scale: float = 0.1, *, work: Path, modes: tup
     """Units per minute for each of ``modes`` (see the module doc), with the per-unit overhead."""
     from benchmarks import fresh_cache, pack_for, review_period, work_once
 
-    pack = pack_for(scale, work=work, log=log)
+    pack = pack_for(scale, work=work, log=log).resolve()
     period = review_period(pack)
     units = [f"u{i:02d}" for i in range(1, n_units + 1)]
     cores = os.cpu_count() or 1
