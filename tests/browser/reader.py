@@ -20,7 +20,7 @@ TABLES = ("events", "orders", "users", "campaigns", "campaign_users", "channel_s
 #: Words of English a Chinese page may show: metric abbreviations used as such in Chinese business
 #: writing, units and proper names of the product. Data values are added per pack by the caller.
 ZH_ALLOWED = {"GMV", "ROI", "KPI", "KPIs", "NPS", "DAU", "WAU", "MAU", "UV", "PV", "SOP", "KOL", "LMDI", "RFM", "App",
-              "Web", "opsnb", "pandas", "ibis", "duckdb", "Q1", "Q2", "Q3", "Q4", "UTC", "CTR", "CVR", "CAC", "LTV",
+              "Web", "opsnb", "pandas", "ibis", "duckdb", "DuckDB", "PostgreSQL", "Spark", "Q1", "Q2", "Q3", "Q4", "UTC", "CTR", "CVR", "CAC", "LTV",
               "AOV", "ARPU", "SKU", "APP", "AB", "A/B", "z", "p", "vs", "Asia", "Shanghai", "Europe", "London",
               "zh", "en", "TGI", "OK", "SVG", "HTML", "JupyterLab", "Champions", "Asia/Shanghai", "Europe/London",
               # standard abbreviations of the trade, used as such in Chinese writing

@@ -67,6 +67,10 @@ def test_a_damaged_unit_fails_alone_on_the_shared_pool(project, local_run):
     assert [r["unit"] for r in data["ranking"]] and "damaged" not in {r["unit"] for r in data["ranking"]}
 
 
+def _executing(dask_worker) -> tuple[int, list[str]]:  # runs on each worker
+    return os.getpid(), [str(ts.key) for ts in dask_worker.state.executing]
+
+
 def test_on_dask_a_killed_worker_is_retried_once_then_the_section_fails(project, local_run):
     """East's insights task loses its worker once (retried elsewhere: published); south's goals twice (failed)."""
     import dask
@@ -83,15 +87,16 @@ def test_on_dask_a_killed_worker_is_retried_once_then_the_section_fails(project,
         def killer() -> None:
             while not stop.is_set() and any(kills.values()):
                 try:
-                    pids = client.run(os.getpid)
-                    for addr, keys in client.processing().items():
+                    # (pid, keys the worker is executing now): not merely assigned to it
+                    now = client.run(_executing)
+                    for pid, keys in now.values():
                         for key in keys:
                             for what, left in kills.items():
-                                if left and f"opsnb-{what}-" in str(key) and addr in pids:
+                                if left and f"opsnb-{what}-" in key:
                                     time.sleep(1.0)  # mid-run: the kernel is executing the notebook
-                                    os.kill(pids[addr], signal.SIGKILL)
+                                    os.kill(pid, signal.SIGKILL)
                                     kills[what] -= 1
-                                    killed.append((what, pids[addr]))
+                                    killed.append((what, pid))
                 except Exception:  # noqa: BLE001 - a worker restarting answers nothing for a moment
                     pass
                 time.sleep(0.2)
