@@ -194,6 +194,7 @@ class KernelPool:
         self._lock = threading.Lock()
         self._closed = False
         self.errors: list[str] = []  # why a warm kernel could not be had (papermill then started one)
+        self.notes: list[str] = []  # why a kernel was not simply reset and reused after a clean section
         self.started = 0
         for _ in range(max(1, size)):
             self._spawn()
@@ -244,15 +245,18 @@ class KernelPool:
             self._queue.put(None)
             return
         try:
-            if ok and asyncio.run(_awaited(km.is_alive())):
+            if ok and not asyncio.run(_awaited(km.is_alive())):
+                self.notes.append("a kernel died after a clean section: replaced")
+            elif ok:
                 try:  # it just ran a section: no readiness poll (saves ~0.2 s a section) …
                     _run_code(km, RESET, timeout=10, ready=False)
-                except Exception:  # noqa: BLE001 - … unless a new client's channels were slow to join (a loaded machine)
+                except Exception as exc:  # noqa: BLE001 - … unless a new client's channels were slow to join
+                    self.notes.append(f"reset without readiness poll failed ({type(exc).__name__}: {exc}): retried")
                     _run_code(km, RESET, timeout=60, ready=True)
                 self._queue.put(km)
                 return
-        except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced like a failed one
-            pass
+        except Exception as exc:  # noqa: BLE001 - a kernel that cannot be reset is replaced like a failed one
+            self.notes.append(f"reset failed ({type(exc).__name__}: {exc}): kernel replaced")
         stop_kernel(km)
         self._spawn()
 
@@ -705,6 +709,8 @@ def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict
             kpool.close()
     for why in (kpool.errors if kpool is not None else []):
         r.log(f"note: a warm kernel could not be started ({why}); papermill started one")
+    for why in (kpool.notes if kpool is not None else []):
+        r.log(f"note: kernel pool: {why}")
     if bar is not None:
         bar.update(1)
         bar.close()

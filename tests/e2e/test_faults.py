@@ -252,7 +252,7 @@ def test_pool_recycles_clean_kernels_and_replaces_failed_ones(tmp_path: Path):
     assert {s: r.status for s, r in status.items()} == {"goals": "ok", "campaigns": "ok", "insights": "failed",
                                                        "problems": "ok"}, status["campaigns"].error
     # goals, campaigns and insights ran in the first kernel; after the failure a new one was started
-    assert pids[0] == pids[1] == pids[2] != pids[3]
+    assert pids[0] == pids[1] == pids[2] != pids[3], pool.notes
     assert pool.started == 2
     # the recycled kernel numbers its cells from 1 again, like a fresh one
     counts = [c.execution_count for c in nbformat.read(run_dir / NOTEBOOKS["campaigns"], as_version=4).cells
