@@ -553,6 +553,101 @@ class BatchSettings(_Model):
         return v
 
 
+# ---------------------------------------------------------------- delivery (notify:, alerts:, delivery:)
+
+ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "email"]
+Severity = Literal["high", "medium", "low"]
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_NAME = r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$"
+_CHAT = ("wecom", "dingtalk", "feishu", "slack")
+
+
+def _env_name(v: str | None, field: str) -> str | None:
+    """An environment variable's *name*; a pasted URL or secret is refused (params files are shared)."""
+    if v is not None and not re.match(_ENV_NAME, v):
+        raise ValueError(f"{field} names an environment variable that holds the value (e.g. OPSNB_WECOM_OPS), "
+                         "not the value itself: put the URL or secret in that variable, never in a params file")
+    return v
+
+
+class Channel(_Model):
+    """One place a review goes: a chat group's bot (WeCom, DingTalk, Feishu/Lark, Slack) or mailboxes (SMTP).
+
+    Secrets never live here: ``webhook_env`` / ``secret_env`` / ``password_env`` name environment
+    variables holding the webhook URL (it carries the bot's key), the signing secret, the SMTP password.
+    """
+
+    name: str = Field(pattern=_NAME)
+    kind: ChannelKind
+    webhook_env: str | None = None  # chat bots: env var with the webhook URL
+    secret_env: str | None = None  # dingtalk / feishu "signed" bots: env var with the signing secret
+    digest: bool = True  # send the review card after each publish
+    sections: list[str] = Field(default_factory=lambda: list(SECTIONS))  # what the card shows
+    severities: list[Severity] = Field(default_factory=lambda: ["high", "medium", "low"])  # alerts it receives
+    alerts: list[str] | None = None  # alert rules routed here by name (None: every rule)
+    timeout_s: float = Field(default=10.0, gt=0, le=120)  # one HTTP request / SMTP session
+    # email
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    to: list[str] = Field(default_factory=list)
+    attach_pdf: bool = True  # email: the one-file PDF of the review (``opsnb export --pdf``)
+
+    @field_validator("webhook_env", "secret_env", "password_env")
+    @classmethod
+    def _env(cls, v: str | None, info: Any) -> str | None:
+        return _env_name(v, info.field_name)
+
+    @field_validator("sections")
+    @classmethod
+    def _sections(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if s not in SECTIONS]
+        if bad:
+            raise ValueError(f"unknown sections {bad}; known: {list(SECTIONS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> Channel:
+        if self.kind in _CHAT and not self.webhook_env:
+            raise ValueError(f"a {self.kind} channel needs webhook_env: the name of the environment variable "
+                             "holding the bot's webhook URL")
+        if self.secret_env and self.kind not in ("dingtalk", "feishu"):
+            raise ValueError(f"secret_env signs dingtalk and feishu messages; a {self.kind} channel has no signature")
+        if self.kind == "email" and (not self.sender or not self.to):
+            raise ValueError("an email channel needs sender and to (a list of addresses)")
+        return self
+
+
+class AlertRule(_Model):
+    """A finding worth a message the day the run sees it (sent once per finding; a changed finding is an update).
+
+    ``when``: ``kpi`` — a KPI's attainment status below ``below`` (``nearly``: the KPI missed;
+    ``exceeded``: nearly or missed), for ``kpis`` (default: every KPI with a target);
+    ``problem`` — a problem of at least ``severity`` (and of ``area`` / ``detector`` if given);
+    ``section_failed`` — a section (of ``sections``, default any) failed in the run.
+    """
+
+    name: str = Field(pattern=_NAME)
+    when: Literal["kpi", "problem", "section_failed"]
+    below: Literal["exceeded", "nearly"] = "nearly"
+    kpis: list[str] | None = None
+    severity: Severity = "high"  # problem: the least severity that alerts; others: the alert's severity
+    area: str | None = None
+    detector: str | None = None
+    sections: list[str] | None = None
+
+
+class DeliverySettings(_Model):
+    base_url: str | None = None  # the link in messages: <base_url>/<unit>/<period>/index.html
+    tries: int = Field(default=3, ge=1, le=10)  # a 5xx or timeout is retried, with backoff …
+    budget_s: float = Field(default=30.0, gt=0, le=600)  # … within this many seconds per message
+    max_problems: int = Field(default=3, ge=0, le=20)  # on the review card
+    max_actions: int = Field(default=3, ge=0, le=20)
+
+
 def _period(v: Any) -> Period | None:
     """``"2026-10"``, ``"2026-Q3"`` or ``"2026"`` → a :class:`Period` (parsed here, once); empty → None."""
     if v is None or v == "" or isinstance(v, Period):
@@ -601,6 +696,18 @@ class Settings(_Model):
     problems: ProblemsSettings = Field(default_factory=ProblemsSettings)
     plan: PlanSettings = Field(default_factory=PlanSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
+    notify: list[Channel] = Field(default_factory=list)
+    alerts: list[AlertRule] = Field(default_factory=list)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+    @field_validator("notify", "alerts")
+    @classmethod
+    def _unique_names(cls, v: list[Any]) -> list[Any]:
+        names = [x.name for x in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"duplicate names {dup}")
+        return v
 
     @field_validator("timezone")
     @classmethod
