@@ -557,6 +557,7 @@ class BatchSettings(_Model):
 
 ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "email"]
 Severity = Literal["high", "medium", "low"]
+SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$"
 _CHAT = ("wecom", "dingtalk", "feishu", "slack")
@@ -583,7 +584,7 @@ class Channel(_Model):
     secret_env: str | None = None  # dingtalk / feishu "signed" bots: env var with the signing secret
     digest: bool = True  # send the review card after each publish
     sections: list[str] = Field(default_factory=lambda: list(SECTIONS))  # what the card shows
-    severities: list[Severity] = Field(default_factory=lambda: ["high", "medium", "low"])  # alerts it receives
+    severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES))  # alerts it receives
     alerts: list[str] | None = None  # alert rules routed here by name (None: every rule)
     timeout_s: float = Field(default=10.0, gt=0, le=120)  # one HTTP request / SMTP session
     # email
