@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from opsnb.errors import LockedError, OpsnbError, PackError, ParamsError
+from opsnb.errors import LockedError, OpsnbError, PackError, ParamsError, Problem
 from opsnb.pack.url import redact
 
 
@@ -49,6 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     ld.add_argument("pack", help="pack folder or .duckdb file, e.g. data/sample")
     ld.add_argument("url", help="postgres://user@host:port/db?schema=ops or spark://local[2]?warehouse=DIR&database=ops")
     ld.add_argument("--unit", help="the unit whose time zone reads the pack (default: params/default.yaml)")
+
+    e = sub.add_parser("export", help="render a published review as PDF (one file, summary first) and/or long PNGs")
+    e.add_argument("--unit", help="business unit (default: from params)")
+    e.add_argument("--period", help="the published period (default: the newest one published for the unit)")
+    e.add_argument("--pdf", action="store_true", help="review.pdf (every page, summary first) and one PDF per page")
+    e.add_argument("--png", action="store_true", help="one long image (长图) per page")
+
+    n = sub.add_parser("notify", help="send (or preview) a published review's card and alerts without rerunning")
+    n.add_argument("--unit", help="business unit (default: from params)")
+    n.add_argument("--period", help="the published period (default: the newest one published for the unit)")
+    n.add_argument("--dry-run", action="store_true", help="print the messages and where they would go; send nothing")
+    n.add_argument("--resend", action="store_true", help="send the card and alerts again even if already delivered")
+    n.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
     i = sub.add_parser("import", help="turn a known export into a pack")
     i.add_argument("kind", choices=["online-retail"])
@@ -101,6 +114,34 @@ def _run_units(args: argparse.Namespace) -> int:
     if res.rollup is not None:  # (a roll-up that failed was logged by run_units)
         print(res.rollup)
     return 0 if res.ok else 1
+
+
+#: Exit code of a run whose review was published but whose delivery (a channel) failed; see docs/delivery.md.
+DELIVERY_FAILED = 4
+
+
+def _published(unit: str | None, period: str | None) -> Path:
+    """The published review folder of ``unit`` (default: params) and ``period`` (default: the newest)."""
+    from opsnb.params import load_params
+    from opsnb.paths import outputs_dir
+    from opsnb.periods import Period
+
+    name = load_params(unit=unit).unit
+    base = outputs_dir() / name
+    if period:
+        try:
+            label = Period.parse(period).label
+        except ValueError as exc:
+            raise ParamsError([Problem("--period", str(exc), period)]) from None
+        folder = base / label
+        if not (folder / "index.html").is_file():
+            raise OpsnbError(f"no published review at {folder}: run `opsnb run --unit {name} --period {label}` first")
+        return folder
+    found = sorted((d for d in base.glob("*") if (d / "index.html").is_file() and not d.name.startswith(".")),
+                   key=lambda d: (d / "index.html").stat().st_mtime)
+    if not found:
+        raise OpsnbError(f"nothing published for unit {name!r} under {base}: run `opsnb run --unit {name}` first")
+    return found[-1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +199,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{redact(args.url)}: {len(copied)} tables, {sum(copied.values()):,} rows; "
                   f"run it with: opsnb run --pack '{redact(args.url)}'")
             return 0
+        if args.cmd == "export":
+            from opsnb.export.pdf import export_review
+
+            review = _published(args.unit, args.period)
+            for path in export_review(review, pdf=args.pdf or not args.png, png=args.png):
+                print(path)
+            return 0
+        if args.cmd == "notify":
+            from opsnb.notify import notify
+
+            report = notify(_published(args.unit, args.period), overrides=args.set, dry_run=args.dry_run,
+                            resend=args.resend, log=lambda m: print(m, file=sys.stderr))
+            print(report.text())
+            return 0 if report.ok else DELIVERY_FAILED
         if args.cmd == "import":
             from opsnb.importers import online_retail  # type: ignore[import-not-found]
 
