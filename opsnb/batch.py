@@ -35,8 +35,9 @@ from opsnb.paths import publish_link as publish  # the atomic swap of a unit's p
 from opsnb.periods import Period
 
 #: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
-ARTEFACTS = {"goals": ("kpis.parquet", "handoff-kpi_cards.json", "handoff-wins.json"),
-             "problems": ("handoff-top_problems.json",), "plan": ("plan_targets.csv", "handoff-next_actions.json")}
+ARTEFACTS = {"goals": ("kpis.parquet", "handoff-kpi_cards.json", "handoff-wins.json", "handoff-kpis.json"),
+             "problems": ("handoff-top_problems.json", "handoff-problems.json"),
+             "plan": ("plan_targets.csv", "handoff-next_actions.json", "handoff-actions.json")}
 
 
 @dataclass

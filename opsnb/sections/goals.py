@@ -246,15 +246,17 @@ def attainment_bullets(att: pd.DataFrame, lang: str, currency: str = "¥") -> li
     return out
 
 
-def kpi_cards(ctx: Context) -> list[dict[str, Any]]:
+def kpi_cards(ctx: Context, *, every: bool = False) -> list[dict[str, Any]]:
     """Headline KPI cards for the summary page (KPIs with ``headline: true``; all when none is flagged).
 
     Each card: key, label, value, target, attainment, status, status_text, change (MoM text with
     ▲/▼), arrow, good (True: good news — direction-aware, a falling CAC is good; None: no change).
+    ``every``: a card for every KPI (delivery's alert rules may name any KPI), headline ones flagged.
     """
     att = _attainment(ctx)
     lang, cur = ctx.lang, ctx.settings.currency
-    heads = att[att["headline"].astype(bool)] if att["headline"].astype(bool).any() else att
+    flagged = att["headline"].astype(bool)
+    heads = att if every or not flagged.any() else att[flagged]
     cards = []
     for _, r in heads.iterrows():
         mom = shown_change(r, "mom")
@@ -267,7 +269,7 @@ def kpi_cards(ctx: Context) -> list[dict[str, Any]]:
             "attainment": _pct(r["attainment"], lang), "status": r["status"],
             "status_text": _status(r["status"], lang),
             "change": f'{arrow} {t("goals.col.mom", lang)} {chg}'.strip(), "arrow": arrow,
-            "good": _good(mom, r["direction"]),
+            "good": _good(mom, r["direction"]), "headline": bool(r["headline"]),
             "facts": [asdict(f) for f in attainment_facts(heads.loc[[_]], ctx, source="summary.kpis")],
         })
     return cards

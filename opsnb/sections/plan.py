@@ -175,13 +175,21 @@ def actions_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
 
 def next_actions(ctx: Context, n: int = 3) -> list[str]:
     """The next ``n`` open actions for the summary page: overdue first, then by due day."""
+    return [r["text"] for r in action_records(ctx)[:n]]
+
+
+def action_records(ctx: Context) -> list[dict[str, Any]]:
+    """Every open action, overdue first then by due day, for delivery (``text`` as the summary page words it)."""
     try:
         df = _actions(ctx)
     except NoData:
         return []
     open_ = df[df["status"] != "done"].sort_values(["overdue", "days_late", "due"], ascending=[False, False, True])
-    return [ctx.t("plan.next_action", title=r.title, owner=r.owner, due=_d(r.due), state=ctx.t(f"plan.state.{r.state}"))
-            for r in open_.head(n).itertuples()]
+    return [{"action_id": str(r.action_id), "title": r.title, "owner": r.owner, "due": _d(r.due), "state": r.state,
+             "overdue": bool(r.overdue), "days_late": int(r.days_late) if pd.notna(r.days_late) else 0,
+             "text": ctx.t("plan.next_action", title=r.title, owner=r.owner, due=_d(r.due),
+                           state=ctx.t(f"plan.state.{r.state}"))}
+            for r in open_.itertuples()]
 
 
 # ---------------------------------------------------------------- Gantt and weeks

@@ -336,6 +336,23 @@ def top_problems(ctx: Context, n: int = 3) -> list[str]:
         t("problems.none", ctx.lang)]
 
 
+def problem_records(ctx: Context) -> list[dict[str, Any]]:
+    """Every problem of the period as a record, most severe first, for delivery (alerts and the chat card).
+
+    ``text`` is the finding as the page words it (without the suggestion), ``bullet`` the whole bullet;
+    ``key`` identifies the finding across reruns (detector and subject), the rest says how to route it.
+    """
+    df = _all(ctx)
+    lang, currency = ctx.lang, ctx.settings.currency
+    out = []
+    for row, bullet in zip(df.to_dict("records"), narrative(df, lang, currency=currency), strict=True):
+        text, _ = problem_text(row, lang, currency)
+        out.append({"key": row["key"], "detector": row["detector"], "severity": row["severity"],
+                    "area": row["area"], "owner": owner_text(row["owner"], row["area"], lang),
+                    "severity_text": t(f"problems.severity.{row['severity']}", lang), "text": text, "bullet": bullet})
+    return out
+
+
 SUBSECTIONS: list[Subsection] = [
     Subsection("problems.overview", _all, chart=_overview_chart, table=_table, bullets=_counts),
     Subsection("problems.anomalies", _compute_anomalies, chart=_anomaly_chart, table=_anomaly_table,

@@ -26,6 +26,12 @@ def _kpi_cards(ctx: Context) -> list[dict[str, Any]]:
     return kpi_cards(ctx)
 
 
+def _kpi_status(ctx: Context) -> list[dict[str, Any]]:
+    from opsnb.sections.goals import kpi_cards
+
+    return [{k: v for k, v in c.items() if k != "facts"} for c in kpi_cards(ctx, every=True)]
+
+
 def _wins(ctx: Context) -> list[str]:
     from opsnb.sections.goals import wins
 
@@ -38,6 +44,18 @@ def _top_problems(ctx: Context) -> list[str]:
     return top_problems(ctx, n=3)
 
 
+def _problem_records(ctx: Context) -> list[dict[str, Any]]:
+    from opsnb.sections.problems import problem_records
+
+    return problem_records(ctx)
+
+
+def _action_records(ctx: Context) -> list[dict[str, Any]]:
+    from opsnb.sections.plan import action_records
+
+    return action_records(ctx)
+
+
 def _next_actions(ctx: Context) -> list[str]:
     from opsnb.sections.plan import next_actions
 
@@ -47,9 +65,9 @@ def _next_actions(ctx: Context) -> list[str]:
 #: What each section hands to the summary page through the run folder, so the summary kernel (on the
 #: batch's critical path) reads results instead of recomputing them. Outside a batch it computes them.
 HANDOFFS: dict[str, dict[str, Any]] = {
-    "goals": {"kpi_cards": _kpi_cards, "wins": _wins},
-    "problems": {"top_problems": _top_problems},
-    "plan": {"next_actions": _next_actions},
+    "goals": {"kpi_cards": _kpi_cards, "wins": _wins, "kpis": _kpi_status},  # kpis: every KPI, for delivery
+    "problems": {"top_problems": _top_problems, "problems": _problem_records},  # records: for delivery
+    "plan": {"next_actions": _next_actions, "actions": _action_records},
 }
 
 
