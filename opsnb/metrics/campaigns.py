@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from opsnb.errors import NoData
@@ -353,31 +354,53 @@ def after_effect(pack: Pack, period: Period, days: int = 30) -> pd.DataFrame:
     fc = camps.select("campaign_id", "name", "end", f0=camps.win_end,
                       f1=camps.win_end + ibis.interval(days=days))
     ucoh = us.select("user_id", "signup_at", cohort=us.signup_at.truncate("M"))
-    part = pp.join(ucoh, "user_id").join(fc, "campaign_id").select(
-        "campaign_id", "user_id", "cohort", "f0", "f1", grp=ibis.literal("p"))
+    part = pp.join(ucoh, "user_id").join(fc, "campaign_id").select("campaign_id", "user_id", "cohort", "f0", "f1")
     cohorts = part.select("campaign_id", "cohort").distinct()
-    anyp = pp.select("user_id").distinct()
-    nonp = ucoh.anti_join(anyp, "user_id")
-    comp = nonp.join(cohorts, "cohort").join(fc, "campaign_id")
-    comp = comp.filter(comp.signup_at < comp.f0).select(
-        "campaign_id", "user_id", "cohort", "f0", "f1", grp=ibis.literal("c"))
-    members = part.union(comp)
+    nonp = ucoh.anti_join(pp.select("user_id").distinct(), "user_id")
+    # The comparison group (every non-participant of a participant cohort, per campaign) can be most of
+    # the users times the campaigns: it is never built row by row. Each count is an aggregate of its own —
+    # who bought / was active in which campaign's window first (small), then their cohort — so memory
+    # stays bounded by the groups, not by users × campaigns (#20: scale 30 within a DuckDB memory cap).
+    window = cohorts.join(fc, "campaign_id").select("campaign_id", "cohort", "f0")
 
-    bought = members.join(po, [members.user_id == po.user_id, po.ts >= members.f0, po.ts < members.f1]).select(
-        members.campaign_id, members.user_id).distinct().mutate(bought=ibis.literal(1))
-    m = members.left_join(bought, ["campaign_id", "user_id"]).select(members, b=bought.bought.fill_null(0))
+    def comparison(who: ir.Table | None, name: str) -> ir.Table:
+        """Non-participants of each campaign's cohorts (signed up before its follow-up), counted per
+        (campaign, cohort): all of them, or those in ``who`` (campaign_id, user_id)."""
+        base = nonp if who is None else who.join(nonp, "user_id")
+        j = base.join(window, ["campaign_id", "cohort"] if who is not None else ["cohort"])
+        j = j.filter(j.signup_at < j.f0)
+        return j.group_by("campaign_id", "cohort").aggregate(**{name: j.user_id.count()})
+
+    def in_window(t: ir.Table) -> ir.Table:
+        """(campaign_id, user_id) of the users with a row of ``t`` (user_id, ts) in a campaign's follow-up."""
+        j = t.join(fc, [t.ts >= fc.f0, t.ts < fc.f1])
+        return j.select(j.campaign_id, j.user_id).distinct()
+
+    bought = in_window(po.select("user_id", "ts"))
     has_events = pack.has("events")
-    if has_events:
-        # who was active on which day is all this needs: user_days (one row per user and day, 3.6× fewer rows
-        # than events) gives the same answer, as the windows run from midnight to midnight
-        ev = pack.derived("user_days")
-        active = m.join(ev, [m.user_id == ev.user_id, ev.ts >= m.f0, ev.ts < m.f1]).select(
-            m.campaign_id, m.user_id).distinct().mutate(act=ibis.literal(1))
-        m = m.left_join(active, ["campaign_id", "user_id"]).select(m, a=active.act.fill_null(0))
+    # who was active on which day is all this needs: user_days (one row per user and day, 3.6× fewer rows
+    # than events) gives the same answer, as the windows run from midnight to midnight
+    active = in_window(pack.derived("user_days").select("user_id", "ts")) if has_events else None
+
+    pm = part.left_join(bought.mutate(b=ibis.literal(1)), ["campaign_id", "user_id"]).select(
+        part, b=ibis._.b.fill_null(0))
+    if active is not None:
+        pm = pm.left_join(active.mutate(a=ibis.literal(1)), ["campaign_id", "user_id"]).select(
+            pm, a=ibis._.a.fill_null(0))
     else:
-        m = m.mutate(a=ibis.literal(0))
-    agg = m.group_by("campaign_id", "grp", "cohort").aggregate(
-        n=m.user_id.count(), buyers=m.b.sum(), active=m.a.sum()).execute()
+        pm = pm.mutate(a=ibis.literal(0))
+    p_agg = pm.group_by("campaign_id", "cohort").aggregate(n=pm.user_id.count(), buyers=pm.b.sum(),
+                                                           active=pm.a.sum()).mutate(grp=ibis.literal("p"))
+    c_agg = comparison(None, "n").left_join(comparison(bought, "buyers"), ["campaign_id", "cohort"])
+    c_agg = c_agg.select("campaign_id", "cohort", "n", buyers=c_agg.buyers.fill_null(0))
+    if active is not None:
+        c_act = comparison(active, "active")
+        c_agg = c_agg.left_join(c_act, ["campaign_id", "cohort"]).select(c_agg, active=c_act.active.fill_null(0))
+    else:
+        c_agg = c_agg.mutate(active=ibis.literal(0))
+    cols = ["campaign_id", "grp", "cohort", "n", "buyers", "active"]
+    agg = pd.concat([p_agg.select(*cols).execute(), c_agg.mutate(grp=ibis.literal("c")).select(*cols).execute()],
+                    ignore_index=True)
 
     info = fc.execute()
     _, last = pack.day_range()
