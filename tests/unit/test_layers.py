@@ -21,7 +21,7 @@ RANK = {
     "sections": 5,
     "nb": 6, "explore": 6,
     "export": 7,
-    "batch": 8, "units": 8, "rollup": 8,
+    "batch": 8, "units": 8, "rollup": 8, "notify": 8,
     "cli": 9,
 }
 
