@@ -1,0 +1,67 @@
+"""A published review as delivery reads it: its manifest and the hand-offs its sections left.
+
+Delivery never recomputes a number: every line of a message is text a section already wrote for the
+summary page (``handoff-*.json`` in the run folder), so the card in the chat group says exactly what the
+page says.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opsnb.errors import OpsnbError
+
+
+@dataclass
+class Review:
+    """One published review folder (``outputs/<unit>/<period>``, the published link, not the run folder)."""
+
+    folder: Path
+    unit: str
+    period: str
+    lang: str
+    run_id: str
+    manifest: dict[str, Any] = field(repr=False)
+
+    def handoff(self, name: str) -> Any:
+        """The hand-off ``name`` the run left (None when its section did not run or had nothing to say)."""
+        path = self.folder / f"handoff-{name}.json"
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise OpsnbError(f"{path}: not valid JSON ({exc}); rerun the review to rewrite it") from None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """Sections of the run that did not succeed (each with its ``error``), the summary included."""
+        rows = list(self.manifest.get("sections", []))
+        summary = self.manifest.get("summary")
+        if isinstance(summary, dict):
+            rows.append(summary)
+        return [s for s in rows if s.get("status") not in ("ok", "reused")]
+
+    def link(self, base_url: str | None) -> str:
+        """The review's index page: ``<base_url>/<unit>/<period>/index.html``, else its local path."""
+        if base_url:
+            return f"{base_url.rstrip('/')}/{self.unit}/{self.period}/index.html"
+        return str(self.folder / "index.html")
+
+
+def load_review(folder: Path) -> Review:
+    """The published review in ``folder``; a clear error when it is not one."""
+    manifest_path = folder / "manifest.json"
+    if not (folder / "index.html").is_file() or not manifest_path.is_file():
+        raise OpsnbError(f"{folder}: not a published review (no index.html / manifest.json); run `opsnb run` first")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise OpsnbError(f"{manifest_path}: not valid JSON ({exc}); rerun the review") from None
+    params = manifest.get("params") or {}
+    return Review(folder=folder, unit=str(manifest.get("unit", folder.parent.name)),
+                  period=str(manifest.get("period", folder.name)), lang=str(params.get("lang") or "zh"),
+                  run_id=str(manifest.get("run_id", "")), manifest=manifest)
