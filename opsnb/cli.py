@@ -15,7 +15,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser("run", help="run a period: validate, execute sections in parallel, export, publish")
-    r.add_argument("--period", help="YYYY-MM, YYYY-Qn or YYYY (default: the pack's latest full month)")
+    r.add_argument("--period", help="YYYY-MM, YYYY-Qn or YYYY, or last-month, last-quarter, last-year, this-month, "
+                                    "this-quarter, this-year (in the unit's timezone, now; $OPSNB_NOW overrides now; "
+                                    "default: the pack's latest full month)")
     r.add_argument("--unit", help="business unit: params/<unit>.yaml (default: sample)")
     r.add_argument("--units", help="many units in one run: all (every params/<unit>.yaml) or east,south; "
                                    "each publishes on its own, then the group roll-up (outputs/_group/<period>)")
@@ -52,13 +54,15 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="render a published review as PDF (one file, summary first) and/or long PNGs")
     e.add_argument("--unit", help="business unit (default: from params)")
-    e.add_argument("--period", help="the published period (default: the newest one published for the unit)")
+    e.add_argument("--period", help="the published period: YYYY-MM, YYYY-Qn, YYYY or last-month … "
+                                     "(in the unit's timezone; default: the newest one published for the unit)")
     e.add_argument("--pdf", action="store_true", help="review.pdf (every page, summary first) and one PDF per page")
     e.add_argument("--png", action="store_true", help="one long image (长图) per page")
 
     n = sub.add_parser("notify", help="send (or preview) a published review's card and alerts without rerunning")
     n.add_argument("--unit", help="business unit (default: from params)")
-    n.add_argument("--period", help="the published period (default: the newest one published for the unit)")
+    n.add_argument("--period", help="the published period: YYYY-MM, YYYY-Qn, YYYY or last-month … "
+                                     "(in the unit's timezone; default: the newest one published for the unit)")
     n.add_argument("--dry-run", action="store_true", help="print the messages and where they would go; send nothing")
     n.add_argument("--resend", action="store_true", help="send the card and alerts again even if already delivered")
     n.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -121,16 +125,20 @@ DELIVERY_FAILED = 4
 
 
 def _published(unit: str | None, period: str | None) -> Path:
-    """The published review folder of ``unit`` (default: params) and ``period`` (default: the newest)."""
+    """The published review folder of ``unit`` (default: params) and ``period`` (default: the newest).
+
+    ``period`` may be relative (``last-month`` …): resolved in the unit's time zone, as ``opsnb run`` does.
+    """
     from opsnb.params import load_params
     from opsnb.paths import outputs_dir
-    from opsnb.periods import Period
+    from opsnb.periods import resolve_period
 
-    name = load_params(unit=unit).unit
+    settings = load_params(unit=unit)
+    name = settings.unit
     base = outputs_dir() / name
     if period:
         try:
-            label = Period.parse(period).label
+            label = resolve_period(period, settings.timezone).label
         except ValueError as exc:
             raise ParamsError([Problem("--period", str(exc), period)]) from None
         folder = base / label

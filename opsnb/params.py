@@ -32,7 +32,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from opsnb.errors import ParamsError, Problem
 from opsnb.paths import params_dir
-from opsnb.periods import PERIOD_FORMS, Period
+from opsnb.periods import PERIOD_FORMS, RELATIVE, Period, is_relative, resolve_period
 
 Lang = Literal["zh", "en"]
 #: Series the anomaly detector can check (daily dau, new_users, gmv, conversion; weekly churn).
@@ -649,27 +649,50 @@ class DeliverySettings(_Model):
     max_actions: int = Field(default=3, ge=0, le=20)
 
 
+class _Unresolved(str):
+    """A relative period word (``last-month`` …) that could not be resolved; ``reason`` is the error for ``period``."""
+
+    reason = ""
+
+
+def _unresolved(word: str, reason: str) -> _Unresolved:
+    out = _Unresolved(word)
+    out.reason = reason
+    return out
+
+
 def _period(v: Any) -> Period | None:
-    """``"2026-10"``, ``"2026-Q3"`` or ``"2026"`` → a :class:`Period` (parsed here, once); empty → None."""
+    """``"2026-10"``, ``"2026-Q3"`` or ``"2026"`` → a :class:`Period` (parsed here, once); empty → None.
+
+    A relative word (``last-month`` …) arrives here already resolved by :meth:`Settings._relative_period`,
+    which knows the unit's time zone.
+    """
+    if isinstance(v, _Unresolved):
+        raise ValueError(v.reason)
     if v is None or v == "" or isinstance(v, Period):
         return v or None
     if isinstance(v, bytes | bytearray):
         v = v.decode()
     if not isinstance(v, str):  # as a ``str`` field says it (YAML reads 2026 as a number)
         raise PydanticCustomError("string_type", "Input should be a valid string")
+    if is_relative(v):  # Settings resolves it first, except on assignment (which sees no timezone)
+        raise ValueError(f"{v!r} is relative to the day of the run; assign "
+                         f"opsnb.periods.resolve_period({v!r}, settings.timezone) instead")
     try:
         return Period.parse(v)
     except ValueError:
-        raise ValueError(f"not a period; accepted forms: {PERIOD_FORMS}") from None
+        hint = " (weeks are not review periods)" if "week" in v.lower() else ""
+        raise ValueError(f"not a period{hint}; accepted forms: {PERIOD_FORMS}") from None
 
 
-#: The review period: given as text (YYYY-MM, YYYY-Qn or YYYY), held as a Period, written back as its label.
+#: The review period: given as text (YYYY-MM, YYYY-Qn, YYYY, or last-month … resolved in the unit's time zone
+#: when the settings are validated), held as a Period, written back as its label (never as "last-month").
 ReviewPeriod = Annotated[
     Period | None,
     PlainValidator(_period),
     PlainSerializer(lambda p: p.label if p is not None else None, return_type=str | None),
     WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^\d{4}(-(0[1-9]|1[0-2])|-[Qq][1-4])?$"},
-                              {"type": "null"}]}),
+                              {"enum": list(RELATIVE)}, {"type": "null"}]}),
 ]
 
 
@@ -709,6 +732,27 @@ class Settings(_Model):
         if dup:
             raise ValueError(f"duplicate names {dup}")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _relative_period(cls, data: Any) -> Any:
+        """``period: last-month`` (… ``this-year``) → that period on the calendar of ``timezone``, now.
+
+        "Now" is :func:`opsnb.periods.current_time`: the clock, or ``$OPSNB_NOW`` for tests and backfills.
+        """
+        if not isinstance(data, dict) or not is_relative(data.get("period")):
+            return data
+        word = data["period"]
+        tz = data.get("timezone", cls.model_fields["timezone"].default)
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            return {**data, "period": _unresolved(word, f"{word!r} is resolved in the unit's timezone, "
+                                                         "which is not valid")}
+        try:
+            return {**data, "period": resolve_period(word, zone)}
+        except ValueError as exc:  # a bad $OPSNB_NOW
+            return {**data, "period": _unresolved(word, str(exc))}
 
     @field_validator("timezone")
     @classmethod

@@ -3,14 +3,22 @@
 A period is a half-open range of local calendar days ``[start, end)`` in the configured
 timezone. Timestamps in a pack are stored as naive local wall-clock times (see
 :mod:`opsnb.pack`), so a period filter is simply ``start <= ts < end``.
+
+For schedulers, a period may also be given relative to the day of the run: ``last-month``,
+``last-quarter``, ``last-year`` (the latest complete one) and ``this-month``, ``this-quarter``,
+``this-year`` (the one in progress: a to-date review). :func:`resolve_period` turns such a word into
+a period on the calendar of the unit's time zone at the moment of the run; :meth:`Period.parse`
+itself never looks at the clock.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo
 
 Kind = Literal["month", "quarter", "year"]
 _KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -20,7 +28,23 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 
-PERIOD_FORMS = "YYYY-MM (e.g. 2026-10), YYYY-Qn (e.g. 2026-Q3) or YYYY (e.g. 2026)"
+#: Words for a period relative to the day of the run: (kind, periods from the one holding that day).
+RELATIVE: dict[str, tuple[Kind, int]] = {
+    "last-month": ("month", -1), "last-quarter": ("quarter", -1), "last-year": ("year", -1),
+    "this-month": ("month", 0), "this-quarter": ("quarter", 0), "this-year": ("year", 0),
+}
+
+PERIOD_FORMS = ("YYYY-MM (e.g. 2026-10), YYYY-Qn (e.g. 2026-Q3), YYYY (e.g. 2026), or relative to the day of "
+                "the run in the unit's timezone: " + ", ".join(RELATIVE))
+
+#: Environment variable: the moment a run takes as "now" for relative periods (ISO 8601 with a UTC offset,
+#: e.g. ``2026-11-01T00:05:00+08:00``); for tests and backfills. Unset: the system clock.
+NOW_ENV = "OPSNB_NOW"
+
+
+def _not_a_period(text: object) -> str:
+    hint = " (weeks are not review periods)" if "week" in str(text).lower() else ""
+    return f"period {text!r} is not valid{hint}; use {PERIOD_FORMS}"
 
 
 def _add_months(d: date, n: int) -> date:
@@ -43,7 +67,11 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        """Parse ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``; raise ``ValueError`` naming the forms."""
+        """Parse ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``; raise ``ValueError`` naming the forms.
+
+        A relative word (``last-month`` …) is not parsed here: it needs a clock and a time zone, see
+        :func:`resolve_period`.
+        """
         s = str(text).strip()
         if m := _MONTH.match(s):
             return cls.containing(date(int(m[1]), int(m[2]), 1), "month")
@@ -51,7 +79,24 @@ class Period:
             return cls.containing(date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1), "quarter")
         if m := _YEAR.match(s):
             return cls.containing(date(int(m[1]), 1, 1), "year")
-        raise ValueError(f"period {text!r} is not valid; use {PERIOD_FORMS}")
+        if is_relative(s):  # pure: the clock and time zone are resolve_period's
+            raise ValueError(f"period {text!r} is relative to the day of the run; resolve it with resolve_period()")
+        raise ValueError(_not_a_period(text))
+
+    @classmethod
+    def relative(cls, word: str, today: date) -> Period:
+        """The period that ``word`` (``last-month`` … ``this-year``, see :data:`RELATIVE`) means on ``today``.
+
+        ``Period.relative("last-month", date(2027, 1, 1))`` is ``2026-12``; ``"last-quarter"`` on
+        ``2027-02-15`` is ``2026-Q4``; ``"this-month"`` on ``2026-11-01`` is ``2026-11`` (the full month:
+        a run clips it to the pack's last day, as for any period in progress). Raise ``ValueError``
+        naming the accepted forms for any other word.
+        """
+        key = str(word).strip().lower()
+        if key not in RELATIVE:
+            raise ValueError(_not_a_period(word))
+        kind, n = RELATIVE[key]
+        return cls.containing(today, kind).shift(n)
 
     @classmethod
     def containing(cls, day: date, kind: Kind) -> Period:
@@ -155,3 +200,59 @@ def latest_full_month(last_day: date) -> Period:
     """The latest month fully covered by data ending on ``last_day`` (inclusive)."""
     month = Period.containing(last_day, "month")
     return month if last_day == month.last_day else month.previous()
+
+
+def is_relative(text: object) -> bool:
+    """Whether ``text`` is one of the relative words (``last-month`` …), in any case."""
+    return isinstance(text, str) and text.strip().lower() in RELATIVE
+
+
+def current_time() -> datetime:
+    """Now, as an aware datetime: ``$OPSNB_NOW`` if set (see :data:`NOW_ENV`), else the system clock in UTC.
+
+    Raise ``ValueError`` naming the variable when it is not an ISO 8601 time with a UTC offset.
+    """
+    raw = os.environ.get(NOW_ENV, "").strip()
+    if not raw:
+        return datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(raw)
+    except ValueError:
+        now = None
+    if now is None or now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"{NOW_ENV}={raw!r} is not a time with a UTC offset; use e.g. 2026-11-01T00:05:00+08:00")
+    return now
+
+
+def resolve_period(text: str, tz: str | tzinfo, now: datetime | None = None) -> Period:
+    """Parse ``text`` as :meth:`Period.parse` does, or resolve a relative word on the calendar of ``tz`` at ``now``.
+
+    Parameters
+    ----------
+    text : str
+        ``2026-10``, ``2026-Q3``, ``2026`` or one of ``last-month``, ``last-quarter``, ``last-year``,
+        ``this-month``, ``this-quarter``, ``this-year``.
+    tz : str or tzinfo
+        The unit's time zone (IANA name, e.g. ``Asia/Shanghai``): "last month" is the one before the
+        local date of ``now`` there.
+    now : datetime, optional
+        The moment of the run, timezone-aware; default :func:`current_time` (the clock, or ``$OPSNB_NOW``).
+
+    Returns
+    -------
+    Period
+        E.g. ``resolve_period("last-month", "Asia/Shanghai", datetime(2026, 10, 31, 16, 5, tzinfo=UTC))``
+        is ``2026-10`` (00:05 on 1 November in Shanghai); at 15:59 UTC (23:59 local) it is ``2026-09``.
+
+    Raises
+    ------
+    ValueError
+        Text that is no period (naming the accepted forms), a naive ``now``, or a bad ``$OPSNB_NOW``.
+    """
+    if not is_relative(text):
+        return Period.parse(text)
+    moment = current_time() if now is None else now
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware to resolve {text!r}, got {moment.isoformat()}")
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return Period.relative(text, moment.astimezone(zone).date())
