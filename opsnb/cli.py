@@ -117,11 +117,34 @@ def _run_units(args: argparse.Namespace) -> int:
           f"({res.scheduler})", file=sys.stderr)
     if res.rollup is not None:  # (a roll-up that failed was logged by run_units)
         print(res.rollup)
-    return 0 if res.ok else 1
+    delivered = all([_deliver(u.result.out_dir, overrides=args.set) for u in res.units
+                     if u.result is not None and (u.result.out_dir / "index.html").is_file()])
+    return 0 if res.ok and delivered else 1 if not res.ok else DELIVERY_FAILED
 
 
 #: Exit code of a run whose review was published but whose delivery (a channel) failed; see docs/delivery.md.
 DELIVERY_FAILED = 4
+
+
+def _deliver(review: Path, *, params_file: str | None = None, overrides: list[str] | None = None) -> bool:
+    """After a publish: the card and alerts to the unit's channels (``notify:``); False if one failed.
+
+    A delivery failure is reported and leaves the published review as it is.
+    """
+    from opsnb.notify import notify
+
+    if not (review / "index.html").is_file():
+        return True  # nothing was published (the run's own error says why)
+    try:
+        report = notify(review, params_file=params_file, overrides=overrides,
+                        log=lambda m: print(m, file=sys.stderr))
+    except OpsnbError as exc:
+        print(f"opsnb: delivery: {redact(str(exc))}", file=sys.stderr)
+        return False
+    for s in report.failed:
+        print(f"opsnb: delivery to {s.channel} failed ({s.what}): {s.error}; the review is published; "
+              f"resend with `opsnb notify --unit {report.unit} --period {report.period}`", file=sys.stderr)
+    return report.ok
 
 
 def _published(unit: str | None, period: str | None) -> Path:
@@ -173,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(line, file=sys.stderr)
             print(f"{'ok' if res.ok else 'FAILED'} in {res.duration_s:.1f}s", file=sys.stderr)
             print(res.index)
-            return 0 if res.ok else 1
+            delivered = _deliver(res.out_dir, params_file=args.params_file, overrides=args.set)
+            return 0 if res.ok and delivered else 1 if not res.ok else DELIVERY_FAILED
         if args.cmd == "sample":
             from opsnb.sample import generate
 
@@ -217,10 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "notify":
             from opsnb.notify import notify
 
-            report = notify(_published(args.unit, args.period), overrides=args.set, dry_run=args.dry_run,
-                            resend=args.resend, log=lambda m: print(m, file=sys.stderr))
-            print(report.text())
-            return 0 if report.ok else DELIVERY_FAILED
+            sent = notify(_published(args.unit, args.period), overrides=args.set, dry_run=args.dry_run,
+                          resend=args.resend, log=lambda m: print(m, file=sys.stderr))
+            print(sent.text())
+            return 0 if sent.ok else DELIVERY_FAILED
         if args.cmd == "import":
             from opsnb.importers import online_retail  # type: ignore[import-not-found]
 

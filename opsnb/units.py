@@ -40,6 +40,7 @@ from opsnb.batch import KernelPool, RunResult, SectionResult
 from opsnb.errors import OpsnbError
 from opsnb.params import NOTEBOOKS
 from opsnb.paths import params_dir, project_root
+from opsnb.periods import is_relative
 
 #: Files a section may read from the unit's earlier outputs (shipped to Dask workers).
 #: ``{period}`` is the review period's label, ``{previous}`` the previous period's.
@@ -361,7 +362,9 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
     order = {u: i for i, u in enumerate(chosen)}
     out.units.sort(key=lambda u: order[u.unit])
     periods = [u.result.period for u in out.units if u.result is not None]
-    out.period = period or (max(set(periods), key=periods.count) if periods else None)
+    # a relative period (last-month) was resolved by each unit in its own time zone: the roll-up takes theirs
+    fixed = period if period and not is_relative(period) else None
+    out.period = fixed or (max(set(periods), key=periods.count) if periods else None)
     if rollup and out.period is not None:
         try:
             from opsnb.rollup import build_rollup  # type: ignore[import-not-found, unused-ignore]

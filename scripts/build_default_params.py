@@ -25,7 +25,7 @@ HEADER = """\
 
 COMMENTS: dict[str, str] = {
     "unit": "business unit name; params/<unit>.yaml overrides this file; outputs go to outputs/<unit>/",
-    "period": "review period: YYYY-MM, YYYY-Qn or YYYY; null = the pack's latest full month",
+    "period": "review period: YYYY-MM, YYYY-Qn, YYYY or last-month / last-quarter / last-year (in the unit's timezone); null = the pack's latest full month",
     "pack": "data pack: a folder of CSV/TSV/XLSX/Parquet files, a .duckdb file (relative to the project), or a "
             "warehouse URL (postgres://user@host:5432/db?schema=ops, spark://local[2]?warehouse=DIR&database=ops; "
             "docs/warehouse.md)",
