@@ -115,18 +115,22 @@ def _with_key(batch: pa.RecordBatch, ids: pa.Array, key_column: str) -> pa.Recor
     return batch.append_column(key_column, pc.index_in(batch.column("user_id"), value_set=ids).cast(pa.int32()))
 
 
-#: DuckDB memory per connection: ``OPSNB_DUCKDB_MEMORY`` (e.g. ``2GB``); unset, DuckDB's own default (80% of
-#: the machine's memory per process). A batch runs a connection in each kernel: at sample scale 30 (62M
-#: events) two kernels peak at about 4.0 and 1.0 GB. A cap of 1.5 or 2 GB keeps the batch under 3.7 GB, but
-#: the campaigns section's after-effect query then runs out of memory instead of spilling (benchmarks/
-#: README.md), so there is no default cap yet. Building the pack's store runs without the cap.
+#: DuckDB memory per connection unless ``OPSNB_DUCKDB_MEMORY`` says otherwise (e.g. ``4GB``; ``off``: DuckDB's
+#: own default, 80% of the machine's memory per process). A batch runs a connection in each kernel; without
+#: a cap, at sample scale 30 (62M events) one kernel grew to ~4 GB and the batch peaked at 5.1 GB. With
+#: 2 GB per connection DuckDB spills what does not fit to its temp folder and the same batch peaks at
+#: about 2.5 GB (benchmarks/README.md "Warehouse packs"); the largest query that did not spill (the
+#: campaigns after-effect) is now aggregated before its joins. Building the pack's store runs uncapped.
+DEFAULT_MEMORY = "2GB"
 
 
 def memory_limit() -> str | None:
-    """The memory limit each DuckDB connection gets (``OPSNB_DUCKDB_MEMORY``), or None: DuckDB's default."""
+    """The memory limit each DuckDB connection gets: ``OPSNB_DUCKDB_MEMORY``, else :data:`DEFAULT_MEMORY`;
+    None (DuckDB's default) when it is ``off``."""
     import os
 
-    return os.environ.get("OPSNB_DUCKDB_MEMORY") or None
+    value = (os.environ.get("OPSNB_DUCKDB_MEMORY") or DEFAULT_MEMORY).strip()
+    return None if value.lower() in ("off", "none", "0") else value
 
 
 class DuckDBEngine(IbisEngine):

@@ -194,6 +194,10 @@ def test_a_duckdb_memory_cap_can_be_set_per_connection(monkeypatch):
     assert engine.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("488")  # MiB
     engine.close()
     monkeypatch.delenv("OPSNB_DUCKDB_MEMORY")
+    engine = DuckDBEngine.open()  # the default cap: 2 GB = 1.8 GiB
+    assert engine.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "1.8 GiB"
+    engine.close()
+    monkeypatch.setenv("OPSNB_DUCKDB_MEMORY", "off")  # DuckDB's own default: 80 % of the machine's memory
     engine = DuckDBEngine.open()
-    assert not engine.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("488")
+    assert engine.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0] not in ("1.8 GiB", "488.2 MiB")
     engine.close()
