@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages opsnb needs: a CJK font for Chinese chart text, Chromium for the browser tests,
+# Debian packages opsnb needs: CJK fonts for Chinese chart text and PDF export, Chromium for the browser tests
+# and `opsnb export`,
 # PostgreSQL's server programs (the warehouse tests start their own cluster) and a Java runtime (Spark).
 set -euo pipefail
 need=()
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+# a TrueType CJK font for PDF export: Chromium embeds it as a real font with searchable Chinese
+# (Noto CJK is CFF and prints as Type3 glyphs that read back as Kangxi radicals)
+fc-list : family 2>/dev/null | grep -i "WenQuanYi Micro Hei" >/dev/null || need+=(fonts-wqy-microhei)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
