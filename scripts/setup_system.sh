@@ -4,7 +4,7 @@
 # PostgreSQL's server programs (the warehouse tests start their own cluster) and a Java runtime (Spark).
 set -euo pipefail
 need=()
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)  # (grep -q + pipefail: SIGPIPE)
 # a TrueType CJK font for PDF export: Chromium embeds it as a real font with searchable Chinese
 # (Noto CJK is CFF and prints as Type3 glyphs that read back as Kangxi radicals)
 fc-list : family 2>/dev/null | grep -i "WenQuanYi Micro Hei" >/dev/null || need+=(fonts-wqy-microhei)
