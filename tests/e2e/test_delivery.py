@@ -53,8 +53,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def published(project: Path) -> Path:
+    """The unit's review, published once (without delivering: batch.run publishes, the CLI delivers)."""
+    from opsnb import batch
+
+    res = batch.run(root=project, unit="dlv", sections=["goals", "problems", "plan"], progress=False,
+                    log=lambda m: None)
+    assert res.ok
+    return res.out_dir
+
+
 @pytest.fixture
-def env(project: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def env(project: Path, published: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPSNB_HOME", str(project))
     monkeypatch.setenv("OPSNB_T_WECOM", server.url_for(f"/cgi-bin/webhook/send?key={KEY}"))
     monkeypatch.setenv("OPSNB_T_DING", server.url_for(f"/robot/send?access_token={TOKEN}"))
@@ -132,3 +143,49 @@ def test_a_bot_that_is_down_is_retried_then_reported(project: Path, server: HTTP
     assert "FAILED" in capsys.readouterr().out
     review = sorted((project / "outputs" / "dlv").glob("20*"))[-1]
     assert (review / "index.html").is_file()  # untouched
+
+
+@pytest.mark.browser
+def test_email_carries_the_review_pdf(project: Path, env: None, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]):
+    """A real SMTP exchange: the card as the mail, review.pdf (exported for it) attached, Chinese searchable."""
+    import email
+    import io
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from pypdf import PdfReader
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd)
+            self.messages.append(envelope.content)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    monkeypatch.setenv("OPSNB_T_SMTP_PW", "PLANTED-smtp-password")
+    try:
+        mail = (f"notify=[{{name: mail, kind: email, smtp_host: 127.0.0.1, smtp_port: {port}, smtp_security: none, "
+                "sender: review@example.cn, to: [leads@example.cn]}]")
+        assert cli.main(["notify", "--unit", "dlv", "--set", mail, "--set", "alerts=[]"]) == 0
+    finally:
+        ctl.stop()
+    review = sorted((project / "outputs" / "dlv").glob("20*"))[-1]
+    msg = email.message_from_bytes(inbox.messages[0], policy=email.policy.default)
+    assert msg["Subject"] == f"运营复盘 · dlv · {review.name}" and msg["To"] == "leads@example.cn"
+    body = msg.get_body(preferencelist=("plain",)).get_content()
+    cards = json.loads((review / "handoff-kpi_cards.json").read_text(encoding="utf-8"))
+    assert f"{cards[0]['label']} {cards[0]['value']}" in body.replace("**", "")
+    (pdf,) = [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
+    data = pdf.get_content()
+    assert data == (review / "review.pdf").read_bytes()
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) > 3 and cards[0]["label"] in reader.pages[0].extract_text()
+    assert "新增用户" in "".join(p.extract_text() for p in reader.pages[:2])
