@@ -128,14 +128,12 @@ def export_review(review: Path, *, pdf: bool = True, png: bool = False) -> list[
         return []
     pending = _Pending(folder)
     try:
-        with _browser() as browser:
-            parts: list[tuple[str, str, bytes]] = []  # (html name, title, pdf bytes)
-            for html in pages:
-                title, page_pdf, page_png = _render(browser, html, pdf=pdf, png=png)
-                if page_pdf is not None:
-                    parts.append((html.name, title, page_pdf))
-                if page_png is not None:
-                    pending.write(html.with_suffix(".png").name, page_png)
+        parts: list[tuple[str, str, bytes]] = []  # (html name, title, pdf bytes)
+        for html, (title, page_pdf, page_png) in zip(pages, _render_all(pages, pdf=pdf, png=png), strict=True):
+            if page_pdf is not None:
+                parts.append((html.name, title, page_pdf))
+            if page_png is not None:
+                pending.write(html.with_suffix(".png").name, page_png)
         if parts:
             names = {name: Path(name).with_suffix(".pdf").name for name, _, _ in parts}
             for name, _, data in parts:
@@ -144,6 +142,22 @@ def export_review(review: Path, *, pdf: bool = True, png: bool = False) -> list[
         return [Path(review) / p.name for p in pending.commit()]  # as the caller names the folder
     finally:
         pending.discard()
+
+
+def _render_all(pages: list[Path], *, pdf: bool, png: bool) -> list[tuple[str, bytes | None, bytes | None]]:
+    """Every page through one browser, in a thread of its own.
+
+    Playwright's sync API refuses to run in a thread that has an asyncio loop running (a Jupyter kernel, a
+    caller's own async code, another Playwright session): a fresh thread never has one.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work() -> list[tuple[str, bytes | None, bytes | None]]:
+        with _browser() as browser:
+            return [_render(browser, html, pdf=pdf, png=png) for html in pages]
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsnb-export") as pool:
+        return pool.submit(work).result()
 
 
 @contextmanager

@@ -276,3 +276,15 @@ def test_review_pdf_is_replaced_by_a_new_export(synthetic):
         assert held.read() == first and PdfReader(io.BytesIO(first)).pages
     finally:
         held.close()
+
+
+def test_exports_from_inside_a_running_event_loop(synthetic):
+    """A Jupyter kernel (or any async caller) has an asyncio loop running: Playwright's sync API refuses
+    such a thread, so the export runs its browser in a thread of its own."""
+    import asyncio
+
+    async def caller() -> list[Path]:
+        return export_review(synthetic, pdf=True, png=False)
+
+    written = asyncio.run(caller())
+    assert synthetic / REVIEW_PDF in written and len(PdfReader(synthetic / REVIEW_PDF).pages) >= 1
