@@ -240,13 +240,11 @@ class KernelPool:
 
     def give_back(self, km: Any, ok: bool) -> None:
         """Return ``km`` after a section: reset and reuse it if the section succeeded, else replace it."""
-        import asyncio
-
         if km is None:
             self._queue.put(None)
             return
         try:
-            if ok and not asyncio.run(_awaited(km.is_alive())):
+            if ok and not run_async(km.is_alive()):
                 self.notes.append("a kernel died after a clean section: replaced")
             elif ok:
                 try:  # it just ran a section: no readiness poll (saves ~0.2 s a section) …
@@ -300,12 +298,29 @@ async def _awaited(aw: Any) -> Any:
     return await aw
 
 
-def stop_kernel(km: Any) -> None:
-    """Shut a pool kernel down now (it may already be dead)."""
+def run_async(aw: Any) -> Any:
+    """Wait for the awaitable ``aw`` from synchronous code, even where an asyncio loop is already running.
+
+    ``asyncio.run`` refuses a thread with a running loop (a Jupyter kernel, an async caller, a Playwright
+    session): such a caller would have had every pool kernel thrown away after its first section, as a
+    kernel that "could not be reset". There the coroutine runs on a loop in a thread of its own.
+    """
     import asyncio
 
     try:
-        asyncio.run(_awaited(km.shutdown_kernel(now=True)))
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_awaited(aw))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsnb-async") as pool:
+        return pool.submit(asyncio.run, _awaited(aw)).result()
+
+
+def stop_kernel(km: Any) -> None:
+    """Shut a pool kernel down now (it may already be dead)."""
+    try:
+        run_async(km.shutdown_kernel(now=True))
     except Exception:  # noqa: BLE001 - the kernel may be gone already; nothing else to release
         pass
     sock_dir = _SOCKET_DIRS.pop(id(km), None)

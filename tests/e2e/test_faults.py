@@ -227,6 +227,21 @@ CLEAN = ("import matplotlib.pyplot as plt\n"
 
 def test_pool_recycles_clean_kernels_and_replaces_failed_ones(tmp_path: Path):
     """One kernel runs section after section with an empty namespace; a failed section's kernel is not reused."""
+    _recycles(tmp_path)
+
+
+def test_pool_recycles_kernels_where_an_event_loop_is_running(tmp_path: Path):
+    """A caller with a running asyncio loop (a Jupyter kernel, an async program, a Playwright session) gets the
+    same reuse: ``asyncio.run`` refused such a thread and every kernel was replaced as "not resettable"."""
+    import asyncio
+
+    async def caller() -> None:
+        _recycles(tmp_path)
+
+    asyncio.run(caller())
+
+
+def _recycles(tmp_path: Path) -> None:
     nb_dir, run_dir = tmp_path / "nb", tmp_path / "run"
     nb_dir.mkdir()
     run_dir.mkdir()
