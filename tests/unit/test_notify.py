@@ -222,3 +222,41 @@ def test_not_a_review(tmp_path: Path):
 
     with pytest.raises(OpsnbError, match="not a published review"):
         notify(tmp_path, settings=_settings())
+
+
+def test_many_units_each_deliver_to_their_own_channels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]):
+    """`opsnb run --units`: after the run, each published unit's review goes to the channels of its params;
+    one unit's failed delivery makes the exit code 4 without touching the other."""
+    import yaml
+
+    from opsnb import cli, units
+    from opsnb.batch import RunResult
+
+    root = tmp_path / "proj"
+    (root / "params").mkdir(parents=True)
+    (root / "params" / "default.yaml").symlink_to(Path(__file__).resolve().parents[2] / "params" / "default.yaml")
+    reviews = {}
+    for unit, env_name in (("east", "HOOK_EAST"), ("west", "HOOK_WEST")):
+        folder = _review(tmp_path / unit)
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "unit": unit}), encoding="utf-8")
+        reviews[unit] = folder
+        (root / "params" / f"{unit}.yaml").write_text(yaml.safe_dump(
+            {"notify": [{"name": f"{unit}-group", "kind": "wecom", "webhook_env": env_name}]}), encoding="utf-8")
+    fake = units.UnitsResult(period="2026-10", scheduler="local", units=[
+        units.UnitResult(u, "ok", result=RunResult(u, "2026-10", reviews[u], reviews[u])) for u in reviews])
+    monkeypatch.setattr(units, "run_units", lambda *a, **kw: fake)
+    monkeypatch.setenv("OPSNB_HOME", str(root))
+    sent: list[tuple[str, str]] = []
+
+    def transport(channel: Any, msg: Message, **kw: Any) -> Delivery:
+        sent.append((channel.name, msg.title))
+        ok = channel.name == "east-group"
+        return Delivery(channel=channel.name, kind=channel.kind, ok=ok, attempts=[], bytes=1, truncated=False,
+                        error=None if ok else "wecom 93000: invalid webhook url")
+
+    monkeypatch.setattr("opsnb.notify.send", transport)
+    assert cli.main(["run", "--units", "all", "--quiet"]) == cli.DELIVERY_FAILED
+    assert sent == [("east-group", "运营复盘 · east · 2026-10"), ("west-group", "运营复盘 · west · 2026-10")]
+    assert "delivery to west-group failed (card): wecom 93000: invalid webhook url" in capsys.readouterr().err
