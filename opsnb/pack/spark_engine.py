@@ -11,7 +11,9 @@ Three kinds of URL (:mod:`opsnb.pack.url`):
   leaves the previous table.
 * ``spark://host:7077?database=DB``: a standalone cluster's master; the tables of database ``DB`` of
   the cluster's catalog.
-* ``sc://host:15002?database=DB``: a Spark Connect server (``pip install pyspark[connect]``).
+* ``sc://host:15002?database=DB``: a Spark Connect server (``pip install pyspark[connect]``); no JVM
+  in this process. Each engine opens a session of its own on the server (its own temporary views and
+  settings, released on close); the tables are those of database ``DB`` of the server's catalog.
 
 One SparkContext per process (Spark allows no more); each engine opened on it gets its own session
 (:meth:`SparkSession.newSession`: its own temporary views, UDFs and settings), so closing an engine
@@ -24,6 +26,7 @@ Needs a Java runtime (17 or 21) on the machine: ``JAVA_HOME`` or ``java`` on ``P
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -34,6 +37,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -86,10 +90,18 @@ appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
 
 #: pyspark's warning beside a query that failed while its result came back through Arrow.
 _ARROW_FAILED = r"toPandas attempted Arrow optimization"
+#: Spark Connect's warning each time Ibis makes a frame of an in-memory table (the option is classic-only).
+_NO_VERIFY = r"'verifySchema' is ignored"
 
 _LOCK = threading.Lock()
 #: The process's root session (engines use sessions made from it).
 _ROOT: Any = None
+#: Every Spark Connect session this process opened, kept to the end of the process. pyspark's
+#: ``SparkSession.__del__`` closes the session's client, and closing any client shuts down the thread
+#: pool every session shares (``ExecutePlanResponseReattachableIterator.shutdown``): run by the garbage
+#: collector in the middle of another engine's query, it fails that query with "cannot schedule new
+#: futures after shutdown". :meth:`SparkEngine.close` releases the session on the server.
+_CONNECT_SESSIONS: list[Any] = []
 
 
 @ibis.udf.scalar.builtin(name="from_utc_timestamp",
@@ -139,13 +151,22 @@ def check_java() -> str:
     return found
 
 
-def _reachable(host: str, port: int, what: str) -> None:
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pyspark's warnings that say nothing to the analyst (:data:`_ARROW_FAILED`, :data:`_NO_VERIFY`)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_ARROW_FAILED, category=UserWarning)
+        warnings.filterwarnings("ignore", message=_NO_VERIFY, category=UserWarning)
+        yield
+
+
+def _reachable(host: str, port: int, what: str, running: str) -> None:
     try:
         with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
             pass
     except OSError as exc:
         reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise EngineError(f"cannot reach the {what} at {host}:{port} ({reason}); is the cluster running, and is "
+        raise EngineError(f"cannot reach the {what} at {host}:{port} ({reason}); is {running} running, and is "
                           "that its host and port?") from None
 
 
@@ -261,8 +282,7 @@ class SparkEngine(IbisEngine):
             self._queries += 1
             self._current = self._queries
             try:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message=_ARROW_FAILED, category=UserWarning)
+                with _quiet():
                     return run(expr, *args, **kwargs)
             finally:
                 self._current = None
@@ -290,16 +310,21 @@ class SparkEngine(IbisEngine):
         port = url.port or DEFAULT_PORTS[url.scheme]
         if url.scheme == "sc":
             try:
-                import pyspark.sql.connect  # noqa: F401
+                import pyspark.sql.connect  # noqa: F401 - the package first: a missing client fails here
+                from pyspark.sql.connect.session import SparkSession as ConnectSession
             except ImportError as exc:
                 raise EngineError(f"{url.shown()}: Spark Connect needs its client packages ({exc}); "
                                   "pip install 'pyspark[connect]'") from None
-            _reachable(url.host, port, "Spark Connect server")
-            from pyspark.sql import SparkSession
-
-            session = SparkSession.builder.remote(f"sc://{url.host}:{port}").getOrCreate()
+            _reachable(url.host, port, "Spark Connect server", "the Spark Connect server")
+            # A session of this engine's own (create, not getOrCreate: closing it must not end another
+            # engine's), made with Connect's builder: pyspark's generic one would switch the whole
+            # process to Connect mode, and a local pack opened later in it would fail.
+            session = ConnectSession.builder.remote(f"sc://{url.host}:{port}").create()
+            with _LOCK:
+                _CONNECT_SESSIONS.append(session)
+            _quiet_python_loggers()
         else:
-            _reachable(url.host, port, "Spark master")
+            _reachable(url.host, port, "Spark master", "the cluster")
             session = _root_session(f"spark://{url.host}:{port}", local=False, url=url).newSession()
         engine = cls(ibis.pyspark.connect(session), url, timeout=timeout)
         try:
@@ -441,9 +466,9 @@ class SparkEngine(IbisEngine):
         if isinstance(query, str):
             return self.raw.sql(query)
         from ibis.backends.pyspark.datatypes import PySparkType
-        from pyspark.sql import functions as F
 
-        self.backend._run_pre_execute_hooks(query)  # type: ignore[attr-defined]
+        with _quiet():
+            self.backend._run_pre_execute_hooks(query)  # type: ignore[attr-defined]
         df = self.raw.sql(self.backend.compile(query))  # type: ignore[attr-defined]
         wanted = query.schema()
         casts = {}
@@ -451,7 +476,8 @@ class SparkEngine(IbisEngine):
             want = wanted.get(f.name)
             if want is not None and not PySparkType.to_ibis(f.dataType).copy(nullable=True).equals(
                     want.copy(nullable=True)):
-                casts[f.name] = F.col(f"`{f.name}`").cast(PySparkType.from_ibis(want))
+                # the frame's own column (not functions.col): a classic or a Connect column, as the frame is
+                casts[f.name] = df[f"`{f.name}`"].cast(PySparkType.from_ibis(want))
         return df.withColumns(casts) if casts else df
 
     def _cache(self, name: str, expr: ibis.Table) -> ibis.Table:
@@ -528,7 +554,6 @@ class SparkEngine(IbisEngine):
 
     def _load_cluster(self, name: str, batches: pa.RecordBatchReader) -> int:
         import pyarrow as pa
-        from pyspark.sql import functions as F
 
         session = self.raw
         target = f"`{self.database}`.`{name}`"
@@ -539,7 +564,7 @@ class SparkEngine(IbisEngine):
         def frame(table: pa.Table) -> Any:
             # naive Arrow timestamps arrive as TIMESTAMP (in the session's UTC): keep them naive
             df = session.createDataFrame(table)
-            naive = {f.name: F.col(f"`{f.name}`").cast("timestamp_ntz") for f in schema
+            naive = {f.name: df[f"`{f.name}`"].cast("timestamp_ntz") for f in schema
                      if pa.types.is_timestamp(f.type) and f.type.tz is None}  # type: ignore[attr-defined]
             return df.withColumns(naive) if naive else df
 
@@ -557,17 +582,19 @@ class SparkEngine(IbisEngine):
     def close(self) -> None:
         """Drop this engine's views and materialised tables (the process's Spark context stays for other packs).
 
-        Tables cached through Ibis (``Table.cache()``) are released by Ibis, with their expressions.
+        On Spark Connect the engine's session is released on the server, its temporary views with it;
+        cached frames are unpersisted first (the server's cache is shared by all its sessions). Tables
+        cached through Ibis (``Table.cache()``) are released by Ibis, with their expressions.
         """
         session = self.raw
         try:
-            if self.url.scheme == "sc":
-                session.stop()
-                return
-            for name in self._registered | self._made:
-                session.catalog.dropTempView(name)
             for df in self._frames.values():
                 df.unpersist()
+            if self.url.scheme == "sc":
+                session.stop()
+            else:
+                for name in self._registered | self._made:
+                    session.catalog.dropTempView(name)
         except Exception:  # noqa: BLE001 - a session already gone has nothing left to drop
             pass
         self._registered.clear()
