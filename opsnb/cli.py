@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ld = sub.add_parser("load", help="copy a pack folder into a warehouse (PostgreSQL schema or Spark tables)")
     ld.add_argument("pack", help="pack folder or .duckdb file, e.g. data/sample")
-    ld.add_argument("url", help="postgres://user@host:port/db?schema=ops or spark://local[2]?warehouse=DIR&database=ops")
+    ld.add_argument("url", help="postgres://user@host:port/db?schema=ops, spark://local[2]?warehouse=DIR&database=ops "
+                                "or sc://host:15002?database=ops (Spark Connect)")
     ld.add_argument("--unit", help="the unit whose time zone reads the pack (default: params/default.yaml)")
 
     e = sub.add_parser("export", help="render a published review as PDF (one file, summary first) and/or long PNGs")
