@@ -286,5 +286,8 @@ def test_exports_from_inside_a_running_event_loop(synthetic):
     async def caller() -> list[Path]:
         return export_review(synthetic, pdf=True, png=False)
 
-    written = asyncio.run(caller())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: this test worker may already run a loop
+        written = pool.submit(asyncio.run, caller()).result()
     assert synthetic / REVIEW_PDF in written and len(PdfReader(synthetic / REVIEW_PDF).pages) >= 1

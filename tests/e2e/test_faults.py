@@ -238,7 +238,10 @@ def test_pool_recycles_kernels_where_an_event_loop_is_running(tmp_path: Path):
     async def caller() -> None:
         _recycles(tmp_path)
 
-    asyncio.run(caller())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: this test worker may already run a loop
+        pool.submit(asyncio.run, caller()).result()
 
 
 def _recycles(tmp_path: Path) -> None:
