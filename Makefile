@@ -35,7 +35,7 @@ demo: setup ## Set up, then run the whole review on the sample pack; prints the 
 test: setup ## Set up, then run lint and the full test suite (what CI runs)
 	$(BIN)/ruff check opsnb tests benchmarks scripts
 	$(BIN)/mypy opsnb
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup; rc=$$?; \
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=25; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
 test-fast: setup ## Unit tests only
