@@ -539,6 +539,14 @@ def _region(v: str) -> str:
     return code
 
 
+def known_sections(v: list[str]) -> list[str]:
+    """``v`` if every name is a section (``SECTIONS``); else an error naming the unknown and the known ones."""
+    bad = [s for s in v if s not in SECTIONS]
+    if bad:
+        raise ValueError(f"unknown sections {bad}; known: {list(SECTIONS)}")
+    return v
+
+
 class BatchSettings(_Model):
     workers: int = Field(default=2, ge=1, le=64)
     timeout_s: int = Field(default=600, ge=1)  # per section
@@ -547,10 +555,7 @@ class BatchSettings(_Model):
     @field_validator("sections")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        bad = [s for s in v if s not in SECTIONS]
-        if bad:
-            raise ValueError(f"unknown sections {bad}; known: {list(SECTIONS)}")
-        return v
+        return known_sections(v)
 
 
 # ---------------------------------------------------------------- delivery (notify:, alerts:, delivery:)
@@ -605,10 +610,7 @@ class Channel(_Model):
     @field_validator("sections")
     @classmethod
     def _sections(cls, v: list[str]) -> list[str]:
-        bad = [s for s in v if s not in SECTIONS]
-        if bad:
-            raise ValueError(f"unknown sections {bad}; known: {list(SECTIONS)}")
-        return v
+        return known_sections(v)
 
     @model_validator(mode="after")
     def _complete(self) -> Channel:
@@ -639,6 +641,11 @@ class AlertRule(_Model):
     area: str | None = None
     detector: str | None = None
     sections: list[str] | None = None
+
+    @field_validator("sections")
+    @classmethod
+    def _sections(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else known_sections(v)
 
 
 class DeliverySettings(_Model):

@@ -260,3 +260,12 @@ def test_many_units_each_deliver_to_their_own_channels(tmp_path: Path, monkeypat
     assert cli.main(["run", "--units", "all", "--quiet"]) == cli.DELIVERY_FAILED
     assert sent == [("east-group", "运营复盘 · east · 2026-10"), ("west-group", "运营复盘 · west · 2026-10")]
     assert "delivery to west-group failed (card): wecom 93000: invalid webhook url" in capsys.readouterr().err
+
+
+def test_a_misspelt_section_in_a_rule_or_channel_is_refused():
+    from pydantic import ValidationError
+
+    for bad in ({"alerts": [{"name": "a", "when": "section_failed", "sections": ["insight"]}]},
+                {"notify": [{"name": "c", "kind": "slack", "webhook_env": "X", "sections": ["insight"]}]}):
+        with pytest.raises(ValidationError, match=r"unknown sections \['insight'\]; known: \['goals'"):
+            Settings.model_validate(bad)
