@@ -81,3 +81,19 @@ def _normalise(html: str) -> str:
     """Drop what differs by design: the engine rows of the run metadata, matplotlib's random SVG ids."""
     html = _ENGINE_ROWS.sub("", html)
     return re.sub(r'(id|href|clip-path)="[#]?(url\(#)?[a-z]*[0-9a-f]{8,}\)?"', r'\1=""', html)
+
+
+def assert_same_shown(duck: dict[str, list[str]], other: dict[str, list[str]], section: str) -> None:
+    """``section`` shows the same objects, in the same order, on both engines (and shows more than a few)."""
+    assert len(duck[section]) == len(other[section]) > 5
+    for i, (a, b) in enumerate(zip(duck[section], other[section], strict=True)):
+        assert a == b, f"{section}: displayed object {i} differs"
+
+
+def assert_same_usage(duck: dict[str, Any], other: dict[str, Any], engine: str) -> None:
+    """Per section: the same number of queries bringing back the same rows — results, never whole tables
+    (events alone are 200k rows at scale 0.1)."""
+    for sec in duck:
+        assert other[sec]["engine"] == engine and duck[sec]["engine"] == "duckdb"
+        assert other[sec]["queries"] == duck[sec]["queries"] > 10, sec  # each query counted once, to_pyarrow too
+        assert other[sec]["rows"] == duck[sec]["rows"] < 5_000, sec

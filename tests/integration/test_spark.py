@@ -30,7 +30,7 @@ from opsnb.pack.url import parse
 from opsnb.pack.warehouse import load
 from opsnb.periods import Period, latest_full_month
 from opsnb.sample import generate
-from tests.parity import shown
+from tests.parity import assert_same_shown, assert_same_usage, shown
 
 pytest.importorskip("pyspark")
 from opsnb.pack import spark_engine  # noqa: E402 - after the skip: without pyspark there is nothing to test
@@ -105,17 +105,12 @@ def both(url: str, folder: Path, period: str) -> tuple[dict, dict, dict, dict]:
 @pytest.mark.parametrize("section", ["goals", "campaigns", "insights", "problems", "plan"])
 def test_every_section_shows_the_same_on_spark_as_on_duckdb(both, section):
     duck, spark, _, _ = both
-    assert len(duck[section]) == len(spark[section]) > 5
-    for i, (a, b) in enumerate(zip(duck[section], spark[section], strict=True)):
-        assert a == b, f"{section}: displayed object {i} differs"
+    assert_same_shown(duck, spark, section)
 
 
 def test_the_same_queries_bring_back_the_same_rows_and_never_the_tables(both):
     _, _, du, su = both
-    for sec in du:
-        assert su[sec]["engine"] == "spark" and du[sec]["engine"] == "duckdb"
-        assert su[sec]["queries"] == du[sec]["queries"] > 10, sec  # each query counted once, to_pyarrow too
-        assert su[sec]["rows"] == du[sec]["rows"] < 5_000, sec  # results, not tables (events: 200k rows)
+    assert_same_usage(du, su, "spark")
 
 
 def test_the_loaded_tables_hold_the_packs_rows_with_naive_timestamps(url, folder, warehouse):
