@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,7 +144,8 @@ def notify(folder: Path, *, settings: Settings | None = None, overrides: list[st
         say(f"  {ch.name:<12} {what:<6} {'sent' if d.ok else 'FAILED: ' + (d.error or '')}")
 
     path = sendlog.log_path(folder)
-    with sendlog.locked(path) if not dry_run else _readonly(path) as records:
+    # a dry run reads the log without its lock and writes nothing
+    with sendlog.locked(path) if not dry_run else nullcontext(sendlog.read(path)) as records:
         for ch in s.notify:
             before = len(report.sent)
             prev = sendlog.last_sent(records, period=review.period, channel=ch.name)
@@ -162,19 +164,6 @@ def notify(folder: Path, *, settings: Settings | None = None, overrides: list[st
             if len(report.sent) == before:
                 report.unchanged.append(ch.name)
     return report
-
-
-class _readonly:
-    """The send log's records without the lock and without writing (a dry run changes nothing)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self) -> list[dict[str, Any]]:
-        return sendlog.read(self.path)
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 __all__ = ["Report", "Sent", "notify"]
