@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsnb.notify.messages import SEVERITY_RANK, Finding
+from opsnb.notify.messages import SEVERITY_RANK, Finding, section_title
 from opsnb.notify.review import Review
 from opsnb.params import AlertRule
 from opsnb.render.i18n import t
@@ -52,8 +52,7 @@ def _failed(review: Review, rule: AlertRule) -> list[Finding]:
         if rule.sections is not None and name not in rule.sections:
             continue
         error = (s.get("error") or s.get("status") or "").strip().splitlines()
-        title = t(f"sections.{name}.title", review.lang) if name != "summary" else t("summary.title", review.lang)
-        line = t("notify.alert.section_failed", review.lang, tag="{tag}", section=title,
+        line = t("notify.alert.section_failed", review.lang, tag="{tag}", section=section_title(name, review.lang),
                  error=error[0] if error else "")
         out.append(Finding(rule.name, f"section:{name}", name, rule.severity, line))
     return out

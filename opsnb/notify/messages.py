@@ -31,9 +31,13 @@ def problem_line(p: dict[str, Any], lang: str) -> str:
     return t("notify.problem", lang, severity=p["severity_text"], text=p["text"], owner=p["owner"])
 
 
+def section_title(name: str, lang: str) -> str:
+    """A section's title as its page shows it (the summary included)."""
+    return t("summary.title", lang) if name == "summary" else t(f"sections.{name}.title", lang)
+
+
 def _section_titles(names: list[str], lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(t(f"sections.{n}.title", lang) if n != "summary"
-                                                 else t("summary.title", lang) for n in names)
+    return ("、" if lang == "zh" else ", ").join(section_title(n, lang) for n in names)
 
 
 def link_line(review: Review, delivery: DeliverySettings) -> str:
