@@ -721,6 +721,9 @@ class Settings(_Model):
     calendar_region: str | None = None
     # days the unit does not trade (not counted as missing data); default: every day is open
     business_days: BusinessDays = Field(default_factory=BusinessDays)
+    # rates and growth on fewer than this many members of their base (users, orders, tickets …) are shown
+    # with their n and no verdict (opsnb.metrics.rates)
+    min_base: int = Field(default=30, ge=1)
     goals: GoalsSettings = Field(default_factory=GoalsSettings)
     campaigns: CampaignsSettings = Field(default_factory=CampaignsSettings)
     insights: InsightsSettings = Field(default_factory=InsightsSettings)

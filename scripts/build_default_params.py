@@ -35,6 +35,8 @@ COMMENTS: dict[str, str] = {
     "lang": "report language: zh (default) or en",
     "timezone": "IANA timezone of every day boundary (naive timestamps are read in it, aware ones converted)",
     "currency": "currency symbol for money values",
+    "min_base": "smallest base (users, orders, tickets …) on which a rate or a growth gets a verdict; below it "
+                "the page shows the n and no verdict, or folds the row into Other",
     "goals": "01 goals: KPI registry, status bands, trend length",
     "goals.kpis": "KPI registry: key, label {zh, en}, unit (count|currency|ratio|hours|score), direction "
                   "(higher|lower), source (builtin|table), builtin (definition name if not the key), headline (card)",
