@@ -75,6 +75,10 @@ class NoData(OpsnbError):
         super().__init__(f"no data in table '{table}'" + (f": {reason}" if reason else ""))
 
 
+class PeriodNotCovered(OpsnbError):
+    """The review period lies outside the pack's data, or holds no day of it: nothing is run or published."""
+
+
 class SectionError(OpsnbError):
     """A section notebook failed while executing."""
 

@@ -198,8 +198,19 @@ class Period:
 
 def latest_full_month(last_day: date) -> Period:
     """The latest month fully covered by data ending on ``last_day`` (inclusive)."""
-    month = Period.containing(last_day, "month")
-    return month if last_day == month.last_day else month.previous()
+    return latest_full(last_day, "month")
+
+
+def latest_full(last_day: date, kind: Kind) -> Period:
+    """The latest month, quarter or year (``kind``) fully covered by data ending on ``last_day`` (inclusive)."""
+    p = Period.containing(last_day, kind)
+    return p if last_day == p.last_day else p.previous()
+
+
+def first_full(first_day: date, kind: Kind) -> Period:
+    """The first month, quarter or year (``kind``) fully covered by data starting on ``first_day``."""
+    p = Period.containing(first_day, kind)
+    return p if first_day == p.start else p.next()
 
 
 def is_relative(text: object) -> bool:

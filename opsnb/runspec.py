@@ -14,14 +14,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from opsnb.errors import NoData
+from opsnb.errors import NoData, PeriodNotCovered
 from opsnb.pack import Pack, open_pack
 from opsnb.pack.url import is_url, set_aside
 from opsnb.params import Settings, load_params, merge_overrides
 from opsnb.paths import project_root
-from opsnb.periods import Period, latest_full_month
+from opsnb.periods import Period, first_full, latest_full, latest_full_month
 
-__all__ = ["NO_PERIOD", "RunSpec", "pack_path", "resolve_run"]
+__all__ = ["NO_PERIOD", "RunSpec", "check_coverage", "pack_path", "resolve_run"]
 
 #: The reason :func:`resolve_run` gives when it cannot choose a period (``NoData("events", NO_PERIOD)``).
 NO_PERIOD = "the pack has no events or orders to choose a period from; pass --period"
@@ -140,4 +140,35 @@ def resolve_run(*, unit: str | None = None, period: str | None = None, pack: str
         if last is None:
             raise NoData("events", NO_PERIOD)
         per = latest_full_month(last)
+    check_coverage(opened, per)
     return RunSpec(settings, path, opened, per)
+
+
+def check_coverage(pack: Pack, period: Period) -> None:
+    """Refuse a period the data does not cover: before its first day, after its last, or with no day of data.
+
+    A period the data ends inside (the month in progress) is a to-date review and passes; its pages say
+    how many of its days are covered. A pack without events or orders (KPI actuals only) is not judged.
+
+    Raises
+    ------
+    PeriodNotCovered
+        In one line: the period, why, the data's range and the latest complete period of the same kind.
+    """
+    first, last = pack.day_range()
+    if first is None or last is None:
+        return  # no events or orders (a pack of KPI actuals): nothing dated to judge the period by
+    span = f"the data runs {first.isoformat()} … {last.isoformat()}"
+    latest = latest_full(last, period.kind)
+    hint = (f"the latest complete {period.kind} is {latest.label}" if latest.start >= first
+            else f"no {period.kind} is complete in it")
+    if period.start < first:
+        begin = first_full(first, period.kind)
+        why = f"starts before the data ({span}; the first complete {period.kind} is {begin.label}, {hint})"
+    elif period.start > last:
+        why = f"is after the data ({span}; {hint})"
+    elif not pack.has_data_between(period.start, period.end):
+        why = f"holds no day of data ({span}; {hint})"
+    else:
+        return
+    raise PeriodNotCovered(f"period {period.label} {why}: choose another --period; nothing was run")

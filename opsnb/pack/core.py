@@ -164,6 +164,17 @@ class Pack:
         self.__dict__["_day_range"] = result
         return result
 
+    def has_data_between(self, start: date, end: date) -> bool:
+        """Whether any event or order falls on a local day in ``[start, end)`` (an existence query, no count)."""
+        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+        for name in ("orders", "events"):
+            if self.has(name):
+                t = self.table(name)
+                hit = t.filter((t.ts >= lo) & (t.ts < hi)).select("ts").limit(1).execute()
+                if len(hit):
+                    return True
+        return False
+
     @property
     def last_day(self) -> date | None:
         """Last local day with activity."""

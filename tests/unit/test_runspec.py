@@ -12,7 +12,8 @@ from opsnb.errors import NoData, OpsnbError, ParamsError
 from opsnb.periods import Period
 from opsnb.runspec import NO_PERIOD, resolve_run
 
-ORDERS = "order_id,user_id,ts,amount\n1,u1,2026-09-03 10:00,5.0\n2,u2,2026-11-09 12:00,7.0\n"
+ORDERS = ("order_id,user_id,ts,amount\n1,u1,2026-07-01 10:00,5.0\n2,u2,2026-08-03 10:00,5.0\n"
+          "3,u3,2026-09-03 10:00,5.0\n4,u4,2026-10-13 10:00,5.0\n5,u5,2026-11-09 12:00,7.0\n")
 KPIS = "metric,period,target\ngmv,2026-10,100\n"
 
 
@@ -29,7 +30,7 @@ def _undated_pack(project: Path) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project with default settings naming ``data/p``: orders from 3 September to 9 November 2026."""
+    """A project with default settings naming ``data/p``: orders from 1 July to 9 November 2026."""
     monkeypatch.setenv("OPSNB_CACHE", str(tmp_path / "cache"))
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "default.yaml").write_text("pack: data/p\nlang: zh\n", encoding="utf-8")
@@ -41,7 +42,7 @@ def test_no_period_is_the_latest_full_month_of_the_data(project: Path) -> None:
     spec = resolve_run(root=project)
     assert spec.period == Period.parse("2026-10")
     assert spec.pack_path == project / "data" / "p"
-    assert (spec.data_first_day, spec.data_last_day) == (date(2026, 9, 3), date(2026, 11, 9))
+    assert (spec.data_first_day, spec.data_last_day) == (date(2026, 7, 1), date(2026, 11, 9))
     assert (spec.unit, spec.lang) == ("sample", "zh")
 
 
