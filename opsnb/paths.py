@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: Run folders of a period kept under ``.runs`` (the published one included), for recovery.
-KEEP_RUNS = 3
 #: The folder under ``outputs/`` of the group roll-up of every unit (:mod:`opsnb.rollup`).
 GROUP = "_group"
 
@@ -56,41 +54,16 @@ def cache_dir() -> Path:
 
 
 def atomic_write(target: Path, write: object) -> None:
-    """Write ``target`` through ``write(tmp_path)`` then one ``os.replace``: readers never see half a file."""
+    """Write ``target`` through ``write(tmp_path)`` then one ``os.replace``: readers never see half a file.
+
+    A hard-linked ``target`` (a page carried from another run) is replaced, never written through, so the
+    other run's copy stays as it was.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(write)}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
     try:
         write(tmp)  # type: ignore[operator]
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def publish_link(run_dir: Path, target: Path) -> None:
-    """Point ``target`` at ``run_dir`` with one atomic ``os.replace`` of a relative symlink.
-
-    Readers of ``target`` see the old complete folder or the new one, never a mix. A plain folder
-    already at ``target`` (an older layout) is kept, moved under ``.runs`` as ``<name>-legacy-<time>``.
-    """
-    import time
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() and not target.is_symlink():
-        legacy = target.parent / ".runs" / f"{target.name}-legacy-{int(time.time())}"
-        legacy.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(target, legacy)
-    tmp = target.parent / f".{target.name}.link-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(os.path.relpath(run_dir, target.parent), tmp)
-    os.replace(tmp, target)
-
-
-def prune_runs(runs: Path, period: str, keep: Path, *, n: int = KEEP_RUNS) -> None:
-    """Delete the oldest ``<period>-*`` run folders under ``runs`` so ``n`` remain, ``keep`` (published) among them."""
-    import shutil
-
-    mine = sorted((p for p in runs.glob(f"{period}-*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
-    for old in mine[: max(0, len(mine) - (n - 1))]:
-        shutil.rmtree(old, ignore_errors=True)

@@ -13,7 +13,7 @@ PKG = Path(__file__).resolve().parents[2] / "opsnb"
 
 #: Each layer may import its own and lower ranks only.
 RANK = {
-    "errors": 0, "paths": 0, "periods": 0, "facts": 0, "render": 0,
+    "errors": 0, "paths": 0, "periods": 0, "facts": 0, "render": 0, "runfolder": 0,
     "params": 1,
     "pack": 2,
     "metrics": 3, "importers": 3, "sample": 3,
@@ -21,7 +21,7 @@ RANK = {
     "sections": 5,
     "nb": 6, "explore": 6,
     "export": 7,
-    "batch": 8, "units": 8, "rollup": 8, "notify": 8,
+    "batch": 8, "units": 8, "rollup": 8, "notify": 8, "archive": 8,
     "cli": 9,
 }
 
