@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from opsnb import facts
-from opsnb.errors import LockedError, NoData, OpsnbError
-from opsnb.params import NOTEBOOKS, Settings, merge_overrides
-from opsnb.paths import notebooks_dir, outputs_dir, project_root, prune_runs
-from opsnb.paths import publish_link as publish  # the atomic swap of a unit's period (also the roll-up's)
+from opsnb import runfolder as rf
+from opsnb.errors import NoData, OpsnbError, ParamsError, Problem
+from opsnb.params import NOTEBOOKS, SECTIONS, Settings, load_params, merge_overrides
+from opsnb.paths import notebooks_dir, outputs_dir, project_root
 from opsnb.periods import Period
+from opsnb.runfolder import SHOWN
+from opsnb.runfolder import publish_link as publish  # the atomic swap of a unit's period (also the roll-up's)
 
 #: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
 ARTEFACTS = {"goals": ("kpis.parquet", "handoff-kpi_cards.json", "handoff-wins.json", "handoff-kpis.json"),
@@ -63,10 +65,26 @@ class SectionResult:
     #: what the section asked of the pack's engine (:class:`opsnb.pack.engine.Usage`): engine, queries,
     #: rows brought back, seconds, the largest result and where it was asked; None when not recorded
     engine: dict[str, Any] | None = None
+    #: when the page shown was computed (UTC, ISO) and by which run: this run for a fresh page, the earlier
+    #: run for a reused or carried one
+    computed_at: str | None = None
+    computed_in: str | None = None
+    #: the run whose folder the page was copied from when this run did not compute it (``carried``: not asked
+    #: for; ``failed``: this run's attempt failed and the last good page stands, marked)
+    carried_from: str | None = None
+    #: the inputs of the page shown that changed since it was computed (data, params, code, notebook): out of date
+    stale: list[str] = field(default_factory=list)
+    #: hashes of the section's inputs (data, params, code, notebook, lang) when its page was computed
+    inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "reused")
+        return self.status in SHOWN
+
+    @property
+    def has_page(self) -> bool:
+        """Whether the run folder holds a page for it (fresh, reused, or carried from an earlier run)."""
+        return self.html is not None and (self.ok or self.carried_from is not None)
 
 
 @dataclass
@@ -82,7 +100,8 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return all(s.ok for s in self.sections)
+        """No section failed (a section never run, with nothing earlier to carry, is not a failure)."""
+        return all(s.ok or s.status == "skipped" for s in self.sections)
 
     @property
     def index(self) -> Path:
@@ -90,7 +109,7 @@ class RunResult:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")  # orders runs finished within one second
 
 
 def _versions() -> dict[str, str]:
@@ -113,35 +132,8 @@ def _git_commit(root: Path) -> str | None:
     return r.stdout.strip() or None
 
 
-class _Lock:
-    """An exclusive lock on one output period (``fcntl.flock``): a second run waits or fails fast."""
-
-    def __init__(self, path: Path, *, wait: bool, log: Any):
-        self.path, self.wait, self.log = path, wait, log
-        self.fd: int | None = None
-
-    def __enter__(self) -> _Lock:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not self.wait:
-                os.close(self.fd)
-                raise LockedError(f"another opsnb run is writing {self.path.parent}; it holds {self.path}. "
-                                  "Wait for it, or rerun without --no-wait to queue behind it.") from None
-            self.log(f"waiting for another run to finish with {self.path.parent} …")
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import fcntl
-
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
+#: The exclusive lock on one output period (also the ledger's and the archive's): :class:`opsnb.runfolder.Lock`.
+_Lock = rf.Lock
 
 
 WARMUP = """
@@ -348,31 +340,43 @@ def section_fingerprint(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+#: Settings that change how a run is carried out or delivered, never what a page shows: left out of the
+#: sections' fingerprints (so ``--sections goals`` or a new webhook does not make the other pages out of date).
+NOT_SHOWN = ("batch", "publish", "notify", "alerts", "delivery")
+
+
+def shown_params(settings: Settings) -> str:
+    """The settings that decide what a page shows, as stable text (the ``params`` input of a fingerprint)."""
+    data = {k: v for k, v in settings.model_dump(mode="json").items() if k not in NOT_SHOWN}
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def changed_inputs(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """The names of the inputs (data, params, code, notebook, lang) that differ; ``inputs`` if unknown."""
+    if not old:
+        return ["inputs"]
+    return [k for k in new if old.get(k) != new[k]]
+
+
 #: Relative section cost on the sample pack (seconds at scale 1), for ordering a first run.
 TYPICAL_COST = {"goals": 5.0, "insights": 4.0, "campaigns": 2.5, "problems": 2.5, "plan": 1.0}
 
 
-def _previous_manifest(target: Path) -> tuple[Path, dict[str, Any]] | None:
-    m = target / "manifest.json"
-    if not m.is_file():
-        return None
-    try:
-        return target.resolve(), json.loads(m.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _append_ledger(r: _Run, goals: SectionResult | None) -> None:
+    """Record the published KPI values in ``outputs/<unit>/ledger.parquet`` (restatements show next time).
 
-
-def _append_ledger(run_dir: Path, unit_dir: Path, unit: str, period: str, run_id: str,
-                   goals: SectionResult | None, log: Any) -> None:
-    """Record the published KPI values in ``outputs/<unit>/ledger.parquet`` (restatements show next time)."""
-    kpis = run_dir / "kpis.parquet"
-    if goals is None or not goals.ok or not kpis.is_file():
+    Only when this run computed (or re-published unchanged) the goals page: a carried page published nothing new.
+    """
+    kpis = r.run_dir / "kpis.parquet"
+    if goals is None or goals.status not in ("ok", "reused") or not kpis.is_file():
         return
     import pandas as pd
 
     from opsnb.metrics.ledger import append_ledger
 
-    append_ledger(unit_dir / "ledger.parquet", unit, period, pd.read_parquet(kpis), run_id, _now())
+    with rf.Lock(r.unit_dir / ".ledger.lock", wait=True, log=r.log):  # runs of other periods append too
+        append_ledger(r.unit_dir / "ledger.parquet", r.settings.unit, r.period.label, pd.read_parquet(kpis),
+                      r.run_id, _now())
 
 
 def applicability(run_dir: Path, section: str) -> list[str] | None:
@@ -528,9 +532,17 @@ class _Run:
     toc: str
     chosen: list[str]
     env: dict[str, str]
-    params_text: str = ""
+    started_at: str = ""
+    #: the unit's own language (params without ``--lang``): its reviews are published under ``<period>``
+    home_lang: str = "zh"
+    #: every section of a whole review (``batch.sections``): those not ``chosen`` are carried forward
+    full: list[str] = field(default_factory=list)
     code: str = ""
+    #: each section's inputs (data, params, code, notebook, lang) as hashes, and their fingerprint
+    inputs: dict[str, dict[str, str]] = field(default_factory=dict)
     prints: dict[str, str | None] = field(default_factory=dict)
+    #: earlier finished runs of this unit, period and language, newest first (reuse and carry come from them)
+    history: list[rf.RunInfo] = field(default_factory=list)
 
     @property
     def lang(self) -> str:
@@ -547,14 +559,20 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         params_file: str | None = None, overrides: list[str] | None = None, wait: bool = True,
         root: Path | None = None, nb_dir: Path | None = None, log: Any = None, progress: bool = True,
         force: bool = False, runner: SectionRunner | None = None) -> RunResult:
-    """Run one period for one unit. Validates params and the pack before any kernel starts.
+    """Run one period for one unit. Validates params, the pack and the period before any kernel starts.
 
-    Raises :class:`~opsnb.errors.ParamsError` / :class:`~opsnb.errors.PackError` (nothing started) and
-    :class:`~opsnb.errors.LockedError`; a failing section is recorded, not raised. The phases:
-    :func:`_plan` (settings, pack, period, run folder), :func:`_reuse` (sections whose inputs are
-    unchanged), :func:`_execute` (the kernel pool, the sections, then the summary), :func:`_publish`
-    (facts, manifest, ledger, the atomic swap). ``runner`` executes the sections elsewhere (many units
-    sharing one kernel pool, or a Dask cluster: :mod:`opsnb.units`); by default the run starts its own pool.
+    ``sections`` refreshes those sections only: the others of the review (``batch.sections``) are carried
+    forward from the newest run of the same unit, period and language that has them, and the index says
+    when each was computed and whether its inputs changed since. A review in another language than the
+    unit's own is published beside it (``outputs/<unit>/<period>.<lang>``), never over it.
+
+    Raises :class:`~opsnb.errors.ParamsError` / :class:`~opsnb.errors.PackError` /
+    :class:`~opsnb.errors.PeriodNotCovered` (nothing started) and :class:`~opsnb.errors.LockedError`; a
+    failing section is recorded, not raised. The phases: :func:`_plan` (settings, pack, period, run folder),
+    :func:`_reuse` (sections whose inputs are unchanged), :func:`_execute` (the kernel pool, the sections,
+    the carried ones, then the summary), :func:`_publish` (facts, manifest, ledger, the atomic swap, pruning,
+    links, the archive). ``runner`` executes the sections elsewhere (many units sharing one kernel pool, or a
+    Dask cluster: :mod:`opsnb.units`); by default the run starts its own pool.
     """
     from opsnb.runspec import NO_PERIOD, resolve_run
 
@@ -562,11 +580,12 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
     t_start = time.perf_counter()
     root = (root or project_root()).resolve()
     nb_dir = nb_dir or notebooks_dir(root)
+    unknown = [s for s in sections or [] if s not in SECTIONS]
+    if unknown:
+        raise ParamsError([Problem("--sections", f"unknown sections {unknown}", expected=str(list(SECTIONS)))])
     over: dict[str, Any] = {}
     if workers:
         over.setdefault("batch", {})["workers"] = workers
-    if sections:
-        over.setdefault("batch", {})["sections"] = list(sections)
     try:
         spec = resolve_run(unit=unit, period=period, pack=pack, lang=lang, params_file=params_file,
                            overrides=merge_overrides(list(overrides or []), over), root=root, log=log)
@@ -576,36 +595,51 @@ def run(*, period: str | None = None, unit: str | None = None, pack: str | None 
         raise OpsnbError("the pack has no dated events or orders; pass --period YYYY-MM") from None
     unit_dir = outputs_dir(root) / spec.settings.unit
     with _Lock(unit_dir / f".{spec.period.label}.lock", wait=wait, log=log):
-        r = _plan(spec, root=root, nb_dir=nb_dir, log=log, t_start=t_start, unit_dir=unit_dir)
+        r = _plan(spec, root=root, nb_dir=nb_dir, log=log, t_start=t_start, unit_dir=unit_dir, sections=sections)
         saved_env = {k: os.environ.get(k) for k in ("OPSNB_HOME", "OPSNB_BATCH")}
         os.environ["OPSNB_HOME"] = str(root)  # for kernels papermill starts itself (no warm kernel)
         os.environ["OPSNB_BATCH"] = "1"
         try:
-            last = _previous_manifest(r.target)  # reused sections come from it (unless --force); costs always do
-            prev = None if force else last
-            reusable = _reuse(r, prev)
-            done, summary = _execute(r, reusable, prev, last, progress=progress, runner=runner)
+            reusable = {} if force else _reuse(r)
+            done, summary = _execute(r, reusable, progress=progress, runner=runner)
+            _publish(r, done, summary)
+        except OSError as exc:  # a full disk, a read-only folder: before the swap, so readers keep what they had
+            what = exc.strerror or type(exc).__name__
+            raise OpsnbError(f"writing the run failed ({what}: {exc.filename or r.run_dir}); the published review "
+                             f"is unchanged ({r.target}); this run's folder is {r.run_dir}") from None
         finally:
             for k, v in saved_env.items():  # the caller's environment is left as it was
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        _publish(r, done, summary)
     return r.result
 
 
-def _plan(spec: Any, *, root: Path, nb_dir: Path, log: Any, t_start: float, unit_dir: Path) -> _Run:
+def home_lang(settings: Settings, root: Path) -> str:
+    """The unit's own language: its params (``default.yaml`` and ``<unit>.yaml``) without ``--lang``."""
+    try:
+        return load_params(unit=settings.unit, root=root).lang
+    except ParamsError:  # the unit's files alone may not validate (a required --set): the run's language
+        return settings.lang
+
+
+def _plan(spec: Any, *, root: Path, nb_dir: Path, log: Any, t_start: float, unit_dir: Path,
+          sections: list[str] | None = None) -> _Run:
     """The run folder, its ``params.yaml`` (exactly the validated settings), the notebooks' parameters."""
+    import hashlib
+
     import yaml
 
     from opsnb.render.i18n import t
 
     settings, pack_path, the_pack, per = spec.settings, spec.pack_path, spec.pack, spec.period
     lang_ = settings.lang
-    target = unit_dir / per.label
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
-    run_dir = unit_dir / ".runs" / f"{per.label}-{run_id}"
+    home = home_lang(settings, root)
+    target = unit_dir / rf.published_name(per.label, lang_, home)
+    now = datetime.now(UTC)
+    run_id = now.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
+    run_dir = unit_dir / rf.RUNS / per.label / run_id
     run_dir.mkdir(parents=True)
     # The kernels load exactly the settings validated here: one YAML file with every setting.
     effective = settings.model_dump(mode="json")
@@ -614,50 +648,95 @@ def _plan(spec: Any, *, root: Path, nb_dir: Path, log: Any, t_start: float, unit
                                          encoding="utf-8")
     params_nb = {"period": per.label, "unit": settings.unit, "pack": str(pack_path),
                  "params_file": str(run_dir / "params.yaml"), "lang": lang_, "run_dir": str(run_dir)}
+    started = now.strftime("%Y-%m-%d %H:%M UTC")
     header = [(t("common.unit", lang_), settings.unit), (t("common.period", lang_), per.label),
-              (t("common.generated_at", lang_), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+              (t("common.generated_at", lang_), started),
               (t("common.data_as_of", lang_), str(the_pack.day_range()[1]))]
     # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).
     env = dict(os.environ, OPSNB_HOME=str(root), OPSNB_BATCH="1")
+    full = [s for s in SECTIONS if s in settings.batch.sections or s in (sections or [])]
+    chosen = [s for s in full if s in (sections or full)]
     r = _Run(settings, pack_path, the_pack, per, root, nb_dir, log, t_start, unit_dir, target, run_id, run_dir,
              RunResult(settings.unit, per.label, target, run_dir), params_nb, header, t("common.contents", lang_),
-             list(settings.batch.sections), env)
-    r.params_text = (run_dir / "params.yaml").read_text(encoding="utf-8")
+             chosen, env, started_at=_now(), home_lang=home, full=full)
     r.code = code_fingerprint()
-    r.prints = {s: section_fingerprint(the_pack.fingerprint, r.params_text, r.code, lang_,
-                                       (nb_dir / NOTEBOOKS[s]).read_text(encoding="utf-8")) for s in r.chosen}
+    shown = hashlib.sha256(shown_params(settings).encode()).hexdigest()[:16]
+    for s in full:
+        nb_text = (nb_dir / NOTEBOOKS[s]).read_text(encoding="utf-8")
+        r.inputs[s] = {"data": the_pack.fingerprint, "params": shown, "code": r.code,
+                       "notebook": hashlib.sha256(nb_text.encode()).hexdigest()[:16], "lang": lang_}
+        r.prints[s] = section_fingerprint(*(f"{k}={v}" for k, v in r.inputs[s].items()))
+    finished = [i for i in rf.runs_of(unit_dir, per.label) if i.finished and i.lang == lang_ and i.path != run_dir]
+    r.history = sorted(finished, key=lambda i: i.finished_at, reverse=True)
     return r
 
 
-def _reuse(r: _Run, prev: tuple[Path, dict[str, Any]] | None) -> dict[str, SectionResult]:
-    """Sections whose inputs are unchanged since the published run: copied (with their artefacts), not executed."""
+def _page_source(r: _Run, section: str) -> tuple[rf.RunInfo, dict[str, Any]] | None:
+    """The newest earlier run of this review whose folder holds a page of ``section``, with its record."""
+    for info in r.history:
+        rec = info.section(section)
+        if rec and rec.get("html") and (info.path / rec["html"]).is_file() and (
+                rec.get("status") in SHOWN or rec.get("carried_from")):
+            return info, rec
+    return None
+
+
+def _bring(r: _Run, info: rf.RunInfo, rec: dict[str, Any], section: str) -> None:
+    """Link (or copy) a section's page and what it handed over from an earlier run folder into this one."""
+    for f in (rec["html"], rec.get("notebook") or "", f"facts-{section}.json", f"outcomes-{section}.json",
+              f"usage-{section}.json", *ARTEFACTS.get(section, ())):
+        if f and (info.path / f).is_file():
+            rf.link_or_copy(info.path / f, r.run_dir / f)
+
+
+def _reuse(r: _Run) -> dict[str, SectionResult]:
+    """Chosen sections whose inputs are unchanged since an earlier run of this review: brought over, not executed."""
     reusable: dict[str, SectionResult] = {}
-    if prev is None:
-        return reusable
-    prev_dir, prev_manifest = prev
-    for old in prev_manifest.get("sections", []):
-        sec = old.get("section")
-        if (sec in r.prints and old.get("fingerprint") == r.prints[sec] and old.get("status") in ("ok", "reused")
-                and old.get("html") and (prev_dir / old["html"]).is_file()):
-            for f in (old["html"], old.get("notebook") or "", f"facts-{sec}.json", f"outcomes-{sec}.json",
-                      *ARTEFACTS.get(sec, ())):
-                if f and (prev_dir / f).is_file():
-                    shutil.copy2(prev_dir / f, r.run_dir / f)
-            reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"),
-                                          fingerprint=r.prints[sec],
-                                          reused_from=old.get("reused_from") or prev_manifest.get("run_id"))
+    for sec in r.chosen:
+        found = _page_source(r, sec)
+        if found is None:
+            continue
+        info, old = found
+        if old.get("fingerprint") != r.prints[sec] or old.get("status") not in ("ok", "reused"):
+            continue
+        _bring(r, info, old, sec)
+        reusable[sec] = SectionResult(sec, "reused", 0.0, old["html"], old.get("notebook"), fingerprint=r.prints[sec],
+                                      reused_from=old.get("reused_from") or info.run_id,
+                                      computed_at=old.get("computed_at") or info.finished_at,
+                                      computed_in=old.get("computed_in") or info.run_id, inputs=r.inputs[sec])
     return reusable
 
 
-def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict[str, Any]] | None,
-             last: tuple[Path, dict[str, Any]] | None, *, progress: bool,
+def _carry(r: _Run, section: str, failed: SectionResult | None = None) -> SectionResult | None:
+    """The newest earlier page of ``section``, brought into this run and marked with when it was computed and
+    which of its inputs changed since (out of date). ``failed``: this run's own attempt, which failed — its
+    status and error stay, the last good page stands beside them. None when no earlier run has the page.
+    """
+    found = _page_source(r, section)
+    if found is None:
+        return None
+    info, old = found
+    _bring(r, info, old, section)
+    kept = dict(old.get("inputs") or {})
+    res = failed or SectionResult(section, "carried", 0.0)
+    res.html, res.notebook = old["html"], old.get("notebook")
+    res.carried_from = info.run_id
+    res.computed_at = old.get("computed_at") or info.finished_at
+    res.computed_in = old.get("computed_in") or info.run_id
+    res.inputs = kept
+    res.fingerprint = old.get("fingerprint")
+    res.stale = [] if old.get("fingerprint") == r.prints[section] else changed_inputs(kept, r.inputs[section])
+    return res
+
+
+def _execute(r: _Run, reusable: dict[str, SectionResult], *, progress: bool,
              runner: SectionRunner | None = None) -> tuple[dict[str, SectionResult], SectionResult]:
-    """The sections on a pool of warm kernels (longest first), then the summary (reused when unchanged)."""
+    """The sections on a pool of warm kernels (longest first), the others carried, then the summary."""
     from opsnb.render.i18n import t
 
     # Longest first (fewest idle workers at the end): last run's durations, else typical ones.
     cost = dict(TYPICAL_COST)
-    for old in (last[1].get("sections", []) if last else []):
+    for old in (r.history[0].manifest.get("sections", []) if r.history else []):
         if old.get("status") == "ok" and old.get("section") in cost:
             cost[old["section"]] = float(old.get("duration_s") or 0.0)
     to_run = sorted((s for s in r.chosen if s not in reusable), key=lambda s: -cost.get(s, 0.0))
@@ -680,6 +759,8 @@ def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict
         title = f"{t(f'sections.{section}.title', r.lang)} · {r.period.label}"
         res = (runner or pool_runner(kpool))(r, section, title)
         res.fingerprint, res.start_s = r.prints.get(section), started
+        if res.status == "ok":
+            res.computed_at, res.computed_in, res.inputs = _now(), r.run_id, r.inputs.get(section, {})
         return res
 
     bar = None
@@ -700,26 +781,33 @@ def _execute(r: _Run, reusable: dict[str, SectionResult], prev: tuple[Path, dict
                 if bar is not None:
                     bar.set_postfix_str(f"{res.section}: {res.status}")
                     bar.update(1)
-        r.result.sections = [done[s] for s in r.chosen]
+        for sec in r.full:  # not asked for, or failed this time: the newest earlier page stands, marked
+            if sec not in done:
+                done[sec] = _carry(r, sec) or SectionResult(sec, "skipped", notebook=NOTEBOOKS[sec])
+            elif done[sec].status == "failed":
+                _carry(r, sec, failed=done[sec])
+        r.result.sections = [done[s] for s in r.full]
         for res in r.result.sections:
-            res.not_applicable = applicability(r.run_dir, res.section) if res.ok else None
-        (r.run_dir / "status.json").write_text(
-            json.dumps([asdict(s) for s in r.result.sections], ensure_ascii=False, indent=2), encoding="utf-8")
+            res.not_applicable = applicability(r.run_dir, res.section) if res.has_page else None
+        rf.write_json(r.run_dir / rf.STATUS, [asdict(s) for s in r.result.sections])
         r.prints["summary"] = section_fingerprint(
-            *(f"{x.section}:{x.fingerprint}:{x.ok}" for x in r.result.sections), r.pack.fingerprint,
-            r.params_text, r.code, r.lang, (r.nb_dir / NOTEBOOKS["summary"]).read_text(encoding="utf-8"))
-        old_summary = None
-        if prev is not None and not to_run:
-            old_summary = next((o for o in prev[1].get("sections", []) if o.get("section") == "summary"), None)
-        if (prev is not None and old_summary and old_summary.get("fingerprint") == r.prints["summary"]
-                and (prev[0] / "index.html").is_file()):
-            shutil.copy2(prev[0] / "index.html", r.run_dir / "index.html")
-            summary = SectionResult("summary", "reused", 0.0, "index.html", NOTEBOOKS["summary"],
-                                    fingerprint=r.prints["summary"], reused_from=prev[1].get("run_id"))
+            *(f"{x.section}:{x.fingerprint}:{x.status}:{x.computed_in}:{','.join(x.stale)}"
+              for x in r.result.sections),
+            r.pack.fingerprint, shown_params(r.settings), r.code, r.lang,
+            (r.nb_dir / NOTEBOOKS["summary"]).read_text(encoding="utf-8"))
+        found = _page_source(r, "summary") if not to_run else None
+        if found is not None and found[1].get("fingerprint") == r.prints["summary"]:
+            info, old = found
+            _bring(r, info, old, "summary")
+            summary = SectionResult("summary", "reused", 0.0, rf.INDEX, NOTEBOOKS["summary"],
+                                    fingerprint=r.prints["summary"], reused_from=info.run_id,
+                                    computed_at=old.get("computed_at") or info.finished_at,
+                                    computed_in=old.get("computed_in") or info.run_id)
             if kpool is not None:
                 kpool.close()
         else:
             summary = one("summary")
+            summary.fingerprint = r.prints["summary"]
     finally:
         if kpool is not None:
             kpool.close()
@@ -744,8 +832,41 @@ def pool_runner(kpool: KernelPool | None) -> SectionRunner:
     return run_here
 
 
+def _publishable(r: _Run, summary: SectionResult) -> str | None:
+    """Why this run is not published (None: it is): readers keep the review they had."""
+    if not summary.ok or not (r.run_dir / rf.INDEX).is_file():
+        return "the summary page failed"
+    if not any(s.status in ("ok", "reused") for s in r.result.sections if s.section in r.chosen):
+        return "every section asked for failed"
+    return None
+
+
+def _manifest(r: _Run, shown: list[facts.Fact], clashes: list[str]) -> dict[str, Any]:
+    result = r.result
+    return {
+        "unit": r.settings.unit, "period": r.period.label, "lang": r.lang, "home_lang": r.home_lang,
+        "published_as": r.target.name, "run_id": r.run_id, "started_at": r.started_at,
+        "finished_at": _now(), "duration_s": result.duration_s, "ok": result.ok,
+        "complete": all(s.has_page for s in result.sections),
+        "asked": r.chosen, "params": r.settings.model_dump(mode="json"),
+        "pack": {"path": str(r.pack_path), "engine": r.pack.engine.name, "fingerprint": r.pack.fingerprint,
+                 "tables": r.pack.fingerprints},
+        "versions": _versions(), "git_commit": _git_commit(r.root),
+        "sections": [asdict(s) for s in result.sections],
+        "facts": {"file": facts.FILE, "count": len(shown), "conflicts": clashes},
+        "published": False, "pruned": [],
+    }
+
+
 def _publish(r: _Run, done: dict[str, SectionResult], summary: SectionResult) -> None:
-    """The run's facts and manifest, then (when any section succeeded) the ledger and the atomic swap."""
+    """The run's facts and manifest, then (when publishable) the ledger, the atomic swap, pruning, links, archive.
+
+    Pruning runs after the swap (the new review is linked before anything old goes) and is logged in this
+    run's manifest; the links between reviews and the archive page are refreshed last. A kill at any point
+    leaves every published review whole: the swap is one ``os.replace``; a pruned folder is renamed first.
+    """
+    from opsnb import archive
+
     result = r.result
     result.sections.insert(0, summary)
     result.duration_s = round(time.perf_counter() - r.t_start, 2)
@@ -753,23 +874,22 @@ def _publish(r: _Run, done: dict[str, SectionResult], summary: SectionResult) ->
     clashes = facts.describe(facts.conflicts(shown))
     for line in clashes:
         r.log(f"warning: one figure, two values: {line}")
-    manifest = {
-        "unit": r.settings.unit, "period": r.period.label, "run_id": r.run_id, "started_at": r.header[2][1],
-        "finished_at": _now(), "duration_s": result.duration_s, "ok": result.ok,
-        "params": r.settings.model_dump(mode="json"), "pack": {"path": str(r.pack_path),
-                                                                 "engine": r.pack.engine.name,
-                                                                 "fingerprint": r.pack.fingerprint,
-                                                                 "tables": r.pack.fingerprints},
-        "versions": _versions(), "git_commit": _git_commit(r.root),
-        "sections": [asdict(s) for s in result.sections],
-        "facts": {"file": facts.FILE, "count": len(shown), "conflicts": clashes},
-    }
-    tmp = r.run_dir / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, r.run_dir / "manifest.json")
-    if any(s.ok for s in result.sections):
-        _append_ledger(r.run_dir, r.unit_dir, r.settings.unit, r.period.label, r.run_id, done.get("goals"), r.log)
-        publish(r.run_dir, r.target)
+    manifest = _manifest(r, shown, clashes)
+    why_not = _publishable(r, summary)
+    manifest["published"] = why_not is None
+    rf.write_json(r.run_dir / rf.MANIFEST, manifest)
+    if why_not is not None:
+        r.log(f"{why_not}: {r.target} keeps its previous review; this run is in {r.run_dir}")
     else:
-        r.log(f"every section failed: {r.target} keeps its previous report; this run is in {r.run_dir}")
-    prune_runs(r.unit_dir / ".runs", r.period.label, r.run_dir)
+        _append_ledger(r, done.get("goals"))
+        publish(r.run_dir, r.target)
+    try:  # the review is published (or kept): what follows tidies up and must not turn the run into a failure
+        manifest["pruned"] = rf.prune(r.unit_dir, r.period.label, keep=r.settings.publish.keep_runs,
+                                      current=r.run_dir, log=r.log)
+        if manifest["pruned"]:
+            rf.write_json(r.run_dir / rf.MANIFEST, manifest)
+        if why_not is None:
+            archive.refresh(r.root, unit=r.settings.unit, period=r.period.label, log=r.log)
+    except OSError as exc:
+        r.log(f"warning: the review is published, but tidying up failed ({exc.strerror or exc}: {exc.filename}); "
+              "the next run prunes and rebuilds the archive")

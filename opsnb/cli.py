@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "(in the unit's timezone; default: the newest one published for the unit)")
     e.add_argument("--pdf", action="store_true", help="review.pdf (every page, summary first) and one PDF per page")
     e.add_argument("--png", action="store_true", help="one long image (长图) per page")
+    e.add_argument("--lang", choices=["zh", "en"], help="the review in this language (default: the unit's own)")
 
     n = sub.add_parser("notify", help="send (or preview) a published review's card and alerts without rerunning")
     n.add_argument("--unit", help="business unit (default: from params)")
@@ -66,7 +67,12 @@ def _parser() -> argparse.ArgumentParser:
                                      "(in the unit's timezone; default: the newest one published for the unit)")
     n.add_argument("--dry-run", action="store_true", help="print the messages and where they would go; send nothing")
     n.add_argument("--resend", action="store_true", help="send the card and alerts again even if already delivered")
+    n.add_argument("--lang", choices=["zh", "en"], help="the review in this language (default: the unit's own)")
     n.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    c = sub.add_parser("check", help="check every published review: pages, links, facts, the archive (exit 1 on "
+                                     "a problem)")
+    c.add_argument("outputs", nargs="?", help="the outputs folder (default: the project's outputs/)")
 
     i = sub.add_parser("import", help="turn a known export into a pack")
     i.add_argument("kind", choices=["online-retail"])
@@ -106,7 +112,9 @@ def _run_units(args: argparse.Namespace) -> int:
     res = run_units(args.units, period=args.period, scheduler=args.scheduler, workers=args.workers, lang=args.lang,
                     sections=args.sections.split(",") if args.sections else None, overrides=args.set,
                     progress=not args.quiet, force=args.force)
-    width = max(len(u.unit) for u in res.units)
+    width = max([len(u) for u in [*(x.unit for x in res.units), *res.left_out]] or [1])
+    for unit, why in res.left_out.items():
+        print(f"  {unit:<{width}} {'left out':<7}          {redact(why)}", file=sys.stderr)
     for u in res.units:
         where = str(u.result.index) if u.result is not None and u.result.ok else ""
         line = f"  {u.unit:<{width}} {u.status:<7} {u.duration_s:6.1f}s  {where}"
@@ -148,29 +156,35 @@ def _deliver(review: Path, *, params_file: str | None = None, overrides: list[st
     return report.ok
 
 
-def _published(unit: str | None, period: str | None) -> Path:
+def _published(unit: str | None, period: str | None, lang: str | None = None) -> Path:
     """The published review folder of ``unit`` (default: params) and ``period`` (default: the newest).
 
     ``period`` may be relative (``last-month`` …): resolved in the unit's time zone, as ``opsnb run`` does.
+    ``lang``: the review in that language (``2026-10.en``); default: the unit's own.
     """
+    from opsnb import runfolder as rf
     from opsnb.params import load_params
     from opsnb.paths import outputs_dir
     from opsnb.periods import resolve_period
 
-    settings = load_params(unit=unit)
+    settings = load_params(unit=unit, overrides={"lang": lang} if lang else None)
     name = settings.unit
     base = outputs_dir() / name
+    home = load_params(unit=unit).lang
     if period:
         try:
             label = resolve_period(period, settings.timezone).label
         except ValueError as exc:
             raise ParamsError([Problem("--period", str(exc), period)]) from None
-        folder = base / label
+        folder = base / rf.published_name(label, settings.lang, home)
         if not (folder / "index.html").is_file():
-            raise OpsnbError(f"no published review at {folder}: run `opsnb run --unit {name} --period {label}` first")
+            raise OpsnbError(f"no published review at {folder}: run `opsnb run --unit {name} --period {label}"
+                             + (f" --lang {lang}" if lang else "") + "` first")
         return folder
-    found = sorted((d for d in base.glob("*") if (d / "index.html").is_file() and not d.name.startswith(".")),
-                   key=lambda d: (d / "index.html").stat().st_mtime)
+    links = rf.published(base)
+    mine = [base / n for n in links if (rf.parse_published_name(n) or ("", None))[1] == (
+        None if settings.lang == home else settings.lang)]
+    found = sorted((d for d in mine if (d / "index.html").is_file()), key=lambda d: (d / "index.html").stat().st_mtime)
     if not found:
         raise OpsnbError(f"nothing published for unit {name!r} under {base}: run `opsnb run --unit {name}` first")
     return found[-1]
@@ -235,17 +249,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "export":
             from opsnb.export.pdf import export_review
 
-            review = _published(args.unit, args.period)
+            review = _published(args.unit, args.period, args.lang)
             for path in export_review(review, pdf=args.pdf or not args.png, png=args.png):
                 print(path)
             return 0
         if args.cmd == "notify":
             from opsnb.notify import notify
 
-            sent = notify(_published(args.unit, args.period), overrides=args.set, dry_run=args.dry_run,
+            sent = notify(_published(args.unit, args.period, args.lang), overrides=args.set, dry_run=args.dry_run,
                           resend=args.resend, log=lambda m: print(m, file=sys.stderr))
             print(sent.text())
             return 0 if sent.ok else DELIVERY_FAILED
+        if args.cmd == "check":
+            from opsnb.archive import check, reviews
+            from opsnb.paths import outputs_dir
+
+            folder = Path(args.outputs) if args.outputs else outputs_dir()
+            found = check(folder)
+            for line in found:
+                print(f"  {line}", file=sys.stderr)
+            n = len(reviews(folder))
+            print(f"{folder}: {n} published reviews, " + (f"{len(found)} problems" if found else "every one whole"))
+            return 1 if found else 0
         if args.cmd == "import":
             from opsnb.importers import online_retail  # type: ignore[import-not-found]
 

@@ -558,6 +558,10 @@ class BatchSettings(_Model):
         return known_sections(v)
 
 
+class PublishSettings(_Model):
+    keep_runs: int = Field(default=3, ge=1, le=100)  # run folders kept per period and language
+
+
 # ---------------------------------------------------------------- delivery (notify:, alerts:, delivery:)
 
 ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "email"]
@@ -730,6 +734,7 @@ class Settings(_Model):
     problems: ProblemsSettings = Field(default_factory=ProblemsSettings)
     plan: PlanSettings = Field(default_factory=PlanSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
     notify: list[Channel] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)

@@ -39,10 +39,11 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from opsnb import runfolder as rf
 from opsnb.errors import OpsnbError
 from opsnb.metrics.kpi_targets import attainment_ratio, is_additive, status_of
 from opsnb.params import KPI, Settings, StatusBands, load_params, validate
-from opsnb.paths import group_dir, outputs_dir, prune_runs, publish_link
+from opsnb.paths import GROUP, group_dir, outputs_dir
 from opsnb.periods import Period
 from opsnb.render import fmt, ui
 from opsnb.render.i18n import t
@@ -94,6 +95,15 @@ def _num(x: Any) -> float | None:
     return None if fmt.is_missing(x) else float(x)
 
 
+def review_name(unit_dir: Path, period: str, lang: str) -> str:
+    """The unit's published review of ``period`` in ``lang`` (``2026-10.en``), else in its own language (``2026-10``)."""
+    links = rf.published(unit_dir)
+    for name in (f"{period}.{lang}", period):
+        if name in links:
+            return name
+    return period
+
+
 def _read_unit(out: Path, unit: str, period: str, lang: str, failed: str | None) -> _Unit:
     """What ``unit`` published for ``period``; ``failed``: the batch's reason when its run failed.
 
@@ -101,11 +111,12 @@ def _read_unit(out: Path, unit: str, period: str, lang: str, failed: str | None)
     such a unit is *partial* (its numbers count). A failed unit whose published manifest is ok therefore
     published nothing this time: the folder is an earlier review, linked but not counted.
     """
-    folder = out / unit / period
+    name = review_name(out / unit, period, lang)
+    folder = out / unit / name
     given = None if failed is None else t("rollup.reason.run_failed", lang)
     u = _Unit(unit, reason=given, error=failed)
     if (folder / "index.html").is_file():
-        u.href = f"../../{quote(unit)}/{quote(period)}/index.html"  # resolved from the symlink, like a browser
+        u.href = f"../../{quote(unit)}/{quote(name)}/index.html"  # resolved from the symlink, like a browser
     if not folder.is_dir():
         u.reason = given or t("rollup.reason.missing", lang)
         return u
@@ -118,7 +129,7 @@ def _read_unit(out: Path, unit: str, period: str, lang: str, failed: str | None)
     published_ok = bool(u.manifest.get("ok", False))
     if failed is not None and published_ok:
         return u
-    bad = [s["section"] for s in u.manifest.get("sections", []) if s.get("status") not in ("ok", "reused")]
+    bad = [s["section"] for s in u.manifest.get("sections", []) if s.get("status") not in rf.SHOWN]
     if bad:  # named in the page's language (the error itself is on the unit's summary page)
         u.reason = t("rollup.reason.sections", lang, sections=_join([t(f"sections.{s}.title", lang) for s in bad],
                                                                     lang))
@@ -642,16 +653,26 @@ def build_rollup(root: Path, period: str, units: list[str], *, lang: str,
         ``outputs/_group/<period>/index.html`` (through the symlink swapped to the new run folder, which
         also holds ``rollup.json``).
     """
+    from opsnb import archive
+
     label = Period.parse(period).label
     data = rollup_data(root, label, units, lang=lang, failed=failed)
     html = render_page(data)
     base = group_dir(root)
+    settings = load_params(root=root)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
-    run_dir = base / ".runs" / f"{label}-{run_id}"
-    run_dir.mkdir(parents=True)
-    (run_dir / FILE).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    (run_dir / "index.html").write_text(html, encoding="utf-8")
-    target = base / label
-    publish_link(run_dir, target)
-    prune_runs(base / ".runs", label, run_dir)
+    with rf.Lock(base / f".{label}.lock", wait=True, log=lambda m: None):
+        run_dir = base / rf.RUNS / label / run_id
+        run_dir.mkdir(parents=True)
+        rf.write_json(run_dir / FILE, data)
+        rf.atomic_write_text(run_dir / rf.INDEX, html)
+        target = base / rf.published_name(label, lang, settings.lang)
+        rf.write_json(run_dir / rf.MANIFEST, {
+            "unit": GROUP, "period": label, "lang": lang, "home_lang": settings.lang, "published_as": target.name,
+            "run_id": run_id, "finished_at": datetime.now(UTC).isoformat(timespec="microseconds"), "ok": True,
+            "complete": True, "published": True, "units": units,
+            "sections": [{"section": "summary", "status": "ok", "html": rf.INDEX}]})
+        rf.publish_link(run_dir, target)
+        rf.prune(base, label, keep=settings.publish.keep_runs, current=run_dir)
+    archive.refresh(root, unit=GROUP, period=label)
     return target / "index.html"

@@ -37,7 +37,7 @@ from typing import Any
 
 from opsnb import batch
 from opsnb.batch import KernelPool, RunResult, SectionResult
-from opsnb.errors import OpsnbError
+from opsnb.errors import OpsnbError, PeriodNotCovered
 from opsnb.params import NOTEBOOKS
 from opsnb.paths import params_dir, project_root
 from opsnb.periods import is_relative
@@ -74,6 +74,8 @@ class UnitsResult:
     duration_s: float = 0.0
     rollup: Path | None = None
     rollup_error: str | None = None
+    #: units not run with the group, and why (another pack or currency, a period their data does not cover)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -106,6 +108,40 @@ def choose(units: str | Sequence[str], root: Path | None = None) -> list[str]:
     if not wanted:
         raise OpsnbError("no units to run: params/ holds only default.yaml (write params/<unit>.yaml files)")
     return wanted
+
+
+def fit(units: list[str], root: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The units that form one group (same pack, same currency), and those left out with the reason.
+
+    The group's pack is the one most of ``units`` share (ties: the first unit's); its currency the one most of
+    those share. A group run never runs, publishes over or rolls up a unit of another pack or currency (a 2011
+    UK shop beside this year's branches).
+    """
+    from collections import Counter
+
+    from opsnb.params import load_params
+    from opsnb.runspec import pack_path
+
+    root = root or project_root()
+    info = {}
+    for u in units:
+        s = load_params(unit=u, root=root)
+        info[u] = (str(pack_path(s, root)), s.currency)
+    packs = Counter(p for p, _ in info.values())
+    pack = max(packs, key=lambda p: (packs[p], -[info[u][0] for u in units].index(p)))
+    currencies = Counter(c for p, c in info.values() if p == pack)
+    cur = max(currencies, key=lambda c: (currencies[c], -[info[u][1] for u in units].index(c)))
+    keep, out = [], {}
+    n = packs[pack]
+    for u in units:
+        p, c = info[u]
+        if p != pack:
+            out[u] = f"its pack {p} is not the group's ({pack}, {n} units)"
+        elif c != cur:
+            out[u] = f"its currency {c} is not the group's ({cur})"
+        else:
+            keep.append(u)
+    return keep, out
 
 
 # ---------------------------------------------------------------- schedulers
@@ -298,7 +334,9 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
     t0 = time.perf_counter()
     root = (root or project_root()).resolve()
     nb_dir = nb_dir or notebooks_dir(root)
-    chosen = choose(units, root)
+    chosen, left_out = fit(choose(units, root), root)
+    for name, why in left_out.items():
+        log(f"[{name}] left out of the group: {why}")
     n = workers or max(1, min(os.cpu_count() or 1, 2 * len(chosen)))
     sched: Any
     if scheduler == "local":
@@ -309,7 +347,7 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
         sched = DaskScheduler(scheduler, n, log=log)
     else:
         raise OpsnbError(f"unknown scheduler {scheduler!r}: use local, dask, or tcp://host:8786")
-    out = UnitsResult(period, sched.name)
+    out = UnitsResult(period, sched.name, left_out=left_out)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -329,6 +367,8 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
             if not res.ok:
                 bad = [s for s in res.sections if not s.ok]
                 u.error = "; ".join(f"{s.section}: {(s.error or s.status).splitlines()[0]}" for s in bad)
+        except PeriodNotCovered as exc:  # its data does not cover the period: not part of this group run
+            u.status, u.error = "left out", str(exc)
         except Exception as exc:  # noqa: BLE001 - one unit's failure (params, pack…) is that unit's alone
             u.status, u.error = "failed", f"{type(exc).__name__}: {exc}".splitlines()[0]
         u.duration_s = round(time.perf_counter() - t, 2)
@@ -346,7 +386,7 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
                 u = fut.result()
                 out.units.append(u)
                 with lock:
-                    failed += not u.ok
+                    failed += u.status == "failed"
                 if bar is not None:
                     bar.set_postfix_str(f"done {len(out.units) - failed}, failed {failed}")
                     bar.update(1)
@@ -361,16 +401,21 @@ def run_units(units: str | Sequence[str], *, period: str | None = None, schedule
                 os.environ[k] = v
     order = {u: i for i, u in enumerate(chosen)}
     out.units.sort(key=lambda u: order[u.unit])
+    for res in [x for x in out.units if x.status == "left out"]:
+        out.left_out[res.unit] = res.error or ""
+        out.units.remove(res)
     periods = [u.result.period for u in out.units if u.result is not None]
     # a relative period (last-month) was resolved by each unit in its own time zone: the roll-up takes theirs
     fixed = period if period and not is_relative(period) else None
     out.period = fixed or (max(set(periods), key=periods.count) if periods else None)
     if rollup and out.period is not None:
         try:
+            from opsnb.params import load_params
             from opsnb.rollup import build_rollup  # type: ignore[import-not-found, unused-ignore]
 
             failed_units = {u.unit: u.error or u.status for u in out.units if not u.ok}
-            out.rollup = build_rollup(root, out.period, chosen, lang=lang or "zh", failed=failed_units)
+            out.rollup = build_rollup(root, out.period, [u.unit for u in out.units],
+                                      lang=lang or load_params(root=root).lang, failed=failed_units)
         except Exception as exc:  # noqa: BLE001 - the units are published; the roll-up's failure is its own
             out.rollup_error = f"{type(exc).__name__}: {exc}"
             log(f"the group roll-up failed: {out.rollup_error}")

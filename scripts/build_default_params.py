@@ -89,7 +89,11 @@ COMMENTS: dict[str, str] = {
     "batch": "opsnb run",
     "batch.workers": "sections executed in parallel",
     "batch.timeout_s": "per-section timeout in seconds",
-    "batch.sections": "sections to run (the summary always runs last)",
+    "batch.sections": "the sections of a whole review (the summary always runs last); `opsnb run --sections` "
+                      "refreshes some of them and carries the others forward from the newest complete run",
+    "publish": "publishing under outputs/<unit>/ (docs/publishing.md)",
+    "publish.keep_runs": "run folders kept per period and language; never deleted: a run a published link points "
+                         "at, the newest complete run of each period and language",
 }
 
 

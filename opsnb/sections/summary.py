@@ -138,53 +138,91 @@ def _as_bullets(items: list[str], ctx: Context) -> list[str]:
     return items if items else [ctx.t("summary.none")]
 
 
+def _when(iso: str | None) -> str:
+    """``2026-12-07T10:02:11+00:00`` → ``2026-12-07 10:02 UTC`` (the header's form); empty when unknown."""
+    from datetime import datetime
+
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return str(iso)
+
+
 def section_status(ctx: Context) -> pd.DataFrame:
-    """One row per section: status, duration, error, link — from the batch's ``status.json``."""
-    if ctx.run_dir is None or not (ctx.run_dir / "status.json").is_file():
+    """One row per section: status, when its page was computed, whether it is out of date, duration, error, link.
+
+    From the batch's ``status.json``: a section this run did not compute (not asked for, or failed this time)
+    shows the newest earlier page, with when it was computed and which of its inputs changed since.
+    """
+    from opsnb.runfolder import SHOWN, STATUS
+
+    if ctx.run_dir is None or not (ctx.run_dir / STATUS).is_file():
         raise NoData("status", ctx.t("summary.no_status"))
-    rows = json.loads((ctx.run_dir / "status.json").read_text(encoding="utf-8"))
+    rows = json.loads((ctx.run_dir / STATUS).read_text(encoding="utf-8"))
     by = {r["section"]: r for r in rows}
+    sep = "、" if ctx.lang == "zh" else ", "
     out = []
     for s in SECTIONS:
         r = by.get(s, {"status": "skipped", "duration_s": None, "error": None, "html": None})
         na = r.get("not_applicable")
+        has_page = bool(r.get("html")) and (r["status"] in SHOWN or bool(r.get("carried_from")))
         out.append({"section": s, "title": ctx.t(f"sections.{s}.title"), "status": r["status"],
-                    "not_applicable": ("、" if ctx.lang == "zh" else ", ").join(table_name(x, ctx.lang) for x in na)
-                    if na else "",
-                    "duration_s": r.get("duration_s"), "error": (r.get("error") or "").splitlines()[0][:300]
-                    if r.get("error") else "", "html": r.get("html") or NOTEBOOKS[s].replace(".ipynb", ".html"),
+                    "not_applicable": sep.join(table_name(x, ctx.lang) for x in na) if na else "",
+                    "computed_at": _when(r.get("computed_at")) if has_page else "",
+                    "carried": bool(r.get("carried_from")),
+                    "stale": sep.join(ctx.t(f"summary.input.{x}") for x in r.get("stale") or []),
+                    "duration_s": r.get("duration_s") if r["status"] == "ok" else None,
+                    "error": (r.get("error") or "").splitlines()[0][:300] if r.get("error") else "",
+                    "html": (r.get("html") or NOTEBOOKS[s].replace(".ipynb", ".html")) if has_page else "",
                     "commentary": (ctx.root / "params" / "commentary" / ctx.unit / ctx.period.label /
                                    f"{s}.md").is_file()})
     return pd.DataFrame(out)
 
 
+def _state(r: Any, ctx: Context) -> str:
+    """A section's state in words: what ran, what stands from when, what is out of date."""
+    if r.not_applicable:
+        return ctx.t("summary.not_applicable", tables=r.not_applicable)
+    if r.status == "failed" and r.carried:
+        text = ctx.t("summary.status.failed_carried", at=r.computed_at)
+    elif r.status == "carried":
+        text = ctx.t("summary.status.carried", at=r.computed_at)
+    else:
+        text = ctx.t("summary.status." + r.status)
+    if r.stale:
+        text += ctx.t("summary.stale_mark", inputs=r.stale)
+    return text
+
+
 def _status_links(df: pd.DataFrame, ctx: Context) -> ui.Html:
     items = []
     for r in df.itertuples():
-        label = f"{r.title} — {ctx.t('summary.status.' + r.status)}"
-        if r.not_applicable:
-            label = f"{r.title} — {ctx.t('summary.not_applicable', tables=r.not_applicable)}"
+        label = f"{r.title} — {_state(r, ctx)}"
+        if r.computed_at:
+            label += ctx.t("summary.computed_at", at=r.computed_at)
         if r.commentary:
             label += f" · {ctx.t('common.commentary')}"
-        href = r.html if r.status == "ok" else f"#{ui.slug('summary.sections')}"
-        items.append((href, label, r.status))
+        href = r.html or f"#{ui.slug('summary.sections')}"
+        kind = "failed" if r.status == "failed" else "stale" if r.stale else r.status
+        items.append((href, label, kind))
     return ui.link_list(items)
 
 
-def _status_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
-    view = pd.DataFrame({
-        ctx.t("summary.col.section"): df["title"],
-        ctx.t("summary.col.status"): [ctx.t("summary.not_applicable", tables=na) if na else ctx.t("summary.status." + s)
-                                      for s, na in zip(df["status"], df["not_applicable"], strict=True)],
-        ctx.t("summary.col.duration"): [None if pd.isna(d) else f"{d:.1f}s" for d in df["duration_s"]],
-        ctx.t("summary.col.error"): df["error"],
-    })
-    return ui.table(view, ctx.lang)
-
-
 def _status_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
-    ok = int((df["status"] == "ok").sum())
-    out = [ctx.t("summary.health", ok=ok, total=len(df))]
+    sep = "、" if ctx.lang == "zh" else ", "
+    fresh = df[df["status"].isin(["ok", "reused"])]
+    carried = df[df["status"] == "carried"]
+    out = [ctx.t("summary.health", ok=len(fresh), total=len(df))]
+    if len(carried):
+        out.append(ctx.t("summary.carried", n=len(carried), sections=sep.join(carried["title"])))
+    stale = df[df["stale"] != ""]
+    if len(stale):
+        out.append(ctx.t("summary.stale", sections=sep.join(stale["title"])))
+    skipped = df[df["status"] == "skipped"]
+    if len(skipped):
+        out.append(ctx.t("summary.not_run", sections=sep.join(skipped["title"])))
     for r in df[df["status"] == "failed"].itertuples():
         out.append(ctx.t("summary.failed", section=r.title, error=r.error))
     return out
@@ -214,7 +252,6 @@ SUBSECTIONS = [
     Subsection("summary.wins", _wins_list, bullets=_as_bullets),
     Subsection("summary.problems", _problems, bullets=_as_bullets),
     Subsection("summary.actions", _actions, bullets=_as_bullets),
-    Subsection("summary.sections", section_status, table=_status_links,
-               bullets=_status_bullets),
+    Subsection("summary.sections", section_status, table=_status_links, bullets=_status_bullets),
     Subsection("summary.meta", run_metadata, table=lambda df, ctx: ui.table(df, ctx.lang)),
 ]

@@ -45,7 +45,8 @@ def project(tmp_path: Path) -> Path:
     pack = root / "pack"
     pack.mkdir()
     (pack / "kpis.csv").write_text("metric,period,target\ngmv,2026-10,100\n", encoding="utf-8")
-    (pack / "orders.csv").write_text("order_id,user_id,ts,amount\n1,u1,2026-10-05 10:00:00,50\n", encoding="utf-8")
+    (pack / "orders.csv").write_text("order_id,user_id,ts,amount\n1,u1,2026-10-01 10:00:00,50\n"
+                                    "2,u2,2026-11-30 10:00:00,20\n", encoding="utf-8")
     return root
 
 

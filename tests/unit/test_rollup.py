@@ -13,7 +13,7 @@ import pytest
 
 from opsnb.metrics.ledger import append_ledger
 from opsnb.params import Settings
-from opsnb.paths import publish_link
+from opsnb.runfolder import publish_link
 from opsnb.render.i18n import t
 from opsnb.rollup import FILE, build_rollup, largest_remainder, parse_problem, rollup_data
 from tests.browser import reader as R
@@ -194,8 +194,8 @@ def test_links_open_each_units_review_from_the_published_symlink(tree):
 def test_each_build_is_a_new_run_folder_behind_the_swapped_link(tree):
     for _ in range(4):
         build_rollup(tree, PERIOD, UNITS, lang="zh", failed=FAILED)
-    runs = sorted((tree / "outputs" / "_group" / ".runs").iterdir())
-    assert len(runs) == 3  # older ones pruned
+    runs = sorted((tree / "outputs" / "_group" / ".runs" / PERIOD).iterdir())
+    assert len(runs) == 3  # older ones pruned (publish.keep_runs)
     assert (tree / "outputs" / "_group" / PERIOD).resolve() in runs
 
 
