@@ -640,9 +640,10 @@ def drivers_table(r: dm.DriverResult, lang: str, currency: str = "¥") -> ui.Tab
 
 
 def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list[str]:
-    """The GMV change and what moved it, largest contribution first, in at most three sentences:
-    the change with its main driver, the next drivers that pushed the same way, the ones that
-    pushed against it (drivers that did not move are left out; the table lists every one)."""
+    """The GMV change and what moved it, in at most three sentences: the change with the driver that
+    pushed it most in its direction (its share of the change), the others that pushed the same way,
+    the ones that pushed against it, largest first (drivers that did not move are left out; the
+    table lists every one)."""
     money = lambda x: fmt.money(x, lang, currency=currency)  # noqa: E731
     signed = lambda x: ("+" if x > 0 else "") + money(x)  # noqa: E731
     if r.top is None:
@@ -658,11 +659,16 @@ def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list
                 "to": _driver_value(d, x["current"], lang, currency), "rel": rel,
                 "contrib": signed(float(x["contribution"]))}
 
-    out = [t("goals.bullet.drivers_main", lang, base=money(r.gmv_base), base_period=r.base_period,
-             current=money(r.gmv_current), period=r.period, change=signed(r.change),
-             share=_pct(tab.loc[r.top, "share"], lang), **kw(r.top))]
-    sign = 1 if float(tab.loc[r.top, "contribution"]) > 0 else -1
-    rest = tab.drop(index=r.top)
+    contrib = tab["contribution"].astype("float64")
+    sign = 1 if r.change > 0 else -1 if r.change < 0 else (1 if float(contrib[r.top]) > 0 else -1)
+    with_change = contrib[contrib * sign > 0]
+    main = str(with_change.abs().idxmax()) if len(with_change) else r.top  # the largest push in the change's direction
+    share = _num(tab.loc[main, "share"])
+    # a share above 100 % (drivers that offset each other) says nothing a reader can use: name the push
+    key = "goals.bullet.drivers_main" if share is not None and 0 < share <= 1 else "goals.bullet.drivers_main_offset"
+    out = [t(key, lang, base=money(r.gmv_base), base_period=r.base_period, current=money(r.gmv_current),
+             period=r.period, change=signed(r.change), share=_pct(share, lang), **kw(main))]
+    rest = tab.drop(index=main)
     rest = rest[rest["contribution"].astype("float64").abs() >= 0.005]  # a driver that moved by less than a cent
     rest = rest.assign(_c=rest["contribution"].astype("float64")).sort_values("_c", key=lambda c: -c.abs())
     same = [d for d in rest.index if float(rest.loc[d, "_c"]) * sign > 0]

@@ -124,3 +124,19 @@ def test_a_change_of_ratios_is_between_the_ratios_as_shown():
     assert G.change_text(G.shown_change(r, "mom"), "pp", "zh", None) == "+3.8个百分点"
     assert G.shown_change({**r, "mom_kind": "relative"}, "mom") == r["mom"]
     assert fmt.change(0.2536, 0.2164, "ratio", "zh") == "+3.8个百分点"  # the bullets' formatter, same rule
+
+
+def test_the_main_driver_pushes_the_way_gmv_moved():
+    """GMV up while AOV fell most: the sentence leads with the largest push upward, AOV is the drag."""
+    from opsnb.metrics.drivers import DriverResult
+
+    table = pd.DataFrame({"driver": ["active_users", "conversion", "orders_per_payer", "aov"],
+                          "base": [100.0, 1.0, 1.0, 10.0], "current": [150.0, 1.0, 1.2, 7.0],
+                          "change": [0.5, 0.0, 0.2, -0.3], "contribution": [400.0, 0.0, 150.0, -450.0],
+                          "share": [4.0, 0.0, 1.5, -4.5]})
+    r = DriverResult("2026-10", "2026-09", 1000.0, 1100.0, table, "lmdi", "aov")
+    zh = G.drivers_bullets(r, "zh")
+    assert zh == ["GMV由¥1,000.00（2026-09）变为¥1,100.00（2026-10），变化+¥100.00；推动最多的是活跃用户数（100→150，贡献+¥400.00），"
+                  "部分被反向因素抵消。",
+                  "同向推动的还有：人均订单数1.00→1.20（贡献+¥150.00）。",
+                  "反向拖累：客单价¥10.00→¥7.00（贡献-¥450.00）。"]
