@@ -523,12 +523,15 @@ def ytd_bullets(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]
             rule = r["rule"]
             if not isinstance(rule, km.ToDate) or r["direction"] != "higher":
                 continue
-            left_days = rule.period_days - rule.covered_days
+            # per open day: a shop shut on Saturdays sells on fewer days than the calendar has
+            left_days, done_days = int(r.get("open_days_left") or 0), int(r.get("open_days") or 0)
             need = float(r["annual_target"]) - float(r["actual"])
-            if left_days <= 0 or need <= 0 or not rule.covered_days:
+            if left_days <= 0 or need <= 0 or not done_days:
                 continue
-            per_day, so_far = need / left_days, float(r["actual"]) / rule.covered_days
-            out.append(t("goals.bullet.ytd_need", lang, label=_label(r, lang), need=_val(need, r["unit"], lang, currency),
+            per_day, so_far = need / left_days, float(r["actual"]) / done_days
+            every_day = left_days == rule.period_days - rule.covered_days
+            out.append(t("goals.bullet.ytd_need" if every_day else "goals.bullet.ytd_need_open", lang,
+                         label=_label(r, lang), need=_val(need, r["unit"], lang, currency),
                          days=left_days, per_day=fmt.value(per_day, r["unit"], lang, currency=currency),
                          so_far=fmt.value(so_far, r["unit"], lang, currency=currency),
                          change=fmt.pct(per_day / so_far - 1, lang) if so_far else fmt.na(lang)))

@@ -140,3 +140,25 @@ def test_the_main_driver_pushes_the_way_gmv_moved():
                   "部分被反向因素抵消。",
                   "同向推动的还有：人均订单数1.00→1.20（贡献+¥150.00）。",
                   "反向拖累：客单价¥10.00→¥7.00（贡献-¥450.00）。"]
+
+
+def test_ytd_bullets_lead_with_the_miss_and_the_pace_it_needs(pa):
+    """GMV heads for 37.3 % of its annual target: the first sentence says so, the next what the rest of
+    the year needs per day (per open day for a unit shut on Saturdays), then the rule's footnote."""
+    import dataclasses
+
+    from opsnb.metrics.calendar import BusinessCalendar
+
+    s = Settings()
+    y = K.ytd(pa, OCT, s, kpis=[s.kpi("gmv")])
+    assert G.ytd_bullets(y, "zh") == [
+        "按当前节奏，以下年度目标预计无法完成：GMV全年预计¥373.33，为目标¥1,000.00的37.3%。",
+        "GMV要完成年度目标，剩余61天还需¥720.00，日均¥11.80，比年初至今日均¥0.92高1181.5%。",
+        "2026年截至2026-10-31（304/365天）：GMV的目标为全期目标的75.0%（按去年同期的日分布折算）。",
+        "全年预测 = 同期完成率（年初至今实际 ÷ 应完成目标）× 年度目标。",
+    ]
+    shut = dataclasses.replace(pa, business=BusinessCalendar(closed_weekdays=frozenset({5})))
+    y2 = K.ytd(shut, OCT, s, kpis=[s.kpi("gmv")])
+    assert (y2["open_days"].iloc[0], y2["open_days_left"].iloc[0]) == (260, 53)  # 44 and 8 Saturdays
+    assert G.ytd_bullets(y2, "zh")[1] == ("GMV要完成年度目标，剩余53个营业日还需¥720.00，每营业日¥13.58，"
+                                          "比年初至今每营业日¥1.08高1161.5%。")
