@@ -701,16 +701,13 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
     Returns key, label, label_zh, label_en, unit, direction, actual, annual_target,
     target_source, progress, elapsed_share, projection, projected_attainment, target_to_date,
     expected_share, pace, projection_method (the rule's method and basis, e.g. ``months``,
-    ``period/days``; None without one), rule, status, reason, covered_days, as_of, open_days and
-    open_days_left (the unit's open days so far and to the year end, :meth:`Pack.days_open`).
+    ``period/days``; None without one), rule, status, reason, covered_days, as_of.
     """
     as_of = as_of_day(pack, period)
     year = period.year()
     span = year.clip(as_of)
     elapsed = span.days / year.days
     targets = target_table(pack, extra_targets)
-    # the unit's open days so far and still to come (a shop shut on Saturdays trades fewer days)
-    open_so_far, open_left = pack.days_open(span.start, span.end), pack.days_open(span.end, year.end)
     rows = []
     for k in (kpis if kpis is not None else settings.goals.kpis):
         v = _values(pack, k, [span])[0]
@@ -751,7 +748,7 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
             "elapsed_share": elapsed, "projection": proj, "projected_attainment": patt,
             "target_to_date": ttd, "expected_share": exp, "pace": pace, "projection_method": method, "rule": rule,
             "status": status_of(patt, settings.goals.bands), "reason": why, "covered_days": span.days,
-            "as_of": span.last_day, "open_days": open_so_far, "open_days_left": open_left,
+            "as_of": span.last_day,
         })
     df = _frame(rows)
     df.attrs["span"] = (span.start, span.end)

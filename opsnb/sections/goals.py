@@ -518,23 +518,18 @@ def ytd_bullets(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]
     if len(ahead):
         out.append(t("goals.bullet.ytd_done_ahead" if done else "goals.bullet.ytd_ahead", lang,
                      items=sep.join(item(r, "ytd_short_item") for _, r in ahead.iterrows())))
-    if not done:  # what the rest of the year needs, per day, against the pace so far
+    if not done:  # what the rest of the year needs, against what its own targets expect (seasonality included)
         for _, r in behind.iterrows():
             rule = r["rule"]
-            if not isinstance(rule, km.ToDate) or r["direction"] != "higher":
+            if not isinstance(rule, km.ToDate) or r["direction"] != "higher" or _missing(r["target_to_date"]):
                 continue
-            # per open day: a shop shut on Saturdays sells on fewer days than the calendar has
-            left_days, done_days = int(r.get("open_days_left") or 0), int(r.get("open_days") or 0)
             need = float(r["annual_target"]) - float(r["actual"])
-            if left_days <= 0 or need <= 0 or not done_days:
+            rest = float(r["annual_target"]) - float(r["target_to_date"])
+            if need <= 0 or rest <= 0:
                 continue
-            per_day, so_far = need / left_days, float(r["actual"]) / done_days
-            every_day = left_days == rule.period_days - rule.covered_days
-            out.append(t("goals.bullet.ytd_need" if every_day else "goals.bullet.ytd_need_open", lang,
-                         label=_label(r, lang), need=_val(need, r["unit"], lang, currency),
-                         days=left_days, per_day=fmt.value(per_day, r["unit"], lang, currency=currency),
-                         so_far=fmt.value(so_far, r["unit"], lang, currency=currency),
-                         change=fmt.pct(per_day / so_far - 1, lang) if so_far else fmt.na(lang)))
+            out.append(t("goals.bullet.ytd_need", lang, label=_label(r, lang), need=_val(need, r["unit"], lang, currency),
+                         days=rule.period_days - rule.covered_days, rest=_val(rest, r["unit"], lang, currency),
+                         ratio=fmt.pct(need / rest, lang)))
     others = d[d["projected_attainment"].map(_missing)]
     if len(others):
         out.append(t("goals.bullet.ytd_rate", lang, items=sep.join(
