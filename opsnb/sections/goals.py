@@ -331,8 +331,9 @@ def attainment_bullets(att: pd.DataFrame, lang: str, currency: str = "¥") -> li
             nearly = scored[scored["status"] == "nearly"]
             extra = "" if nearly.empty else t("goals.bullet.verdict_nearly", lang, items=sep.join(
                 _item(r, lang, currency, "nearly_item") for _, r in nearly.iterrows()))
-            out.append(t("goals.bullet.verdict_met", lang, n=len(scored), exceeded=int((scored["status"] == "exceeded").sum()),
-                         nearly=extra))
+            exceeded = int((scored["status"] == "exceeded").sum())
+            key = "goals.bullet.verdict_all_exceeded" if exceeded == len(scored) else "goals.bullet.verdict_met"
+            out.append(t(key, lang, n=len(scored), exceeded=exceeded, nearly=extra))
             named |= set(nearly["key"])
         named |= set(missed["key"])
         for _, r in missed.iterrows():  # the likely cause of each miss
