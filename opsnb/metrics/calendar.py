@@ -269,8 +269,9 @@ class MarketingCalendar:
     """Events of the window and the theme of each quarter it touches.
 
     ``events``: :data:`CALENDAR_COLUMNS`, by start day. ``themes``: quarter, theme, metric,
-    target (the quarter's planned target of the theme metric when an annual plan is given and
-    has it, else None).
+    target (the quarter's own target of the theme metric — the one its review judges by — when an
+    annual plan is given and has it, else None), rest_target and rest_months (for a quarter under
+    way when the window starts: the target of its months still to come, labelled as such).
     """
 
     start: date
@@ -318,11 +319,18 @@ def marketing_calendar(pack: Pack, period: Period, settings: Any, *, plan: Annua
     q = Period.containing(start, "quarter")
     while q.start < end:
         th = ps.quarter_themes[(q.start.month - 1) // 3]
-        target = None
-        if plan is not None:
-            row = plan.targets[(plan.targets["metric"] == th.metric) & (plan.targets["period"] == q.label)]
+        target = rest = rest_months = None
+        if plan is not None:  # the quarter's own target; when it is under way, also what is left of it
+            row = plan.for_period(q.label)
+            row = row[(row["metric"] == th.metric) & row["target"].notna()]
             target = float(row["target"].iloc[0]) if len(row) else None
-        themes.append(dict(quarter=q.label, theme=th.theme, metric=th.metric, target=target))
+            left = plan.rest_of(q.label)
+            left = left[left["metric"] == th.metric]
+            if len(left) and q.start < start:
+                rest = float(left["target"].iloc[0])
+                rest_months = f"{start:%Y-%m}–{q.last_day:%Y-%m}" if start.month != q.last_day.month else f"{start:%Y-%m}"
+        themes.append(dict(quarter=q.label, theme=th.theme, metric=th.metric, target=target, rest_target=rest,
+                           rest_months=rest_months))
         q = q.next()
     tdf = pd.DataFrame(themes)
     ev["theme"] = ev["quarter"].map(dict(zip(tdf["quarter"], tdf["theme"], strict=True)))

@@ -123,8 +123,7 @@ def drivers(pack: Pack, period: Period, *, base: Period | None = None) -> Driver
     for t in ("orders", "events"):
         if not pack.has(t):
             raise NoData(t, "table not in pack")  # the driver tree needs orders and events
-    last = _k._data_range(pack)[1]
-    cur = period.clip(last)
+    cur = period.clip(_k.as_of_day(pack, period))  # never a day after the review's as-of day
     partial = cur.end < period.end
     b = base if base is not None else period.previous()
     if partial:

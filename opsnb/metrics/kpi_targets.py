@@ -7,15 +7,18 @@ date use one rule each:
 * :func:`target_table` — every explicit target: the kpis table, then the previous review's plan.
 * :func:`resolve_target` — the target of a KPI for a period: an explicit row, else (additive KPIs)
   the sum of its months, else of its quarters.
-* :func:`months_target` — a partial quarter or year covering whole months takes those months' targets.
-* :func:`target_to_date` — the monthly targets from January to a day (the last month pro-rated).
+* :func:`to_date_target` — the one pro-rating rule for a period the review covers in part (a quarter
+  or year under way, a month whose data end early), returned with the :class:`ToDate` record of the
+  rule applied (the page's footnotes are generated from it).
 * :func:`attainment_ratio` and :func:`status_of` — the attainment rules (direction-aware, never inf/NaN).
 * :func:`is_additive` / :func:`is_cumulative` — which KPIs add up over months and grow through a period.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -25,8 +28,8 @@ from opsnb.params import KPI, StatusBands
 from opsnb.periods import Period
 
 __all__ = ["ADDITIVE_BUILTINS", "CUMULATIVE_BUILTINS", "SOURCE_SUM_MONTHS", "SOURCE_SUM_QUARTERS", "SOURCE_TABLE",
-           "Target", "attainment_ratio", "is_additive", "is_cumulative", "is_nan", "kpis_frame", "months_target",
-           "norm_label", "resolve_target", "status_of", "target_table", "target_to_date"]
+           "Target", "ToDate", "attainment_ratio", "is_additive", "is_cumulative", "is_nan", "kpis_frame",
+           "norm_label", "resolve_target", "status_of", "target_table", "to_date_target"]
 
 #: Built-in definitions whose monthly values and targets add up to quarters and years.
 ADDITIVE_BUILTINS = frozenset({"new_users", "gmv", "orders"})
@@ -185,33 +188,122 @@ def status_of(att: float | None, bands: StatusBands) -> str:
     return "missed"
 
 
-def months_target(targets: pd.DataFrame, kpi: KPI, full: Period, covered: Period) -> float | None:
-    """For a partial quarter or year of an additive KPI whose covered days are whole months: the sum of
-    those months' targets (None otherwise, or when one of them has no target).
+@dataclass(frozen=True)
+class ToDate:
+    """The one pro-rating rule, as applied: which target a review compares with when it covers only the
+    first days of a period (a quarter or year under way, a month whose data end early).
 
-    This is the rule that keeps one figure one value: a quarter whose only covered month is October
-    has October's target, so its attainment to date equals October's.
+    Made by :func:`to_date_target` and nowhere else; the goals page generates its footnotes from it,
+    so a footnote always says the rule that was applied.
+
+    ``method``:
+
+    * ``full`` — the period is covered whole: its target as is.
+    * ``not_prorated`` — a ratio, an average or a distinct count that does not add up over months:
+      its target as is (it does not grow with the days).
+    * ``months`` — an additive KPI with a target for every month touched: the targets of the whole
+      months covered (``months``), plus — for the month covered in part (``part``, ``part_days`` of
+      ``part_period_days``) — that month's target × ``part_share``.
+    * ``period`` — otherwise: the period's own target × ``share``.
+    * ``none`` — no target to pro-rate.
+
+    ``basis`` of a part share: ``last_year_shape`` (last year's value over the same first days ÷ its
+    whole value) or ``days`` (covered days ÷ days); None when nothing is pro-rated. ``share`` is the
+    target to date ÷ the period's target (1 when nothing is pro-rated; None without a period target).
     """
-    if covered.end >= full.end or full.kind == "month" or not is_additive(kpi):
-        return None
-    months = [m for m in full.month_periods() if m.start < covered.end]
-    if not months or months[-1].end != covered.end:
-        return None
-    values = [resolve_target(targets, kpi, m).value for m in months]
-    if any(x is None for x in values):
-        return None
-    return float(sum(x for x in values if x is not None))
+
+    period: str
+    first: date
+    as_of: date
+    covered_days: int
+    period_days: int
+    method: str
+    months: tuple[str, ...] = ()
+    part: str | None = None
+    part_days: int = 0
+    part_period_days: int = 0
+    part_share: float | None = None
+    basis: str | None = None
+    share: float | None = 1.0
+
+    @property
+    def partial(self) -> bool:
+        """Whether the review covers only the first days of the period."""
+        return self.covered_days < self.period_days
 
 
-def target_to_date(targets: pd.DataFrame, kpi: KPI, span: Period) -> float | None:
-    """Σ monthly targets from January to the end of ``span`` (the last month pro-rated by days)."""
-    total = 0.0
-    for m in span.year().month_periods():
-        if m.start >= span.end:
-            break
-        tg = resolve_target(targets, kpi, m)
-        if tg.value is None:
-            return None
-        covered = (min(m.end, span.end) - m.start).days
-        total += tg.value * covered / m.days
-    return total
+#: ``shape(whole, first_days)``: last year's value over ``first_days`` ÷ its value over ``whole``
+#: (both periods of last year), or None when there is no usable history.
+Shape = Callable[[Period, Period], "float | None"]
+
+
+def _part_share(shape: Shape | None, whole: Period, covered: Period) -> tuple[float, str]:
+    """Share of ``whole``'s target expected by the end of ``covered`` (its first days): last year's
+    shape over the same days when it is known and in (0, 1], else the share of days."""
+    if shape is not None:
+        ly = whole.last_year()
+        got = shape(ly, Period(ly.start, min(ly.end, ly.start + (covered.end - covered.start)), ly.kind))
+        if got is not None and 0 < got <= 1:
+            return float(got), "last_year_shape"
+    return covered.days / whole.days, "days"
+
+
+def to_date_target(targets: pd.DataFrame, kpi: KPI, full: Period, covered: Period,
+                   shape: Shape | None = None) -> tuple[Target, ToDate]:
+    """The target of ``full`` to the last day of ``covered`` (its first days), and the rule applied.
+
+    Parameters
+    ----------
+    targets
+        :func:`target_table`.
+    kpi
+        The KPI.
+    full
+        The whole period (a month, quarter or year).
+    covered
+        Its first days up to the review's as-of day (``full`` itself when complete).
+    shape
+        Last year's daily shape (see :data:`Shape`); None: pro-rate by days.
+
+    Returns
+    -------
+    (Target, ToDate)
+        The target to date (``source`` as for :func:`resolve_target`; ``"sum of months"`` for
+        several months) and the :class:`ToDate` rule that made it. The rule: a complete period →
+        its target; a KPI that does not grow through the period → its target; an additive KPI
+        with every touched month's target → the whole months' targets plus the part month's
+        target × its expected share; else the period's target × its expected share. The share is
+        last year's shape over the same days, else the share of days.
+    """
+    as_of = covered.last_day
+    base = ToDate(period=full.label, first=full.start, as_of=as_of, covered_days=covered.days,
+                  period_days=full.days, method="full")
+    whole_target = resolve_target(targets, kpi, full)
+    if covered.end >= full.end:
+        return whole_target, replace(base, method="full" if whole_target.value is not None else "none")
+    if not is_cumulative(kpi):
+        return whole_target, replace(base, method="not_prorated" if whole_target.value is not None else "none")
+    if is_additive(kpi) and full.kind != "month":
+        touched = [m for m in full.month_periods() if m.start < covered.end]
+        tm = [resolve_target(targets, kpi, m) for m in touched]
+        if all(x.value is not None for x in tm):
+            whole = [(m, x) for m, x in zip(touched, tm, strict=True) if m.end <= covered.end]
+            value = float(sum(x.value for _, x in whole if x.value is not None))
+            part = part_share = basis = None
+            part_days = part_period_days = 0
+            last_m, last_t = touched[-1], tm[-1]
+            if last_m.end > covered.end and last_t.value is not None:
+                part_cov = Period(last_m.start, covered.end, "month")
+                part_share, basis = _part_share(shape, last_m, part_cov)
+                value += last_t.value * part_share
+                part, part_days, part_period_days = last_m.label, part_cov.days, last_m.days
+            source = tm[0].source if len(tm) == 1 else SOURCE_SUM_MONTHS
+            share = value / whole_target.value if whole_target.value else None
+            return Target(value, source), replace(base, method="months", months=tuple(m.label for m, _ in whole),
+                                                 part=part, part_days=part_days, part_period_days=part_period_days,
+                                                 part_share=part_share, basis=basis, share=share)
+    if whole_target.value is None:
+        return whole_target, replace(base, method="none", share=None)
+    share, basis = _part_share(shape, full, covered)
+    return (Target(whole_target.value * share, whole_target.source),
+            replace(base, method="period", basis=basis, share=share))

@@ -58,17 +58,18 @@ import pandas as pd
 from opsnb.errors import NoData
 from opsnb.metrics.activity import user_days_between
 from opsnb.metrics.kpi_targets import (
+    Shape,
     Target,
+    ToDate,
     attainment_ratio,
     is_additive,
     is_cumulative,
     is_nan,
     kpis_frame,
-    months_target,
     resolve_target,
     status_of,
     target_table,
-    target_to_date,
+    to_date_target,
 )
 from opsnb.metrics.orders import paid
 from opsnb.pack.core import Pack
@@ -80,6 +81,8 @@ __all__ = [
     "BUILTINS",
     "KPIValue",
     "Target",
+    "ToDate",
+    "as_of_day",
     "attainment",
     "attainment_ratio",
     "by_quarter",
@@ -506,6 +509,27 @@ def _last_day(pack: Pack) -> date | None:
     return _data_range(pack)[1]
 
 
+def as_of_day(pack: Pack, period: Period) -> date:
+    """The review's as-of day: the period's last day, or the data's last day when the pack ends earlier.
+
+    No figure of a review reads a day after it (a quarter or year under way stops there, whatever
+    later days the pack holds), and every status is judged as of it.
+    """
+    last = _last_day(pack)
+    return period.last_day if last is None else min(period.last_day, last)
+
+
+def _shape(pack: Pack, kpi: KPI) -> Shape:
+    """Last year's daily shape of ``kpi``: its value over the first days ÷ over the whole period."""
+    def share(whole: Period, first: Period) -> float | None:
+        part, total = _values(pack, kpi, [first, whole])
+        if part.value is None or total.value is None or not total.value:
+            return None
+        return float(part.value) / float(total.value)
+
+    return share
+
+
 @dataclass(frozen=True)
 class _Plan:
     """The periods one assessment needs, so a single kpi_series call covers them all."""
@@ -515,61 +539,37 @@ class _Plan:
     partial: bool
     prev: Period
     ly: Period
-    ly_full: Period
 
 
-def _plan(full: Period, last_day: date | None) -> _Plan:
-    cur = full.clip(last_day)
+def _plan(full: Period, as_of: date) -> _Plan:
+    cur = full.clip(as_of)
     partial = cur.end < full.end
     n = cur.days
     prev = full.previous()
     ly_full = full.last_year()
     return _Plan(full, cur, partial, _same_days(prev, n) if partial else prev,
-                 _same_days(ly_full, n) if partial else ly_full, ly_full)
-
-
-def _prorate_share(kpi: KPI, plan: _Plan, v: dict[Period, KPIValue]) -> tuple[float, str]:
-    """Share of the full-period target expected by the covered day.
-
-    Cumulative KPIs: last year's value over the same first days ÷ last year's full value
-    (its daily shape); an even split by days when there is no history. Others: 1 (an average
-    or a ratio is compared to its target as is).
-    """
-    if not plan.partial:
-        return 1.0, "full"
-    if not is_cumulative(kpi):
-        return 1.0, "not_prorated"
-    part, whole = v[plan.ly].value, v[plan.ly_full].value
-    if part is not None and whole:
-        share = float(part) / float(whole)
-        if 0 < share <= 1:
-            return share, "last_year_shape"
-    return plan.cur.days / plan.full.days, "even_split"
+                 _same_days(ly_full, n) if partial else ly_full)
 
 
 def _assess(pack: Pack, kpi: KPI, fulls: list[Period], targets: pd.DataFrame, bands: StatusBands,
-            last_day: date | None, lang: str = "zh") -> list[dict[str, Any]]:
-    plans = [_plan(f, last_day) for f in fulls]
+            as_of: date, lang: str = "zh") -> list[dict[str, Any]]:
+    plans = [_plan(f, as_of) for f in fulls]
     need: list[Period] = []
     for pl in plans:
-        need += [pl.cur, pl.prev, pl.ly, pl.ly_full]
+        need += [pl.cur, pl.prev, pl.ly]
     vals = _values(pack, kpi, need)
     v = dict(zip(need, vals, strict=True))
+    shape = _shape(pack, kpi)
     rows = []
     for pl in plans:
         actual = v[pl.cur]
-        tgt = resolve_target(targets, kpi, pl.full)
-        share, how = _prorate_share(kpi, pl, v)
-        target = None if tgt.value is None else tgt.value * share
-        to_date = months_target(targets, kpi, pl.full, pl.cur) if tgt.value is not None else None
-        if to_date is not None:  # whole months covered: their own targets, so October alone = Q4 to date
-            target, how = to_date, "months_to_date"
-            share = to_date / tgt.value if tgt.value else share
-        att, why = attainment_ratio(actual.value, target, kpi.direction)
+        whole = resolve_target(targets, kpi, pl.full)
+        tgt, rule = to_date_target(targets, kpi, pl.full, pl.cur, shape)
+        att, why = attainment_ratio(actual.value, tgt.value, kpi.direction)
         if actual.value is None:
             why = actual.reason
         elif tgt.value is None:
-            why = tgt.reason
+            why = tgt.reason or "no_target"
         mom, mom_kind, mom_why = change(actual.value, v[pl.prev].value, kpi.unit)
         yoy, yoy_kind, yoy_why = change(actual.value, v[pl.ly].value, kpi.unit)
         if v[pl.prev].value is None and actual.value is not None:
@@ -579,20 +579,23 @@ def _assess(pack: Pack, kpi: KPI, fulls: list[Period], targets: pd.DataFrame, ba
         rows.append({
             "key": kpi.key, "label": kpi.label(lang), "label_zh": kpi.label.zh, "label_en": kpi.label.en,
             "unit": kpi.unit, "direction": kpi.direction, "period": pl.full.label,
-            "actual": actual.value, "target": target, "target_full": tgt.value, "target_source": tgt.source,
+            "actual": actual.value, "target": tgt.value, "target_full": whole.value, "target_source": tgt.source,
+            "target_previous": resolve_target(targets, kpi, pl.full.previous()).value,
             "attainment": att, "status": status_of(att, bands), "reason": why,
             "previous": v[pl.prev].value, "last_year": v[pl.ly].value,
             "mom": mom, "mom_kind": mom_kind, "mom_reason": mom_why,
             "yoy": yoy, "yoy_kind": yoy_kind, "yoy_reason": yoy_why,
             "partial": pl.partial, "covered_days": pl.cur.days, "period_days": pl.full.days,
-            "prorate": how, "prorate_share": share, "headline": kpi.headline,
+            "first_day": pl.cur.start, "as_of": pl.cur.last_day,
+            "prorate": rule.method, "prorate_basis": rule.basis, "prorate_share": rule.share, "rule": rule,
+            "headline": kpi.headline,
         })
     return rows
 
 
-_OBJ_COLS = ("actual", "target", "target_full", "attainment", "previous", "last_year", "mom", "yoy",
+_OBJ_COLS = ("actual", "target", "target_full", "target_previous", "attainment", "previous", "last_year", "mom", "yoy",
              "annual_target", "progress", "projection", "projected_attainment", "target_to_date",
-             "expected_share", "pace", "projection_seasonal",
+             "expected_share", "pace", "prorate_share", "prorate_basis", "rule", "projection_method",
              "target_source", "reason", "mom_reason", "yoy_reason")
 
 
@@ -623,14 +626,14 @@ def attainment(pack: Pack, period: Period, settings: Settings, *,
         period_days, prorate, prorate_share, headline. Undefined numbers are ``None``.
     """
     targets = target_table(pack, extra_targets)
-    last = _last_day(pack)
+    as_of = as_of_day(pack, period)
     rows: list[dict[str, Any]] = []
     for k in (kpis if kpis is not None else settings.goals.kpis):
-        rows += _assess(pack, k, [period], targets, settings.goals.bands, last, settings.lang)
+        rows += _assess(pack, k, [period], targets, settings.goals.bands, as_of, settings.lang)
     df = _frame(rows)
-    cur = period.clip(last)
+    cur = period.clip(as_of)
     df.attrs["partial"] = {"partial": cur.end < period.end, "covered_days": cur.days, "period_days": period.days,
-                           "last_day": last}
+                           "last_day": as_of}
     df.attrs["period"] = period.label
     return df
 
@@ -639,19 +642,17 @@ def by_quarter(pack: Pack, period: Period, settings: Settings, *,
                extra_targets: pd.DataFrame | None = None, kpis: Sequence[KPI] | None = None) -> pd.DataFrame:
     """Attainment by quarter for the year so far (the "Q1–Q3 关键目标达成率" table).
 
-    Quarters from Q1 of ``period``'s year up to the quarter holding ``period``'s last day (the
-    last one to date when the data ends inside it). Long format: the columns of
-    :func:`attainment` with ``period`` the quarter label.
+    Quarters from Q1 of ``period``'s year up to the one holding the review's as-of day
+    (:func:`as_of_day`): a quarter under way is read to that day, never past it, and its target
+    to date follows :func:`~opsnb.metrics.kpi_targets.to_date_target` (the ``rule`` column). Long
+    format: the columns of :func:`attainment` with ``period`` the quarter label.
     """
-    last_q = Period.containing(period.last_day, "quarter")
-    last = _last_day(pack)
-    quarters = [q for q in period.year().quarter_periods() if q.start <= last_q.start]
-    if last is not None:
-        quarters = [q for q in quarters if q.start <= last]
+    as_of = as_of_day(pack, period)
+    quarters = [q for q in period.year().quarter_periods() if q.start <= as_of]
     targets = target_table(pack, extra_targets)
     rows: list[dict[str, Any]] = []
     for k in (kpis if kpis is not None else settings.goals.kpis):
-        rows += _assess(pack, k, quarters, targets, settings.goals.bands, last, settings.lang)
+        rows += _assess(pack, k, quarters, targets, settings.goals.bands, as_of, settings.lang)
     return _frame(rows)
 
 
@@ -666,10 +667,9 @@ def trend(pack: Pack, kpi: KPI | str, period: Period, months: int = 12, *,
     k = _as_kpi(kpi)
     last_month = Period.containing(period.last_day, "month")
     fulls = [last_month.shift(-i) for i in range(months - 1, -1, -1)]
-    last = _last_day(pack)
-    if last is not None:
-        fulls = [m for m in fulls if m.start <= last]
-    cur = [m.clip(last) for m in fulls]
+    as_of = as_of_day(pack, period)
+    fulls = [m for m in fulls if m.start <= as_of]
+    cur = [m.clip(as_of) for m in fulls]
     vals = _values(pack, k, cur)
     targets = target_table(pack, extra_targets)
     tg = [resolve_target(targets, k, m) for m in fulls]
@@ -681,18 +681,18 @@ def trend(pack: Pack, kpi: KPI | str, period: Period, months: int = 12, *,
 
 def ytd(pack: Pack, period: Period, settings: Settings, *,
         extra_targets: pd.DataFrame | None = None, kpis: Sequence[KPI] | None = None) -> pd.DataFrame:
-    """Year-to-date progress toward each annual target, with a run-rate projection to year end.
+    """Year-to-date progress toward each annual target, with a projection to year end.
 
-    The year to date runs from 1 January to the end of ``period`` (clipped to the data's last
-    day); ``elapsed_share`` = its days ÷ the year's days.
+    The year to date runs from 1 January to the review's as-of day (:func:`as_of_day`, never a day
+    after the review period); ``elapsed_share`` = its days ÷ the year's days.
 
     * Additive KPIs (GMV, orders, new users; table KPIs in count/currency): ``progress`` =
-      actual ÷ annual target. When every monthly target to date exists, ``target_to_date`` =
-      their sum (the current month pro-rated by days), ``expected_share`` = target_to_date ÷
-      annual target (the seasonal pace the plan expects), ``pace`` = actual ÷ target_to_date,
-      and the projection is ``pace × annual target`` (``projection_method`` ``seasonal``);
-      otherwise it is actual ÷ elapsed_share (the linear run rate, ``run_rate``). One rule, so
-      the status and every sentence about the year agree. ``projected_attainment`` is the
+      actual ÷ annual target; ``target_to_date`` is the annual target to the as-of day by the one
+      pro-rating rule (:func:`~opsnb.metrics.kpi_targets.to_date_target`: the monthly targets to
+      date when every month has one, else the annual target × last year's shape, else × the share
+      of days; the ``rule`` column records which), ``expected_share`` = target_to_date ÷ annual
+      target, ``pace`` = actual ÷ target_to_date, and the projection is ``pace × annual target``
+      (with a share of days this is the linear run rate). ``projected_attainment`` is the
       projection's attainment (direction-aware) and ``status`` its band.
     * Ratios and averages: the year-to-date value is its own run rate, so projection = actual
       and progress = its attainment.
@@ -700,12 +700,12 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
 
     Returns key, label, label_zh, label_en, unit, direction, actual, annual_target,
     target_source, progress, elapsed_share, projection, projected_attainment, target_to_date,
-    expected_share, pace, projection_seasonal, status (of the run-rate projection), reason,
-    covered_days.
+    expected_share, pace, projection_method (the rule's method and basis, e.g. ``months``,
+    ``period/days``; None without one), rule, status, reason, covered_days, as_of.
     """
-    last = _last_day(pack)
-    span = period.year_to_date().clip(last)
+    as_of = as_of_day(pack, period)
     year = period.year()
+    span = year.clip(as_of)
     elapsed = span.days / year.days
     targets = target_table(pack, extra_targets)
     rows = []
@@ -713,24 +713,26 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
         v = _values(pack, k, [span])[0]
         tgt = resolve_target(targets, k, year)
         additive = is_additive(k)
-        ttd = exp = pace = pseason = None
+        ttd = exp = pace = None
+        rule: ToDate | None = None
         why_proj: str | None = None
+        proj: float | None
         if v.value is None:
             proj = None
         elif additive:
-            proj = v.value / elapsed if elapsed > 0 else None
-            ttd = target_to_date(targets, k, span)
+            got, rule = to_date_target(targets, k, year, span, _shape(pack, k))
+            ttd = got.value
             if ttd is not None and tgt.value:
                 exp = ttd / tgt.value
                 pace, _ = attainment_ratio(v.value, ttd, "higher")
-                pseason = None if pace is None else pace * tgt.value
+            proj = None if pace is None or tgt.value is None else pace * tgt.value
         elif is_cumulative(k):
             proj, why_proj = None, "no_run_rate"
         else:
             proj = v.value
-        method = "seasonal" if pseason is not None else ("run_rate" if proj is not None else None)
-        if pseason is not None:  # one rule: the plan's own monthly pace when it exists, else the run rate
-            proj = pseason
+        method = None
+        if rule is not None and proj is not None:
+            method = rule.method if rule.basis is None else f"{rule.method}/{rule.basis}"
         progress, _ = attainment_ratio(v.value, tgt.value, "higher" if additive else k.direction)
         patt, why = attainment_ratio(proj, tgt.value, k.direction)
         if v.value is None:
@@ -744,9 +746,9 @@ def ytd(pack: Pack, period: Period, settings: Settings, *,
             "unit": k.unit, "direction": k.direction,
             "actual": v.value, "annual_target": tgt.value, "target_source": tgt.source, "progress": progress,
             "elapsed_share": elapsed, "projection": proj, "projected_attainment": patt,
-            "target_to_date": ttd, "expected_share": exp, "pace": pace, "projection_seasonal": pseason,
-            "projection_method": method,
+            "target_to_date": ttd, "expected_share": exp, "pace": pace, "projection_method": method, "rule": rule,
             "status": status_of(patt, settings.goals.bands), "reason": why, "covered_days": span.days,
+            "as_of": span.last_day,
         })
     df = _frame(rows)
     df.attrs["span"] = (span.start, span.end)

@@ -146,8 +146,34 @@ def _pack_actions(pack: Pack) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def status_as_of(status: str, start: date | None, due: date | None, done_at: date | None, as_of: date,
+                 snapshot: date | None = None) -> str:
+    """An action's status as it stood on ``as_of`` (never the wall clock, never a later day).
+
+    ``status`` is the table's status, which describes the ``snapshot`` day (the data's last day;
+    None: the as-of day itself). Dated facts decide first: done on or before ``as_of`` → ``done``;
+    done later, or not started by ``as_of`` → not done (``planned`` before its start). An undated
+    status (done without ``done_at``, delayed, in progress) is taken as it is only when the review
+    is as of the snapshot day; an earlier review (a past year's annual review run today) cannot
+    know it, so a started action is ``in_progress`` and one marked planned stays ``planned`` (one
+    marked done without a date is taken as done by its due day).
+    Overdue (due before ``as_of``, not done) is derived from this by the caller.
+    """
+    current = snapshot is None or as_of >= snapshot
+    if done_at is not None:
+        if done_at <= as_of:
+            return "done"
+    elif status == "done" and (current or (due is not None and due <= as_of)):
+        return "done"  # undated: done by now on a current review, else assumed done by its due day
+    if start is not None and start > as_of:
+        return "planned"
+    if current and status != "done":
+        return status
+    return "planned" if status == "planned" else "in_progress"
+
+
 def actions(pack: Pack, period: Period, settings: Any, *, as_of: date | None = None,
-            root: Path | None = None) -> pd.DataFrame:
+            root: Path | None = None, snapshot: date | None = None) -> pd.DataFrame:
     """The review's actions: open ones plus those done in or after the period.
 
     Parameters
@@ -155,7 +181,11 @@ def actions(pack: Pack, period: Period, settings: Any, *, as_of: date | None = N
     pack, period, settings
         The pack, the review period and the run's settings.
     as_of
-        The "today" of the report (default: the period's last day). Never the wall clock.
+        The "today" of the report (default: the period's last day). Never the wall clock. Every
+        status is judged as of this day (:func:`status_as_of`).
+    snapshot
+        The day the table's statuses describe (the data's last day); a review as of an earlier
+        day trusts only dated facts (start, due, done_at).
     root
         Project root for ``params/actions/<unit>.yaml`` (default: :func:`opsnb.paths.params_dir`).
 
@@ -190,6 +220,10 @@ def actions(pack: Pack, period: Period, settings: Any, *, as_of: date | None = N
     df = df[~done_before].copy()
     if df.empty:
         raise NoData("actions", f"every action was done before {period.start}")
+    df["status"] = [status_as_of(st, start, due, done, as_of, snapshot) for st, start, due, done in
+                    zip(df["status"], df["start"], df["due"], df["done_at"], strict=True)]
+    df["done_at"] = pd.Series([d if d is not None and d <= as_of else None for d in df["done_at"]], index=df.index,
+                              dtype=object)  # a day after the as-of day is not known yet
     df["overdue"] = (df["status"] != "done") & (df["due"] < as_of)
     df["days_late"] = [(as_of - d).days if o else 0 for d, o in zip(df["due"], df["overdue"], strict=True)]
     df["days_late"] = df["days_late"].astype("Int64")
@@ -213,7 +247,7 @@ class WeekPlan:
     """Which actions are active in each week of the month after the review period.
 
     ``weeks``: (first day, last day) of weeks 1–4 (days 1–7, 8–14, 15–21, 22–end of month).
-    ``table``: action_id, title, owner, state, w1 … w4 (booleans).
+    ``table``: action_id, title, owner, state, start, due, w1 … w4 (booleans).
     """
 
     month: Period
@@ -231,7 +265,7 @@ def week_plan(acts: pd.DataFrame, period: Period) -> WeekPlan:
     weeks = [(s, s + timedelta(days=6)), (s + timedelta(days=7), s + timedelta(days=13)),
              (s + timedelta(days=14), s + timedelta(days=20)), (s + timedelta(days=21), month.last_day)]
     open_ = acts[acts["status"] != "done"]
-    table = open_[["action_id", "title", "owner", "state"]].copy()
+    table = open_[["action_id", "title", "owner", "state", "start", "due"]].copy()
     for i, (a, b) in enumerate(weeks, start=1):
         table[f"w{i}"] = (open_["start"] <= b) & (open_["due"] >= a)
     table = table[table[[f"w{i}" for i in range(1, 5)]].any(axis=1)].reset_index(drop=True)

@@ -364,36 +364,47 @@ def _quarter(d: date) -> str:
 def action_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
     """Overdue, done-late and slipped actions (``actions`` table; ``due`` is an inclusive day).
 
-    * overdue: due before the period's last day (the report's as-of day, as on the plan page), not
-      done by then (no ``done_at`` ≤ last day and status not done), not cancelled; days overdue =
-      last day − due (the plan page's figure); score = days ÷
-      ``overdue_days_high``, at least 0.5;
-    * done late: ``done_at`` inside the period and after ``due``; score = days late ÷
-      (2 × ``overdue_days_high``);
-    * slipped: done (or, if open, still open at period end) in a later quarter than the due
-      quarter, or status postponed/延期; score 0.75 (medium).
+    Everything is judged as of the review's as-of day (the period's last day, or the data's last
+    day when the pack ends earlier — the plan page's day): nothing dated after it counts. The
+    table's undated statuses (done without ``done_at``, postponed) describe the data's last day, so
+    they count only when the review is as of that day; a past period's review (the 2025 annual
+    review run with data to 2026-10) judges by the dates alone.
+
+    * overdue: due before the as-of day, not done by then (no ``done_at`` ≤ as-of day, and not
+      marked done: on a current review, or by its due day), not cancelled; days overdue = as-of day − due (the plan
+      page's figure); score = days ÷ ``overdue_days_high``, at least 0.5;
+    * done late: ``done_at`` inside the period (up to the as-of day) and after ``due``; score =
+      days late ÷ (2 × ``overdue_days_high``);
+    * slipped: done (or, if open, still open at the as-of day) in a later quarter than the due
+      quarter, or status postponed/延期 on a current review; score 0.75 (medium).
     One action gives one problem: they share the key ``action:<id>`` and are merged.
     """
     ps = _ps(settings)
     if not pack.has("actions"):
         return _frame([], [_note("actions", "no_table:actions")])
+    from opsnb.metrics.kpis import as_of_day  # the goals page's as-of day (imported here: kpis is heavy)
+
+    as_of = as_of_day(pack, period)
+    current = as_of >= (pack.day_range()[1] or as_of)  # undated statuses describe the data's last day
     a = pack.table("actions")
     cols = ["action_id", "title", "owner", "start", "due"] + [c for c in ("status", "done_at") if c in a.columns]
-    a = a.filter(a.start < _ts(period.end)).select(*cols)
+    a = a.filter(a.start <= _ts(as_of)).select(*cols)
     df = a.execute()
     if df.empty:
         return _frame([])
     status = df["status"].astype("string").str.strip().str.lower() if "status" in df else pd.Series(
         pd.NA, index=df.index, dtype="string")
     done_at = pd.to_datetime(df["done_at"]) if "done_at" in df else pd.Series(pd.NaT, index=df.index)
+    done_at = done_at.where(done_at <= _ts(as_of))  # a day after the as-of day is not known yet
     due = pd.to_datetime(df["due"])
-    end = _ts(period.end)
-    last = _ts(period.last_day)
-    done_by_end = (done_at.notna() & (done_at < end)) | (status.isin(DONE_STATUSES).fillna(False) & done_at.isna())
+    last = _ts(as_of)
+    # undated "done": done by now on a current review, else taken as done by its due day
+    marked_done = status.isin(DONE_STATUSES).fillna(False) & done_at.isna() & (current | (due <= last))
+    done_by_end = done_at.notna() | marked_done
     cancelled = status.isin(CANCELLED_STATUSES).fillna(False)
-    postponed = status.isin(POSTPONED_STATUSES).fillna(False)
+    postponed = status.isin(POSTPONED_STATUSES).fillna(False) & current
     rows = []
-    end_q = _quarter(period.last_day)
+    end_q = _quarter(as_of)
     for i in df.index:
         base = {"action_id": df.at[i, "action_id"], "title": df.at[i, "title"], "due": due[i].date().isoformat()}
         owner = df.at[i, "owner"] if isinstance(df.at[i, "owner"], str) else None

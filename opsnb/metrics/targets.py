@@ -29,7 +29,7 @@ import ibis
 import pandas as pd
 
 from opsnb.errors import NoData
-from opsnb.metrics.kpi_targets import resolve_target, target_table
+from opsnb.metrics.kpi_targets import SOURCE_SUM_MONTHS, resolve_target, target_table
 from opsnb.metrics.orders import paid, refunded
 from opsnb.pack import Pack
 from opsnb.pack.expr import money_sum
@@ -267,10 +267,13 @@ def monthly_actuals(pack: Pack, metric: str, start: date, end: date) -> pd.Serie
 class AnnualPlan:
     """Monthly, quarterly and annual targets of the plan year.
 
-    ``targets`` columns: metric, unit, level (year/quarter/month), period (label), share (of the
-    year; None for copied metrics), target, actual (year-to-date actual on the year row in
+    ``targets`` columns: metric, unit, level (year / quarter / quarter_rest — the months of a
+    quarter still to come — / month), period (label), share (of the year's target; None for
+    copied metrics), target (the target the period's review judges by: the goals page's resolver,
+    else the plan's proposal), source (the resolver's source, or ``"plan"``), proposed (the plan's
+    own split; None where it proposes nothing), actual (year-to-date actual on the year row in
     ``rest_of_year`` mode), basis (growth/kpis/trailing12/run_rate/copied), method (shares,
-    trailing12, seasonal_indices, even, copied). ``notes`` maps a metric to its reader notes.
+    trailing12, seasonal_indices, even, copied), months. ``notes`` maps a metric to its reader notes.
     """
 
     year: int
@@ -279,8 +282,15 @@ class AnnualPlan:
     notes: dict[str, list[Note]]
 
     def for_period(self, label: str) -> pd.DataFrame:
-        """The targets of one period label (``2026-11``, ``2026-Q4``, ``2026``)."""
-        return self.targets[self.targets["period"] == label].reset_index(drop=True)
+        """The targets of one period label (``2026-11``, ``2026-Q4``, ``2026``): the period's own
+        target (a quarter's, not the rest of it)."""
+        t = self.targets
+        return t[(t["period"] == label) & (t["level"] != "quarter_rest")].reset_index(drop=True)
+
+    def rest_of(self, label: str) -> pd.DataFrame:
+        """The rows of quarter ``label`` that hold only its months still to come (empty when none)."""
+        t = self.targets
+        return t[(t["period"] == label) & (t["level"] == "quarter_rest")].reset_index(drop=True)
 
 
 def plan_year(period: Period) -> tuple[int, str]:
@@ -428,15 +438,57 @@ def annual_plan(pack: Pack, period: Period, settings: Any, *,
         notes.setdefault(key, [])
     if not rows:
         raise NoData("orders", "no metric of plan.volume_kpis/copy_kpis has history or a target: " + "; ".join(reasons))
-    order = {"year": 0, "quarter": 1, "month": 2}
-    df = pd.DataFrame(rows)
-    if mode == "rest_of_year":  # a part's share is what it holds of the year's target, so shares add up
-        annual_of = {r["metric"]: r["target"] for r in rows if r["level"] == "year" and r["basis"] != "copied"}
-        df["share"] = [t / annual_of[m] if lv != "year" and m in annual_of and annual_of[m] else s
-                       for m, lv, t, s in zip(df["metric"], df["level"], df["target"], df["share"], strict=True)]
-    df["share"] = df["share"].astype("Float64")
-    df["actual"] = df["actual"].astype("Float64")
-    df["target"] = df["target"].astype("float64")
-    df = df.sort_values(["metric", "level", "period"], key=lambda c: c.map(order) if c.name == "level" else c,
-                        kind="stable").reset_index(drop=True)
+    df = _reconcile(pd.DataFrame(rows), target_table(pack, extra_targets), settings)
     return AnnualPlan(year, mode, df, notes)
+
+
+def _reconcile(df: pd.DataFrame, targets: pd.DataFrame, settings: Any) -> pd.DataFrame:
+    """One plan: each period's ``target`` is the one its review will judge by.
+
+    The split above is the plan's *proposal* (``proposed``). Where the goals page's resolver
+    (:func:`opsnb.metrics.kpi_targets.resolve_target`: the kpis table, the previous plan, sums of
+    months or quarters) has a target for the period, that is the ``target`` (``source`` says where
+    it comes from) and the proposal stands beside it; elsewhere the proposal is the target
+    (``source`` ``"plan"``) and the plan publishes it for the next review. A quarter of which only
+    some months are still to come gets two rows: the quarter's own target (``level`` quarter) and
+    the months still to come (``level`` ``quarter_rest``). Ratios and averages (copied) have a
+    quarter or year row only where the resolver has a target for that quarter or year: a year's
+    row of a ratio is never a month's target.
+    """
+    out: list[dict[str, Any]] = []
+    for r in df.to_dict("records"):
+        kpi = settings.kpi(r["metric"])
+        copied = r["basis"] == "copied"
+        proposed = r["target"]
+        per = Period.parse(str(r["period"]))
+        n_months = r.get("months")
+        if r["level"] == "quarter" and n_months is not None and not pd.isna(n_months) and int(n_months) < 3:
+            rest = [m for m in per.month_periods() if f"{m.label}" in set(df.loc[df["metric"] == r["metric"], "period"])]
+            got = [resolve_target(targets, kpi, m).value for m in rest]
+            whole = resolve_target(targets, kpi, per)
+            out.append({**r, "level": "quarter", "months": 3, "target": whole.value, "proposed": None,
+                        "source": whole.source, "share": None})
+            rest_target = None if any(v is None for v in got) else float(sum(v for v in got if v is not None))
+            out.append({**r, "level": "quarter_rest", "target": rest_target if rest_target is not None else proposed,
+                        "proposed": proposed, "source": SOURCE_SUM_MONTHS if rest_target is not None else "plan",
+                        "share": None})
+            continue
+        tgt = resolve_target(targets, kpi, per)
+        if copied and r["level"] != "month" and tgt.value is None:
+            continue  # a ratio's quarter or year target is its own, never a month's copied
+        out.append({**r, "target": tgt.value if tgt.value is not None else proposed,
+                    "proposed": None if copied and r["level"] != "month" else proposed,
+                    "source": tgt.source if tgt.value is not None else "plan", "share": None})
+    res = pd.DataFrame(out)
+    if res.empty:
+        return res
+    annual = {m: t for m, lv, t, b in zip(res["metric"], res["level"], res["target"], res["basis"], strict=True)
+              if lv == "year" and b != "copied"}
+    res["share"] = pd.array([None if b == "copied" or not annual.get(m) or t is None or pd.isna(t) else t / annual[m]
+                             for m, t, b in zip(res["metric"], res["target"], res["basis"], strict=True)], dtype="Float64")
+    res["actual"] = res["actual"].astype("Float64")
+    res["target"] = res["target"].astype("float64")
+    res["proposed"] = pd.array([None if v is None or pd.isna(v) else float(v) for v in res["proposed"]], dtype="Float64")
+    order = {"year": 0, "quarter": 1, "quarter_rest": 2, "month": 3}
+    return res.sort_values(["metric", "level", "period"], key=lambda c: c.map(order) if c.name == "level" else c,
+                           kind="stable").reset_index(drop=True)

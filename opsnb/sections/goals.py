@@ -105,6 +105,62 @@ def _good(mom: Any, direction: str) -> bool | None:
     return (float(mom) > 0) == (direction == "higher")
 
 
+def _sep(lang: str) -> str:
+    return t("goals.sep", lang)
+
+
+def _months_text(labels: tuple[str, ...] | list[str], lang: str) -> str:
+    if len(labels) <= 2:
+        return _sep(lang).join(labels)
+    return t("goals.rule.month_range", lang, first=labels[0], last=labels[-1])
+
+
+def rule_text(rule: km.ToDate, lang: str) -> str | None:
+    """How the target to date was made, in words, from the :class:`~opsnb.metrics.kpi_targets.ToDate`
+    rule that was applied (the footnotes' one source); None when the period is covered whole."""
+    if not rule.partial or rule.method == "none":
+        return None
+    if rule.method == "not_prorated":
+        return t("goals.rule.not_prorated", lang)
+    if rule.method == "period":
+        basis = t(f"goals.rule.basis.{rule.basis}", lang, covered=rule.covered_days, days=rule.period_days)
+        return t("goals.rule.period", lang, share=fmt.pct(rule.share, lang), basis=basis)
+    if rule.part is None:
+        key = "goals.rule.months" if len(rule.months) > 1 else "goals.rule.month_one"
+        return t(key, lang, months=_months_text(rule.months, lang))
+    basis = t(f"goals.rule.basis.{rule.basis}", lang, covered=rule.part_days, days=rule.part_period_days)
+    key = "goals.rule.months_part" if rule.months else "goals.rule.part_only"
+    return t(key, lang, months=_months_text(rule.months, lang), part=rule.part,
+             part_share=fmt.pct(rule.part_share, lang), basis=basis)
+
+
+def rule_note(rows: pd.DataFrame, lang: str, *, rule_col: str = "rule") -> str | None:
+    """One footnote for the KPIs of ``rows`` whose period is covered in part: the span, then each
+    rule applied with the KPIs it applied to (generated from the rule objects, never hand-written)."""
+    groups: dict[str, list[str]] = {}
+    span: km.ToDate | None = None
+    for _, r in rows.iterrows():
+        rule = r.get(rule_col)
+        if not isinstance(rule, km.ToDate):
+            continue
+        text = rule_text(rule, lang)
+        if text is None:
+            continue
+        span = span or rule
+        groups.setdefault(text, []).append(_label(r, lang))
+    if span is None:
+        return None
+    parts = [t("goals.rule.group", lang, labels=_sep(lang).join(labels), text=text) for text, labels in groups.items()]
+    return t("goals.rule.note", lang, period=_period_name(span.period, lang), as_of=span.as_of.isoformat(),
+             covered=span.covered_days, days=span.period_days, rules=t("goals.rule.join", lang).join(parts))
+
+
+def _period_name(label: str, lang: str) -> str:
+    if "-Q" in label:
+        return _quarter_name(label)
+    return t("goals.rule.year", lang, year=label) if label.isdigit() else label
+
+
 # ---------------------------------------------------------------- compute (shared through ctx.memo)
 
 
@@ -126,7 +182,7 @@ def _attainment(ctx: Context) -> pd.DataFrame:
             raise NoData("kpis", t("goals.reason.no_kpis", ctx.lang))
         if ctx.run_dir is not None:  # the batch appends these values to the KPI ledger when it publishes
             tmp = ctx.run_dir / ".kpis.parquet.tmp"
-            plain = df.copy()
+            plain = df.drop(columns=["rule"])
             plain.attrs = {}  # attrs hold dates and notes for the page, not for the ledger
             plain.to_parquet(tmp, index=False)
             tmp.replace(ctx.run_dir / "kpis.parquet")
@@ -210,39 +266,115 @@ def attainment_table(att: pd.DataFrame, lang: str, currency: str = "¥") -> ui.T
     return ui.table(pd.DataFrame(rows), lang, currency=currency)
 
 
-def _attain_sentence(r: Any, lang: str, currency: str) -> str:
-    label = _label(r, lang)
-    actual = _val(r["actual"], r["unit"], lang, currency, r["reason"])
-    if r["status"] == "n/a":
-        return t("goals.bullet.na", lang, label=label, actual=actual,
-                 reason=reason_text(r["reason"], lang) or fmt.na(lang))
-    return t(f"goals.bullet.{r['status']}", lang, label=label, actual=actual,
-             target=_val(r["target"], r["unit"], lang, currency), attainment=fmt.pct(r["attainment"], lang))
+def _num(x: Any) -> float | None:
+    return None if _missing(x) else float(x)
+
+
+def _gap(r: Any) -> float | None:
+    """How far a KPI is from its target, in its own unit (positive: short of it)."""
+    a, g = _num(r["actual"]), _num(r["target"])
+    if a is None or g is None:
+        return None
+    return g - a if r["direction"] == "higher" else a - g
+
+
+def _gap_text(r: Any, lang: str, currency: str) -> str:
+    gap = _gap(r)
+    if gap is None:
+        return fmt.na(lang)
+    if r["unit"] == "ratio":  # between two ratios as shown, in points
+        a, g = float(r["actual"]), float(r["target"])
+        return fmt.pp(abs(fmt.shown_ratio_change(a, g)), lang, signed=False)
+    return _val(gap, r["unit"], lang, currency)
+
+
+def _adverse(r: Any) -> float | None:
+    """The MoM change as bad news (positive: moved the wrong way), relative for every unit so
+    KPIs of different units can be ranked; None without a change."""
+    mom, prev, cur = _num(r["mom"]), _num(r["previous"]), _num(r["actual"])
+    if mom is None:
+        return None
+    rel = mom if r["mom_kind"] != "pp" else (None if not prev else (cur - prev) / abs(prev))  # type: ignore[operator]
+    if rel is None:
+        return None
+    return -rel if r["direction"] == "higher" else rel
+
+
+def _item(r: Any, lang: str, currency: str, key: str, **kw: Any) -> str:
+    return t(f"goals.bullet.{key}", lang, label=_label(r, lang), attainment=_pct(r["attainment"], lang),
+             mom=change_text(shown_change(r, "mom"), r["mom_kind"], lang, r["mom_reason"]), **kw)
 
 
 def attainment_bullets(att: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]:
-    """Written-review bullets: an overview, a partial-period note, one line per KPI, MoM/YoY lines."""
-    out = []
+    """What the reader must know from the KPI table, conclusion first, at most about five sentences.
+
+    1. The verdict: how many KPIs met their target, and every one that missed (with its gap).
+    2. Why a missed KPI missed: its actual fell, or its target rose faster than the actual.
+    3. KPIs that met their target but would miss it if this month's fall repeated.
+    4. The largest moves of KPIs not named yet (good and bad, direction-aware).
+    5. For a period under way: how targets were pro-rated (generated from the rule applied).
+    A sentence never restates one row of the table.
+    """
+    out: list[str] = []
+    sep = _sep(lang)
     scored = att[att["status"] != "n/a"]
+    named: set[str] = set()
     if len(scored):
-        counts = scored["status"].value_counts()
-        out.append(t("goals.bullet.overview", lang, n=len(scored), exceeded=int(counts.get("exceeded", 0)),
-                     nearly=int(counts.get("nearly", 0)), missed=int(counts.get("missed", 0))))
+        missed = scored[scored["status"] == "missed"].assign(_a=lambda d: d["attainment"].astype("float64"))
+        missed = missed.sort_values("_a")
+        met = int((scored["status"] != "missed").sum())
+        if len(missed):
+            items = sep.join(_item(r, lang, currency, "missed_item", gap=_gap_text(r, lang, currency))
+                             for _, r in missed.iterrows())
+            out.append(t("goals.bullet.verdict_missed", lang, n=len(scored), met=met, items=items))
+        else:
+            nearly = scored[scored["status"] == "nearly"]
+            extra = "" if nearly.empty else t("goals.bullet.verdict_nearly", lang, items=sep.join(
+                _item(r, lang, currency, "nearly_item") for _, r in nearly.iterrows()))
+            exceeded = int((scored["status"] == "exceeded").sum())
+            key = "goals.bullet.verdict_all_exceeded" if exceeded == len(scored) else "goals.bullet.verdict_met"
+            out.append(t(key, lang, n=len(scored), exceeded=exceeded, nearly=extra))
+            named |= set(nearly["key"])
+        named |= set(missed["key"])
+        for _, r in missed.iterrows():  # the likely cause of each miss
+            prev_t, prev_a = _num(r.get("target_previous")), _num(r["previous"])
+            cur_t, cur_a = _num(r["target"]), _num(r["actual"])
+            if bool(r["partial"]) or None in (prev_t, prev_a, cur_t, cur_a) or not prev_t or not prev_a:
+                continue
+            t_chg, a_chg = cur_t / prev_t - 1, cur_a / prev_a - 1  # type: ignore[operator]
+            moved_wrong = (a_chg < 0) == (r["direction"] == "higher") and a_chg != 0
+            key = "cause_actual" if moved_wrong else "cause_target"
+            out.append(t(f"goals.bullet.{key}", lang, label=_label(r, lang),
+                         target_change=fmt.pct(t_chg, lang, signed=True), actual_change=fmt.pct(a_chg, lang, signed=True)))
+        # met, but a repeat of this month's fall would miss
+        risk = []
+        for _, r in scored[scored["status"] != "missed"].iterrows():
+            bad, a = _adverse(r), _num(r["attainment"])
+            if bad is None or a is None or bad <= 0:
+                continue
+            # attainment if the same relative move happened again (actual × (1 − bad) when higher is
+            # better; target ÷ (actual × (1 + bad)) when lower is better)
+            again = a * (1 - bad) if r["direction"] == "higher" else a / (1 + bad)
+            if again < 1:
+                risk.append(r)
+        if risk:
+            named |= {r["key"] for r in risk}
+            out.append(t("goals.bullet.at_risk", lang, items=sep.join(_item(r, lang, currency, "risk_item") for r in risk)))
+    moves = [(b, r) for _, r in att[~att["key"].isin(named)].iterrows() if (b := _adverse(r)) is not None and b != 0]
+    worse = [r for _, r in sorted((m for m in moves if m[0] > 0), key=lambda m: -m[0])[:2]]
+    better = [r for _, r in sorted((m for m in moves if m[0] < 0), key=lambda m: m[0])[:2]]
+    if worse or better:
+        listing = {k: sep.join(_item(r, lang, currency, "move_item") for r in rows)
+                   for k, rows in (("better", better), ("worse", worse)) if rows}
+        out.append(t("goals.bullet.movers_" + "_".join(listing), lang, **listing))
     info = att.attrs.get("partial") or {}
     if info.get("partial"):
-        how = "last_year_shape" if (att["prorate"] == "last_year_shape").any() else "even_split"
         last = info.get("last_day")
         out.append(t("goals.bullet.partial", lang, last_day=last.isoformat() if last else "",
-                     covered=info.get("covered_days"), days=info.get("period_days"),
-                     how=t(f"goals.prorate.{how}", lang)))
-    for _, r in att.iterrows():
-        if _missing(r["actual"]) and _missing(r["target"]):
-            continue
-        out.append(_attain_sentence(r, lang, currency))
-        if not (_missing(r["mom"]) and _missing(r["yoy"])):
-            out.append(t("goals.bullet.changes", lang, label=_label(r, lang),
-                         mom=change_text(shown_change(r, "mom"), r["mom_kind"], lang, r["mom_reason"]),
-                         yoy=change_text(shown_change(r, "yoy"), r["yoy_kind"], lang, r["yoy_reason"])))
+                     covered=info.get("covered_days"), days=info.get("period_days")))
+        note = rule_note(att, lang)
+        if note:
+            out.append(note)
     return out
 
 
@@ -352,7 +484,7 @@ def ytd_table(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Table | 
         t("goals.col.annual_target", lang): _val(r["annual_target"], r["unit"], lang, currency),
         t("goals.col.source", lang): _source(r["target_source"], lang),
         t("goals.col.progress", lang): _pct(r["progress"], lang),
-        t("goals.col.elapsed", lang): fmt.pct(r["elapsed_share"], lang),
+        t("goals.col.expected", lang): _pct(r["expected_share"], lang),
         t("goals.col.projection", lang): _val(r["projection"], r["unit"], lang, currency),
         t("goals.col.projected_attainment", lang): _pct(r["projected_attainment"], lang),
         t("goals.col.status", lang): _status(r["status"], lang),
@@ -361,27 +493,53 @@ def ytd_table(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Table | 
 
 
 def ytd_bullets(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> list[str]:
-    """"GMV：年初至今…，完成年度目标…的90.0%（时间进度…）；按当前节奏预计全年…" per KPI with an annual target."""
+    """The year so far, conclusion first: which annual targets the year is on course to miss (and
+    what the rest of the year then needs per day), which it is on course to meet, and how the
+    target to date was made (generated from the rule applied)."""
     d = ytd[ytd["annual_target"].map(lambda v: not _missing(v)) & ytd["actual"].map(lambda v: not _missing(v))]
     if d.empty:
         return [t("goals.bullet.ytd_none", lang)]
-    out = []
-    for _, r in d.iterrows():
-        kw = {"label": _label(r, lang), "actual": _val(r["actual"], r["unit"], lang, currency),
-              "target": _val(r["annual_target"], r["unit"], lang, currency),
-              "projected": _pct(r["projected_attainment"], lang, r["reason"])}
-        if r.get("projection_method") == "seasonal":
-            out.append(t("goals.bullet.ytd_seasonal", lang, expected=fmt.pct(r["expected_share"], lang),
-                         progress=fmt.pct(r["progress"], lang), pace=fmt.pct(r["pace"], lang),
-                         projection=_val(r["projection"], r["unit"], lang, currency),
-                         status=_status(r["status"], lang), **kw))
-        elif r["progress"] is not None and r["projection"] is not None and r["projection"] != r["actual"]:
-            out.append(t("goals.bullet.ytd", lang, progress=fmt.pct(r["progress"], lang),
-                         elapsed=fmt.pct(r["elapsed_share"], lang),
-                         projection=_val(r["projection"], r["unit"], lang, currency),
-                         status=_status(r["status"], lang), **kw))
-        else:
-            out.append(t("goals.bullet.ytd_rate", lang, **kw))
+    out: list[str] = []
+    sep = _sep(lang)
+    rules = [r for r in d["rule"] if isinstance(r, km.ToDate)]
+    done = bool(rules) and not rules[0].partial  # the year is over: the actual is the year's
+    proj = d[d["projected_attainment"].map(lambda v: not _missing(v))]
+    behind = proj[proj["status"] != "exceeded"].assign(_p=lambda x: x["projected_attainment"].astype("float64"))
+    behind = behind.sort_values("_p")
+    ahead = proj[proj["status"] == "exceeded"]
+
+    def item(r: Any, key: str) -> str:
+        return t(f"goals.bullet.{key}", lang, label=_label(r, lang), projected=_pct(r["projected_attainment"], lang),
+                 projection=_val(r["projection"], r["unit"], lang, currency),
+                 target=_val(r["annual_target"], r["unit"], lang, currency))
+
+    if len(behind):
+        out.append(t("goals.bullet.ytd_done_behind" if done else "goals.bullet.ytd_behind", lang,
+                     items=sep.join(item(r, "ytd_item") for _, r in behind.iterrows())))
+    if len(ahead):
+        out.append(t("goals.bullet.ytd_done_ahead" if done else "goals.bullet.ytd_ahead", lang,
+                     items=sep.join(item(r, "ytd_short_item") for _, r in ahead.iterrows())))
+    if not done:  # what the rest of the year needs, against what its own targets expect (seasonality included)
+        for _, r in behind.iterrows():
+            rule = r["rule"]
+            if not isinstance(rule, km.ToDate) or r["direction"] != "higher" or _missing(r["target_to_date"]):
+                continue
+            need = float(r["annual_target"]) - float(r["actual"])
+            rest = float(r["annual_target"]) - float(r["target_to_date"])
+            if need <= 0 or rest <= 0:
+                continue
+            out.append(t("goals.bullet.ytd_need", lang, label=_label(r, lang), need=_val(need, r["unit"], lang, currency),
+                         days=rule.period_days - rule.covered_days, rest=_val(rest, r["unit"], lang, currency),
+                         ratio=fmt.pct(need / rest, lang)))
+    others = d[d["projected_attainment"].map(_missing)]
+    if len(others):
+        out.append(t("goals.bullet.ytd_rate", lang, items=sep.join(
+            t("goals.bullet.ytd_rate_item", lang, label=_label(r, lang), progress=_pct(r["progress"], lang),
+              reason=reason_text(r["reason"], lang) or fmt.na(lang)) for _, r in others.iterrows())))
+    note = rule_note(d, lang)
+    if note:
+        out.append(note)
+        out.append(t("goals.bullet.ytd_projection", lang))
     return out
 
 
@@ -413,25 +571,35 @@ def quarters_table(q: pd.DataFrame, lang: str) -> ui.Table | None:
 
 
 def quarters_bullets(q: pd.DataFrame, lang: str) -> list[str]:
-    """Per KPI: attainment in each quarter, and this quarter's change on the previous one (points)."""
+    """This quarter against the earlier ones, largest move first, and how a quarter under way is
+    counted (a footnote generated from the rule applied)."""
     out = []
     d = q[q["attainment"].map(lambda v: not _missing(v))]
+    moves = []
     for k in dict.fromkeys(d["key"]):
         sub = d[d["key"] == k]
-        label = _label(sub.iloc[0], lang)
-        items = ("、" if lang == "zh" else ", ").join(
-            t("goals.bullet.quarter_item", lang, quarter=_quarter_name(r["period"]), attainment=fmt.pct(r["attainment"], lang))
-            for _, r in sub.iterrows())
-        out.append(t("goals.bullet.quarters", lang, label=label, items=items))
-        if len(sub) >= 2:
-            a, b = float(sub["attainment"].iloc[-1]), float(sub["attainment"].iloc[-2])
-            out.append(t("goals.bullet.quarter_change", lang, label=label, now=fmt.pct(a, lang),
-                         change=fmt.pp(fmt.shown_ratio_change(a, b), lang)))
+        if len(sub) < 2:
+            continue
+        now, before = float(sub["attainment"].iloc[-1]), sub["attainment"].iloc[:-1].astype("float64")
+        chg = fmt.shown_ratio_change(now, float(sub["attainment"].iloc[-2]))
+        rank = None  # the year's best or worst only says something against two quarters or more
+        if len(before) >= 2:
+            rank = "best" if now > before.max() else "worst" if now < before.min() else None
+        moves.append((abs(chg), sub.iloc[-1], chg, rank))
+    moves.sort(key=lambda m: -m[0])
+    items = []
+    for _, r, chg, rank in moves:
+        mark = "" if rank is None else t(f"goals.bullet.quarter_{rank}", lang)
+        items.append(t("goals.bullet.quarter_move", lang, label=_label(r, lang), now=fmt.pct(r["attainment"], lang),
+                       change=fmt.pp(chg, lang), mark=mark))
+    if items:
+        cur = moves[0][1]
+        out.append(t("goals.bullet.quarter_moves", lang, quarter=_quarter_name(cur["period"]), items=_sep(lang).join(items)))
     part = q[q["partial"].astype(bool)]
     if len(part):
-        r = part.iloc[0]
-        out.append(t("goals.bullet.quarter_partial", lang, quarter=_quarter_name(r["period"]),
-                     covered=int(r["covered_days"]), days=int(r["period_days"])))
+        note = rule_note(part, lang)
+        if note:
+            out.append("* " + note)
     return out
 
 
@@ -471,25 +639,45 @@ def drivers_table(r: dm.DriverResult, lang: str, currency: str = "¥") -> ui.Tab
 
 
 def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list[str]:
-    """The GMV change, the driver that moved it most, and each driver's contribution."""
+    """The GMV change and what moved it, in at most three sentences: the change with the driver that
+    pushed it most in its direction (its share of the change), the others that pushed the same way,
+    the ones that pushed against it, largest first (drivers that did not move are left out; the
+    table lists every one)."""
     money = lambda x: fmt.money(x, lang, currency=currency)  # noqa: E731
-    out = [t("goals.bullet.drivers_total", lang, base=money(r.gmv_base), base_period=r.base_period,
-             current=money(r.gmv_current), period=r.period, change=("+" if r.change > 0 else "") + money(r.change))]
+    signed = lambda x: ("+" if x > 0 else "") + money(x)  # noqa: E731
     if r.top is None:
-        out.append(t("goals.bullet.drivers_flat", lang))
-        return out
+        return [t("goals.bullet.drivers_total", lang, base=money(r.gmv_base), base_period=r.base_period,
+                  current=money(r.gmv_current), period=r.period, change=signed(r.change)),
+                t("goals.bullet.drivers_flat", lang)]
     tab = r.table.set_index("driver")
 
     def kw(d: str) -> dict[str, str]:
         x: Any = tab.loc[d]
         rel = fmt.na(lang) if _missing(x["change"]) else fmt.pct(x["change"], lang, signed=True)
-        c = float(x["contribution"])
         return {"driver": t(f"goals.driver.{d}", lang), "from_": _driver_value(d, x["base"], lang, currency),
                 "to": _driver_value(d, x["current"], lang, currency), "rel": rel,
-                "contrib": ("+" if c > 0 else "") + money(c)}
+                "contrib": signed(float(x["contribution"]))}
 
-    out.append(t("goals.bullet.drivers_top", lang, share=_pct(tab.loc[r.top, "share"], lang), **kw(r.top)))
-    out += [t("goals.bullet.driver_item", lang, **kw(d)) for d in tab.index if d != r.top]
+    contrib = tab["contribution"].astype("float64")
+    sign = 1 if r.change > 0 else -1 if r.change < 0 else (1 if float(contrib[r.top]) > 0 else -1)
+    with_change = contrib[contrib * sign > 0]
+    main = str(with_change.abs().idxmax()) if len(with_change) else r.top  # the largest push in the change's direction
+    share = _num(tab.loc[main, "share"])
+    # a share above 100 % (drivers that offset each other) says nothing a reader can use: name the push
+    key = "goals.bullet.drivers_main" if share is not None and 0 < share <= 1 else "goals.bullet.drivers_main_offset"
+    out = [t(key, lang, base=money(r.gmv_base), base_period=r.base_period, current=money(r.gmv_current),
+             period=r.period, change=signed(r.change), share=_pct(share, lang), **kw(main))]
+    rest = tab.drop(index=main)
+    rest = rest[rest["contribution"].astype("float64").abs() >= 0.005]  # a driver that moved by less than a cent
+    rest = rest.assign(_c=rest["contribution"].astype("float64")).sort_values("_c", key=lambda c: -c.abs())
+    same = [d for d in rest.index if float(rest.loc[d, "_c"]) * sign > 0]
+    against = [d for d in rest.index if float(rest.loc[d, "_c"]) * sign < 0]
+    if same:
+        out.append(t("goals.bullet.drivers_same", lang, items=_sep(lang).join(
+            t("goals.bullet.driver_item", lang, **kw(d)) for d in same)))
+    if against:
+        out.append(t("goals.bullet.drivers_against", lang, items=_sep(lang).join(
+            t("goals.bullet.driver_item", lang, **kw(d)) for d in against)))
     if r.method == "zero_fallback":
         out.append(t("goals.bullet.drivers_fallback", lang))
     return out
@@ -547,7 +735,9 @@ def _labels(ctx: Context) -> dict[str, tuple[str, str, str]]:
 
 def _fact(ctx: Context, r: Any, measure: str, value: Any, unit: str, text: str, label: str, source: str) -> Fact:
     per = Period.parse(label)
-    return facts.make(facts.key(f"kpi.{r['key']}", measure, facts.span(per, ctx.data_last_day)), value, unit, text,
+    as_of = r.get("as_of")  # the days the row covers: never past the review's as-of day
+    return facts.make(facts.key(f"kpi.{r['key']}", measure, facts.span(per, as_of if as_of is not None else
+                                                                      ctx.data_last_day)), value, unit, text,
                       period=label, source=source, definition=f"{r.get('label_en') or r['key']}: {measure}")
 
 
@@ -581,7 +771,7 @@ def ytd_facts(ytd: pd.DataFrame, ctx: Context) -> list[Fact]:
                                   _val(r["annual_target"], r["unit"], lang, cur), period=year, source="goals.ytd",
                                   definition=f"{r['label_en']}: annual target"))
         if not _missing(r["actual"]) and not _missing(r["annual_target"]):  # the table shows only these rows
-            where = facts.span(ctx.period.year_to_date(), ctx.data_last_day)  # the days km.ytd covers
+            where = facts.span(ctx.period.year_to_date(), r["as_of"])  # the days km.ytd covers
             out.append(facts.make(facts.key(f"kpi.{r['key']}", "actual", where), r["actual"], r["unit"],
                                   _val(r["actual"], r["unit"], lang, cur), period=year, source="goals.ytd",
                                   definition=f"{r['label_en']}: year to date"))

@@ -42,7 +42,7 @@ def _label(ctx: Context, metric: str | None) -> str:
 
 def _actions(ctx: Context) -> pd.DataFrame:
     return ctx.memo("plan.actions", lambda: m.actions(ctx.pack, ctx.period, ctx.settings, as_of=as_of(ctx),
-                                                      root=ctx.root))
+                                                      root=ctx.root, snapshot=ctx.data_last_day))
 
 
 def _plan(ctx: Context) -> tg.AnnualPlan:
@@ -250,15 +250,31 @@ def weeks_table(wp: m.WeekPlan, ctx: Context) -> ui.Table:
 
 
 def weeks_bullets(wp: m.WeekPlan, ctx: Context) -> list[str]:
-    return [ctx.t("plan.bullet.week", week=ctx.t(f"plan.week.w{i}"), n=int(wp.table[f"w{i}"].sum()))
-            for i in range(1, 5)]
+    """What changes next month (the table shows who is busy each week): the actions that end and the
+    ones that start in it, by day; or that every action simply carries on."""
+    sep = "、" if ctx.lang == "zh" else ", "
+    t = wp.table
+    first, last = wp.month.start, wp.month.last_day
+    ends = t[t["due"].map(lambda d: first <= d <= last)].sort_values("due")
+    starts = t[t["start"].map(lambda d: first <= d <= last)].sort_values("start")
+
+    def items(d: pd.DataFrame, col: str) -> str:
+        return sep.join(ctx.t("plan.bullet.week_item", title=r.title, owner=r.owner, day=f"{getattr(r, col):%m-%d}")
+                        for r in d.itertuples())
+
+    out = []
+    if len(ends):
+        out.append(ctx.t("plan.bullet.week_ends", month=wp.month.label, items=items(ends, "due")))
+    if len(starts):
+        out.append(ctx.t("plan.bullet.week_starts", month=wp.month.label, items=items(starts, "start")))
+    return out or [ctx.t("plan.bullet.week_carry_on", month=wp.month.label, n=len(t))]
 
 
 # ---------------------------------------------------------------- targets
 
 
 def targets_chart(plan: tg.AnnualPlan, ctx: Context) -> Any:
-    """Monthly targets of the first volume KPI as bars."""
+    """Monthly targets of the first volume KPI as bars (the targets the reviews will judge by)."""
     from opsnb.render import charts
 
     months = plan.targets[(plan.targets["level"] == "month") & (plan.targets["basis"] != "copied")]
@@ -273,39 +289,108 @@ def targets_chart(plan: tg.AnnualPlan, ctx: Context) -> Any:
                       unit=str(data["unit"].iloc[0]), lang=ctx.lang, currency=ctx.settings.currency)
 
 
-def _rest(months: Any) -> bool:
-    """A quarter row that holds only the months still to come."""
-    return months is not None and not pd.isna(months) and int(months) < 3
+def _source_text(src: Any, ctx: Context) -> str:
+    if not isinstance(src, str) or not src:
+        return ""
+    key = f"goals.source.{src}" if not src.startswith("plan") else "plan.source.plan"
+    from opsnb.render.i18n import has
+
+    if src.startswith("plan "):  # the previous review's plan
+        return ctx.t("plan.source.previous", period=src.split(" ", 1)[1])
+    return ctx.t(key) if has(key, ctx.lang) else src
+
+
+def _rest_label(metric: str, plan: tg.AnnualPlan, period: str) -> str:
+    months = plan.targets[(plan.targets["metric"] == metric) & (plan.targets["level"] == "month")
+                          & plan.targets["period"].map(lambda p: str(p).startswith(period[:4]))]["period"]
+    q = Period.parse(period)
+    inside = [m for m in months if q.contains(Period.parse(str(m)).start)]
+    return f"{inside[0]}–{inside[-1]}" if len(inside) > 1 else (inside[0] if inside else period)
 
 
 def targets_table(plan: tg.AnnualPlan, ctx: Context) -> ui.Table:
-    """Year, quarter and month targets per metric (formatted by the metric's unit)."""
+    """Per metric and period: the target the period's review will judge by (and where it comes from),
+    the plan's own proposal beside it where it differs, the share of the year and the split method."""
     df = plan.targets
+
+    def period_text(r: Any) -> str:
+        if r.level == "quarter_rest":
+            return ctx.t("plan.rest_period", quarter=r.period, months=_rest_label(r.metric, plan, r.period))
+        return str(r.period)
+
+    def proposed_text(r: Any) -> str:
+        if r.proposed is None or pd.isna(r.proposed) or r.source == "plan":
+            return ""
+        if abs(float(r.proposed) - float(r.target)) < (0.005 if r.unit == "currency" else 1e-9):
+            return ctx.t("plan.same")
+        return ctx.fmt(r.proposed, r.unit)
+
     out = pd.DataFrame({
         ctx.t("plan.col.metric"): [_label(ctx, k) for k in df["metric"]],
-        ctx.t("plan.col.level"): [ctx.t("plan.level.quarter_rest") if x == "quarter" and _rest(n) else ctx.t(f"plan.level.{x}")
-                                  for x, n in zip(df["level"], df.get("months", pd.Series([None] * len(df))), strict=True)],
-        ctx.t("plan.col.period"): df["period"],
+        ctx.t("plan.col.level"): [ctx.t(f"plan.level.{x}") for x in df["level"]],
+        ctx.t("plan.col.period"): [period_text(r) for r in df.itertuples()],
         ctx.t("plan.col.share"): [None if pd.isna(s) else float(s) for s in df["share"]],
-        ctx.t("plan.col.target"): [ctx.fmt(v, u) for v, u in zip(df["target"], df["unit"], strict=True)],
+        ctx.t("plan.col.review_target"): [ctx.fmt(v, u) if pd.notna(v) else ctx.t("plan.goal_open")
+                                          for v, u in zip(df["target"], df["unit"], strict=True)],
+        ctx.t("plan.col.source"): [_source_text(x, ctx) for x in df["source"]],
+        ctx.t("plan.col.proposed"): [proposed_text(r) for r in df.itertuples()],
         ctx.t("plan.col.method"): [ctx.t(f"plan.method.{x}") for x in df["method"]],
     })
     return ui.table(out, ctx.lang, formats={ctx.t("plan.col.share"): "ratio"})
 
 
 def targets_bullets(plan: tg.AnnualPlan, ctx: Context) -> list[str]:
+    """Per volume metric, conclusion first: does following the targets table meet the year's target,
+    and where the plan proposes other targets, by how much and why; then the notes."""
     out = []
-    years = plan.targets[plan.targets["level"] == "year"]
-    for r in years.itertuples():
-        if r.basis == "copied":
-            continue
-        out.append(ctx.t(f"plan.bullet.year_{plan.mode}", metric=_label(ctx, r.metric), year=plan.year,
-                         target=ctx.fmt(r.target, r.unit), actual=ctx.fmt(r.actual, r.unit),
-                         growth=ctx.fmt(ctx.settings.plan.annual_growth, "ratio"),
-                         basis=ctx.t(f"plan.basis.{r.basis}")))
-    for key, notes in plan.notes.items():
-        out += [ctx.t(n.key, **{**n.kwargs, "metric": _label(ctx, n.kwargs.get("metric", key))}) for n in notes]
+    df = plan.targets
+    for r in df[(df["level"] == "year") & (df["basis"] != "copied")].itertuples():
+        label = _label(ctx, r.metric)
+        months = df[(df["metric"] == r.metric) & (df["level"] == "month")]
+        table_sum = float(months["target"].sum())
+        plan_sum = float(months["proposed"].astype("float64").sum())
+        from_plan = months[months["source"] == "plan"]
+        if plan.mode == "rest_of_year":
+            need = max(0.0, float(r.target) - float(r.actual)) if pd.notna(r.actual) else plan_sum
+            target = ctx.fmt(r.target, r.unit)
+            if r.source == "plan":  # no annual target in the targets table: the plan's own, say how it was set
+                target = ctx.t("plan.plan_target", target=target, basis=ctx.t(f"plan.basis.{r.basis}"),
+                               growth=ctx.fmt(ctx.settings.plan.annual_growth, "ratio"))
+            kw = dict(metric=label, year=plan.year, target=target, actual=ctx.fmt(r.actual, r.unit),
+                      months=len(months), table=ctx.fmt(table_sum, r.unit), need=ctx.fmt(need, r.unit))
+            if len(from_plan) == len(months):
+                out.append(ctx.t("plan.bullet.rest_plan_only", **kw))
+            elif table_sum + 1e-6 >= need:
+                out.append(ctx.t("plan.bullet.rest_enough", slack=ctx.fmt(table_sum - need, r.unit), **kw))
+            else:
+                out.append(ctx.t("plan.bullet.rest_short", short=ctx.fmt(need - table_sum, r.unit), **kw))
+        else:
+            proposed = r.proposed if r.proposed is not None and pd.notna(r.proposed) else r.target
+            kw = dict(metric=label, year=plan.year, target=ctx.fmt(r.target, r.unit), proposed=ctx.fmt(proposed, r.unit),
+                      basis=ctx.t(f"plan.basis.{r.basis}"), growth=ctx.fmt(ctx.settings.plan.annual_growth, "ratio"),
+                      source=_source_text(r.source, ctx))
+            if r.source == "plan":
+                out.append(ctx.t("plan.bullet.next_plan_only", **kw))
+            else:
+                diff = float(proposed) / float(r.target) - 1 if r.target else None
+                out.append(ctx.t("plan.bullet.next_both", change=ctx.fmt(diff, "ratio") if diff is not None else
+                                 ctx.t("common.na"), **kw))
+        if len(from_plan) and len(from_plan) < len(months):
+            out.append(ctx.t("plan.bullet.plan_fills", metric=label, periods="、".join(from_plan["period"])
+                             if ctx.lang == "zh" else ", ".join(from_plan["period"])))
+    out += _grouped_notes(plan, ctx)
     return out
+
+
+def _grouped_notes(plan: tg.AnnualPlan, ctx: Context) -> list[str]:
+    """The plan's notes; one sentence for a note that several metrics share (same key, same figures)."""
+    sep = "、" if ctx.lang == "zh" else ", "
+    groups: dict[tuple[str, tuple[tuple[str, Any], ...]], list[str]] = {}
+    for key, notes in plan.notes.items():
+        for n in notes:
+            rest = tuple(sorted((k, v) for k, v in n.kwargs.items() if k != "metric"))
+            groups.setdefault((n.key, rest), []).append(_label(ctx, n.kwargs.get("metric", key)))
+    return [ctx.t(k, **dict(rest), metric=sep.join(dict.fromkeys(labels))) for (k, rest), labels in groups.items()]
 
 
 # ---------------------------------------------------------------- calendar
@@ -348,6 +433,9 @@ def calendar_bullets(c: cal.MarketingCalendar, ctx: Context) -> list[str]:
     for r in c.themes.itertuples():
         unit = ctx.settings.kpi(r.metric).unit if _known(ctx, r.metric) else "count"
         goal = ctx.fmt(r.target, unit) if r.target is not None and pd.notna(r.target) else ctx.t("plan.goal_open")
+        rest = getattr(r, "rest_target", None)
+        if rest is not None and pd.notna(rest):  # the quarter is under way: its goal, and what is left of it
+            goal = ctx.t("plan.goal_with_rest", goal=goal, months=r.rest_months, rest=ctx.fmt(rest, unit))
         out.append(ctx.t("plan.bullet.theme", quarter=r.quarter, theme=ctx.t(f"plan.theme.{r.theme}"),
                          metric=_label(ctx, r.metric), goal=goal))
     out += [ctx.t(n.key, **{**n.kwargs, **({"region": region_name(n.kwargs["region"], ctx.lang)}
@@ -458,11 +546,9 @@ def targets_facts(plan: tg.AnnualPlan, ctx: Context) -> list[Fact]:
     """Annual, quarter and month targets as the target table shows them (the goals page shares the annual key)."""
     out = []
     for r in plan.targets.itertuples():
-        if r.basis == "copied":
-            continue
+        if r.basis == "copied" or r.level == "quarter_rest" or pd.isna(r.target):
+            continue  # the months still to come of a quarter are not the quarter's target
         where = str(r.period) if r.level == "year" else facts.span(Period.parse(str(r.period)))
-        if r.level == "quarter" and int(getattr(r, "months", 3) or 3) < 3:
-            continue  # only the months still to come: not the quarter's target
         out.append(facts.make(facts.key(f"kpi.{r.metric}", "target", where), r.target, r.unit, ctx.fmt(r.target, r.unit),
                               period=str(r.period), source="plan.targets", definition=f"{r.metric}: {r.level} target"))
     return out

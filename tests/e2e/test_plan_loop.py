@@ -1,4 +1,5 @@
-"""Closing the loop: the plan published for one month supplies the next month's missing targets."""
+"""Closing the loop: the plan published for one month is what the next month's review judges by (the kpis
+table where it has a target, the plan's own split where it has none)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def test_second_month_goals_check_first_month_plan_targets(tmp_path: Path):
     assert att.loc["orders", "target"] == pytest.approx(orders_target)
     assert att.loc["orders", "target_source"] == "plan 2026-09"
     assert att.loc["gmv", "target_source"] != "plan 2026-09"  # the kpis table still wins where it has a target
+    # one plan: every target the September plan published for October is the one October's review judges by
+    for metric, target in zip(planned["metric"], planned["target"], strict=True):
+        assert att.loc[metric, "target"] == pytest.approx(target), metric
     assert "plan 2026-09" in (octo.out_dir / "01_goals.html").read_text(encoding="utf-8")
     ledger = pd.read_parquet(root / "outputs" / "loop" / "ledger.parquet")
     assert set(ledger["period"]) == {"2026-09", "2026-10"}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pandas as pd
 import pytest
 
+from opsnb.metrics import kpi_targets as kt
 from opsnb.metrics import kpis as K
 from opsnb.params import Settings, StatusBands
 from opsnb.periods import Period
@@ -155,7 +157,8 @@ def test_partial_quarter_of_whole_months_takes_their_targets(pa, settings):
     df = K.attainment(pa, Period.parse("2026-Q4"), settings, kpis=[settings.kpi("gmv")]).set_index("key")
     r = df.loc["gmv"]
     assert r["partial"] and r["covered_days"] == 31 and r["period_days"] == 92
-    assert r["prorate"] == "months_to_date" and r["prorate_share"] == pytest.approx(150 / 450)
+    assert r["prorate"] == "months" and r["prorate_share"] == pytest.approx(150 / 450)
+    assert r["rule"].months == ("2026-10",) and r["rule"].part is None and r["target_source"] == "kpis table"
     assert r["target_full"] == 450.0 and r["target"] == pytest.approx(150.0)
     assert r["attainment"] == pytest.approx(180 / 150)
     october = K.attainment(pa, Period.parse("2026-10"), settings, kpis=[settings.kpi("gmv")]).set_index("key")
@@ -182,7 +185,9 @@ def test_partial_month():
     assert g["previous"] == 40.0 and g["mom"] == pytest.approx(1.0)  # Sep 1–10 only
     assert g["last_year"] == 40.0 and g["yoy"] == pytest.approx(1.0)
     n = df.loc["new_users"]  # no signups last year → even split 10/31
-    assert n["prorate"] == "even_split" and n["target"] == pytest.approx(10.0) and n["attainment"] == pytest.approx(0.5)
+    assert (n["prorate"], n["prorate_basis"]) == ("period", "days")
+    assert n["target"] == pytest.approx(10.0) and n["attainment"] == pytest.approx(0.5)
+    assert (g["prorate"], g["prorate_basis"], g["prorate_share"]) == ("period", "last_year_shape", pytest.approx(0.4))
     a = df.loc["aov"]  # an average is compared with its full target
     assert a["prorate"] == "not_prorated" and a["target"] == 50.0 and a["actual"] == 40.0
 
@@ -206,8 +211,13 @@ def test_trend_ytd_by_quarter(pa, settings):
     assert tr["actual"].iloc[0] == 0.0  # covered (data from 2025-01-01), no orders
     y = K.ytd(pa, OCT, settings, kpis=[settings.kpi("gmv")]).set_index("key").loc["gmv"]
     assert y["actual"] == 280.0 and y["annual_target"] == 1000.0 and y["progress"] == pytest.approx(0.28)
-    assert y["projection"] == pytest.approx(280 * 365 / 304)
-    assert y["projected_attainment"] == pytest.approx(280 * 365 / 304 / 1000) and y["status"] == "missed"
+    # no monthly target for January–September: the annual target to date follows the one rule, last
+    # year's shape (2025: 90 of 120 by 31 October → 750), as the attainment of the year does
+    assert y["target_to_date"] == pytest.approx(750.0) and y["projection_method"] == "period/last_year_shape"
+    assert y["projection"] == pytest.approx(280 / 750 * 1000)
+    assert y["projected_attainment"] == pytest.approx(280 / 750) and y["status"] == "missed"
+    year = K.attainment(pa, Period.parse("2026"), settings, kpis=[settings.kpi("gmv")]).set_index("key").loc["gmv"]
+    assert year["target"] == pytest.approx(y["target_to_date"])  # one rule, one figure
     q = K.by_quarter(pa, OCT, settings, kpis=[settings.kpi("gmv")])
     g = q[q["key"] == "gmv"].set_index("period")
     assert list(g.index) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
@@ -222,7 +232,7 @@ def test_ytd_seasonal_pace_from_monthly_targets(pa, settings):
     g = y.loc["gmv"]
     assert g["target_to_date"] == pytest.approx(240.0)  # 9 × 10 + October's 150 from the kpis table
     assert g["expected_share"] == pytest.approx(0.24) and g["pace"] == pytest.approx(280 / 240)
-    assert g["projection_seasonal"] == pytest.approx(1000 * 280 / 240)
+    assert g["projection"] == pytest.approx(1000 * 280 / 240) and g["projection_method"] == "months"
     assert y.loc["mau", "projection"] is None and y.loc["mau", "reason"] == "no_target"
 
 
@@ -237,3 +247,47 @@ def test_average_dau_divides_by_the_units_open_days(pa):
     shut = dataclasses.replace(pa, business=BusinessCalendar(closed_weekdays=frozenset({5})))
     assert shut.days_open(oct_.start, oct_.end) == 26  # 3, 10, 17, 24, 31 October are Saturdays
     assert K.kpi_value(shut, "active_users", oct_).value == pytest.approx(6 / 26)
+
+
+def _q4_pack(last_day: str = "2026-12-09"):
+    """Orders: October 90, November 110, 1–9 December 500 (the data run past a November review).
+    Monthly targets 100, 100, 100; last November 10 on the 1st (the data start) and 30 on the 25th (shape by day 15: 0.25)."""
+    from opsnb.pack import from_frames
+
+    orders = pd.DataFrame({"order_id": ["a", "b", "c", "d", "e"], "user_id": ["u"] * 5,
+                           "ts": ["2026-10-10", "2026-11-10", last_day, "2025-11-01", "2025-11-25"],
+                           "amount": [90.0, 110.0, 500.0, 10.0, 30.0]})
+    kpis = pd.DataFrame({"metric": "gmv", "period": ["2026-10", "2026-11", "2026-12"], "target": 100.0})
+    return from_frames({"orders": orders, "kpis": kpis})
+
+
+def test_a_quarter_never_reads_past_the_review_period(settings):
+    """A November review: Q4 runs 1 October – 30 November whatever later days the pack holds, its target
+    is October's + November's, and its attainment lies between theirs (the sum of both over the sum)."""
+    p = _q4_pack()
+    nov = Period.parse("2026-11")
+    assert K.as_of_day(p, nov) == date(2026, 11, 30)
+    q = K.by_quarter(p, nov, settings, kpis=[settings.kpi("gmv")]).set_index("period").loc["2026-Q4"]
+    assert q["actual"] == 200.0 and q["target"] == 200.0 and q["covered_days"] == 61
+    assert q["as_of"] == date(2026, 11, 30) and q["rule"].months == ("2026-10", "2026-11")
+    months = [K.attainment(p, Period.parse(m), settings, kpis=[settings.kpi("gmv")])["attainment"].iloc[0]
+              for m in ("2026-10", "2026-11")]
+    assert min(months) <= q["attainment"] <= max(months) and q["attainment"] == pytest.approx(1.0)
+    y = K.ytd(p, nov, settings, kpis=[settings.kpi("gmv")]).iloc[0]
+    assert y["actual"] == 200.0 and y["as_of"] == date(2026, 11, 30)  # December's 500 is not read
+    tr = K.trend(p, settings.kpi("gmv"), nov, months=3)
+    assert list(tr["month"]) == ["2026-09", "2026-10", "2026-11"]
+
+
+def test_a_month_covered_in_part_is_prorated_by_one_rule(settings):
+    """Data end on 15 November: Q4 to date = October's target + November's × last year's shape (0.25)."""
+    p = _q4_pack(last_day="2026-11-15")
+    got, rule = kt.to_date_target(K.target_table(p), settings.kpi("gmv"), Period.parse("2026-Q4"),
+                                  Period.parse("2026-Q4").clip(date(2026, 11, 15)), K._shape(p, settings.kpi("gmv")))
+    assert got.value == pytest.approx(125.0) and got.source == "sum of months"
+    assert (rule.method, rule.months, rule.part, rule.part_days, rule.basis) == (
+        "months", ("2026-10",), "2026-11", 15, "last_year_shape")
+    assert rule.part_share == pytest.approx(0.25) and rule.share == pytest.approx(125 / 300)
+    _, by_days = kt.to_date_target(K.target_table(p), settings.kpi("gmv"), Period.parse("2026-Q4"),
+                                   Period.parse("2026-Q4").clip(date(2026, 11, 15)))
+    assert by_days.basis == "days" and by_days.part_share == pytest.approx(15 / 30)

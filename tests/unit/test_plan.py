@@ -92,6 +92,39 @@ def test_week_plan_next_month(tmp_path):
     assert list(t.loc["a5", ["w1", "w2", "w3", "w4"]]) == [False, False, True, False]
 
 
+def test_week_bullets_say_what_ends_and_starts_not_the_columns(tmp_path):
+    from opsnb.nb import Context
+    from opsnb.sections import plan as V
+
+    pack = from_frames({"actions": ACTIONS})
+    ctx = Context(Settings(lang="zh", unit="u"), pack, P, "plan", None, None, _root(tmp_path))
+    wp = week_plan(actions(pack, P, Settings(), root=ctx.root), P)
+    assert V.weeks_bullets(wp, ctx) == ["2026-11截止：会员召回（张三，11-15）、里程碑: 上线（张三，11-20）。",
+                                        "2026-11启动：年度改版（赵六，11-01）、用户调研（王五，11-03）、里程碑: 上线（张三，11-20）。"]
+
+
+def test_calendar_goal_is_the_quarters_target_and_the_rest_is_labelled(tmp_path):
+    """An October review's calendar starts in November: Q4's goal is Q4's target (October + November +
+    December), and what is left of it (November + December) is labelled as the rest."""
+    from opsnb.metrics.calendar import marketing_calendar
+    from opsnb.metrics.targets import annual_plan
+    from opsnb.nb import Context
+    from opsnb.sections import plan as V
+
+    months = [f"2026-{m:02d}" for m in range(1, 11)] + [f"2025-{m:02d}" for m in range(1, 13)]
+    orders = pd.DataFrame({"order_id": [str(i) for i in range(len(months))], "user_id": "u",
+                           "ts": [f"{m}-10" for m in months], "amount": 100.0})
+    kpis = pd.DataFrame({"metric": "gmv", "period": ["2026-10", "2026-11", "2026-12"], "target": [100.0, 200.0, 150.0]})
+    pack = from_frames({"orders": orders, "kpis": kpis})
+    s = Settings(lang="zh", unit="u")
+    plan = annual_plan(pack, P, s)
+    cal = marketing_calendar(pack, P, s, plan=plan)
+    q4 = cal.themes.set_index("quarter").loc["2026-Q4"]
+    assert q4["target"] == 450.0 and q4["rest_target"] == 350.0 and q4["rest_months"] == "2026-11–2026-12"
+    ctx = Context(s, pack, P, "plan", None, None, _root(tmp_path))
+    assert V.calendar_bullets(cal, ctx)[0] == "2026-Q4主题：召回，目标指标GMV：季度目标¥450.00（其中2026-11–2026-12剩余月份¥350.00）。"
+
+
 SPEND = pd.DataFrame(dict(date=["2026-10-01", "2026-10-02", "2026-10-01", "2026-09-30"], channel=["A", "B", "C", "A"],
                           cost=[1000.0, 1000.0, 500.0, 777.0]))
 ORDERS = pd.DataFrame(dict(order_id=["1", "2", "3", "4", "5", "6"], user_id="u",
@@ -280,3 +313,31 @@ def test_one_month_left_is_a_table_not_a_one_bar_chart():
                         "share": [0.09], "target": [759000.0], "actual": [None], "basis": ["kpis"],
                         "method": ["shares"]})
     assert targets_chart(AnnualPlan(2011, "rest_of_year", one, {}), None) is None
+
+
+def test_status_is_judged_as_of_the_review_day_not_today(tmp_path):
+    """The 2025 annual review run with data to 2026-10-31: the table's statuses describe 2026-10-31, so
+    only dated facts count as of 2025-12-31 — nothing due or started in 2026 is delayed or done."""
+    acts = pd.DataFrame(dict(
+        action_id=["x", "y", "z", "w", "v"], title=["知识库", "老带新", "埋点", "召回", "积分"], owner="o",
+        start=["2025-10-01", "2026-02-01", "2026-08-15", "2025-06-01", "2025-05-01"],
+        due=["2026-03-31", "2026-04-30", "2026-10-15", "2025-11-30", "2025-09-30"],
+        status=["done", "done", "delayed", "delayed", "done"],
+        done_at=["2026-03-25", "2026-04-22", None, None, None]))
+    events = pd.DataFrame({"user_id": ["u", "u"], "ts": ["2025-01-01 10:00", "2026-10-31 10:00"], "event": "visit"})
+    pack = from_frames({"actions": acts, "events": events})
+    year, root = Period.parse("2025"), _root(tmp_path)
+    df = actions(pack, year, Settings(), as_of=date(2025, 12, 31), snapshot=date(2026, 10, 31),
+                 root=root).set_index("action_id")
+    assert df.loc["x", "state"] == "in_progress" and df.loc["x", "done_at"] is None  # done only in 2026
+    assert df.loc["y", "state"] == "planned" and df.loc["z", "state"] == "planned"  # not started by 2025-12-31
+    assert df.loc["w", "state"] == "overdue" and df.loc["w", "days_late"] == 31
+    assert df.loc["v", "state"] == "done"  # undated done, due before the as-of day
+    from opsnb.metrics import problems as pm
+
+    probs = pm.action_problems(pack, year, Settings().problems)
+    assert set(probs["key"]) == {"action:w"}
+    assert probs.set_index("detector").loc["action_overdue", "evidence"]["days"] == 31
+    # the same table on a current review (as of the snapshot) takes the statuses as they are
+    now = actions(pack, Period.parse("2026-10"), Settings(), snapshot=date(2026, 10, 31), root=root)
+    assert now.set_index("action_id").loc["z", "state"] == "overdue"

@@ -145,7 +145,10 @@ def test_annual_plan_next_year_by_last_years_shares():
     assert orders["2026"] == 13 and orders["2026-Q1"] == 4 and orders["2026-01"] == 2 and orders["2026-02"] == 1
     assert plan.notes["new_users"][0].key == "plan.note.no_history"
     conv = plan.targets[plan.targets.metric == "conversion_rate"]
-    assert len(conv) == 1 + 4 + 12 and set(conv["target"]) == {0.05} and set(conv["method"]) == {"copied"}
+    # a ratio's year row is its own annual target (0.05 for 2026); it has no quarter target, so no quarter rows
+    assert len(conv) == 1 + 12 and set(conv["target"]) == {0.05} and set(conv["method"]) == {"copied"}
+    aov = plan.targets[plan.targets.metric == "aov"]
+    assert set(aov["level"]) == {"month"} and set(aov["source"]) == {"plan"}  # December's 120, never a "year" row
     assert set(plan.for_period("2026-01")["metric"]) == {"aov", "conversion_rate", "gmv", "orders"}
 
 
@@ -158,12 +161,45 @@ def test_annual_plan_rest_of_year():
     gmv = plan.targets[plan.targets.metric == "gmv"].set_index("period")
     assert gmv.loc["2026", "target"] == 1320.0 and gmv.loc["2026", "actual"] == 1000.0
     assert gmv.loc["2026-11", "target"] == 160.0 and gmv.loc["2026-12", "target"] == 160.0
-    assert gmv.loc["2026-Q4", "target"] == 320.0
+    rest = plan.rest_of("2026-Q4").set_index("metric")
+    assert rest.loc["gmv", "target"] == 320.0 and rest.loc["gmv", "source"] == "plan"  # Nov + Dec, labelled as the rest
+    assert pd.isna(plan.for_period("2026-Q4").set_index("metric").loc["gmv", "target"])  # October has no target
     assert "2026-10" not in gmv.index
     pack2 = from_frames({"orders": _orders(months, [100] * 22),
                          "kpis": pd.DataFrame(dict(metric=["gmv"], period=["2026"], target=[1500.0]))})
-    g2 = annual_plan(pack2, Period.parse("2026-10"), s).targets.query("metric == 'gmv'").set_index("period")
+    g2 = annual_plan(pack2, Period.parse("2026-10"), s).targets.query("metric == 'gmv' and level != 'quarter_rest'")
+    g2 = g2.set_index("period")
     assert g2.loc["2026-11", "target"] == 250.0 and g2.loc["2026", "basis"] == "kpis"
+
+
+def test_one_plan_targets_are_the_ones_the_reviews_judge_by():
+    """The kpis table has November and December targets (and monthly ratio targets): the plan's target
+    for each coming month is the table's, its own split stands beside it as the proposal; the
+    quarter's target is the quarter's (October + November + December), its rest is labelled; a
+    ratio gets no year row from a month's target; the published targets are what November's review
+    resolves."""
+    from opsnb.metrics.kpi_targets import resolve_target, target_table
+    from opsnb.metrics.plan import plan_targets
+
+    months = _months("2025-01", 22)
+    kpis = pd.DataFrame(dict(metric=["gmv"] * 4 + ["aov"] * 2,
+                             period=["2026", "2026-10", "2026-11", "2026-12", "2026-11", "2026-12"],
+                             target=[1500.0, 200.0, 210.0, 150.0, 55.0, 60.0]))
+    pack = from_frames({"orders": _orders(months, [100] * 22), "kpis": kpis})
+    s = Settings()
+    plan = annual_plan(pack, Period.parse("2026-10"), s)
+    gmv = plan.targets.query("metric == 'gmv'")
+    by = {(r.level, r.period): r for r in gmv.itertuples()}
+    assert by[("month", "2026-11")].target == 210.0 and by[("month", "2026-11")].source == "kpis table"
+    assert by[("month", "2026-11")].proposed == 250.0  # (1500 − 1000) split evenly over 2 months
+    assert by[("quarter", "2026-Q4")].target == 560.0 and by[("quarter", "2026-Q4")].source == "sum of months"
+    assert by[("quarter_rest", "2026-Q4")].target == 360.0 and by[("quarter_rest", "2026-Q4")].proposed == 500.0
+    aov = plan.targets.query("metric == 'aov'")
+    assert set(aov["level"]) == {"month"} and list(aov["target"]) == [55.0, 60.0]
+    published = plan_targets(pack, Period.parse("2026-10"), s, plan=plan).set_index("metric")
+    table = target_table(pack, published.reset_index())
+    for key in ("gmv", "aov"):  # what November's review resolves, with this plan published
+        assert published.loc[key, "target"] == resolve_target(table, s.kpi(key), Period.parse("2026-11")).value
 
 
 def test_plan_year():
