@@ -137,7 +137,7 @@ def notify(folder: Path, *, settings: Settings | None = None, overrides: list[st
             d = transport(ch, msg, env=env, tries=s.delivery.tries, budget_s=s.delivery.budget_s)
         except OpsnbError as exc:  # a missing secret, a PDF that could not be made: this channel only
             d = _failed_delivery(ch, str(exc))
-        records.append({"period": review.period, "run_id": review.run_id, "message": what,
+        records.append({"period": review.period, "lang": review.lang, "run_id": review.run_id, "message": what,
                         "at": datetime.now(UTC).isoformat(timespec="seconds"), **d.to_json(),
                         "items": [{"rule": r, "id": i, "fingerprint": fp} for r, i, fp in items]})
         report.sent.append(Sent(ch.name, what, d.ok, d.error, findings=n))
@@ -148,7 +148,7 @@ def notify(folder: Path, *, settings: Settings | None = None, overrides: list[st
     with sendlog.locked(path) if not dry_run else nullcontext(sendlog.read(path)) as records:
         for ch in s.notify:
             before = len(report.sent)
-            prev = sendlog.last_sent(records, period=review.period, channel=ch.name)
+            prev = sendlog.last_sent(records, period=review.period, channel=ch.name, lang=review.lang)
             if ch.digest:
                 msg = card(review, ch, s.delivery)
                 fp = _fingerprint(msg)

@@ -38,17 +38,21 @@ class Review:
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        """Sections of the run that did not succeed (each with its ``error``), the summary included."""
+        """Sections whose run failed this time (each with its ``error``), the summary included.
+
+        A section carried forward from an earlier run (not asked for) or never run is not a failure.
+        """
         rows = list(self.manifest.get("sections", []))
         summary = self.manifest.get("summary")
         if isinstance(summary, dict):
             rows.append(summary)
-        return [s for s in rows if s.get("status") not in ("ok", "reused")]
+        return [s for s in rows if s.get("status") == "failed"]
 
     def link(self, base_url: str | None) -> str:
-        """The review's index page: ``<base_url>/<unit>/<period>/index.html``, else its local path."""
+        """The review's index page: ``<base_url>/<unit>/<period>/index.html`` (``<period>.en`` for a review in
+        another language than the unit's), else its local path."""
         if base_url:
-            return f"{base_url.rstrip('/')}/{self.unit}/{self.period}/index.html"
+            return f"{base_url.rstrip('/')}/{self.unit}/{self.folder.name}/index.html"
         return str(self.folder / "index.html")
 
 

@@ -37,11 +37,17 @@ def read(path: Path) -> list[dict[str, Any]]:
     return list(data.get("deliveries", []))
 
 
-def last_sent(records: list[dict[str, Any]], *, period: str, channel: str) -> dict[tuple[str, str], str]:
-    """(rule, finding id) → fingerprint of its last *successful* delivery to ``channel`` for ``period``."""
+def last_sent(records: list[dict[str, Any]], *, period: str, channel: str,
+              lang: str | None = None) -> dict[tuple[str, str], str]:
+    """(rule, finding id) → fingerprint of its last *successful* delivery to ``channel`` for ``period``.
+
+    ``lang``: the review's language — the review in another language (published beside it) is another
+    message, never an "update" of this one (records written before languages were kept match any).
+    """
     out: dict[tuple[str, str], str] = {}
     for r in records:
-        if r.get("period") == period and r.get("channel") == channel and r.get("ok"):
+        if (r.get("period") == period and r.get("channel") == channel and r.get("ok")
+                and (lang is None or r.get("lang") in (None, lang))):
             for item in r.get("items", []):
                 out[(item["rule"], item["id"])] = item["fingerprint"]
     return out
