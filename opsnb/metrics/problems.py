@@ -84,14 +84,14 @@ def _row(detector: str, key: str, score: float, area: str, evidence: dict[str, A
             "area": area, "owner": owner if owner else None, "evidence": evidence}
 
 
-def _frame(rows: list[dict[str, Any]], notes: list[dict[str, str]] | None = None) -> pd.DataFrame:
+def _frame(rows: list[dict[str, Any]], notes: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["score"] = df["score"].astype("float64")
     df.attrs["notes"] = list(notes or [])
     return df
 
 
-def _note(detector: str, reason: str, key: str = "") -> dict[str, str]:
+def _note(detector: str, reason: str, key: str = "") -> dict[str, Any]:
     return {"detector": detector, "key": key, "reason": reason}
 
 
@@ -274,14 +274,16 @@ def anomaly_rows(scans: dict[str, pd.DataFrame], settings: Any, *, events: pd.Da
       ``attrs["impacts"]`` says how much the period's total (and so its daily average) lost on
       the incident's days (Σ expected − value, per day of the period and as a share).
     * ``events`` (:func:`context_events`): what the finding's days coincide with
-      (``evidence["context"]``: festivals, holidays, campaigns or experiments starting or ending).
+      (``evidence["context"]``: festivals, holidays, campaigns or experiments starting or ending). A
+      finding whose every run of days falls on a public holiday is a holiday effect (the weekly
+      baseline does not know holidays): a note (``holiday``, with its evidence), not a problem.
     * Notes (``attrs["notes"]``): series not scored (``too_short``, ``not_computable``, ``empty``),
       points of the period in the warm-up (``warm_up``: the first judged point and how many were
       not judged) and rate points on a base under ``min_base`` (``small_base``).
     """
     ps = _ps(settings)
     rows: list[dict[str, Any]] = []
-    notes: list[dict[str, str]] = []
+    notes: list[dict[str, Any]] = []
     echoes: list[dict[str, Any]] = []
     impacts: list[dict[str, Any]] = []
     for key, r in scans.items():
@@ -315,8 +317,12 @@ def anomaly_rows(scans: dict[str, pd.DataFrame], settings: Any, *, events: pd.Da
         ev = {**_point(key, worst, hits.loc[worst]), "n_flagged": int(len(hits)),
               "dates": [d.date().isoformat() for d in hits.index]}
         if events is not None:  # per run of consecutive flagged points, not across the gaps between runs
-            ev["context"] = [e for lo, hi in _runs(hits.index, an.SERIES[key].step_days)
-                             for e in coinciding(events, lo, hi)]
+            runs = [coinciding(events, lo, hi) for lo, hi in _runs(hits.index, an.SERIES[key].step_days)]
+            ev["context"] = [e for run in runs for e in run]
+            if runs and all(any(e["kind"] == "holiday" for e in run) for run in runs):
+                # every run falls on a public holiday: a holiday effect the weekly baseline does not know
+                notes.append({**_note("anomaly", "holiday", key), "evidence": ev})
+                continue
         rows.append(_row("anomaly", f"anomaly:{key}", abs(ev["z"]) / (2 * ps.anomaly_z), SERIES_AREAS[key], ev,
                          settings))
     rows = _fold_related(rows)
@@ -758,7 +764,7 @@ def service_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
     warm = not _covers(pack, "feedback", "created_at", prev_p.start)
     st = service_stats(pack, period)
     rows = []
-    notes = [{**_note("service", "warm_up_previous"), "previous": prev_p.label}] if warm else []
+    notes = [{**_note("service_compare", "warm_up_previous"), "previous": prev_p.label}] if warm else []
     for r in st.to_dict("records"):
         if r["tickets"] < ps.service_min_tickets:
             continue

@@ -34,7 +34,7 @@ SUBSECTION_DETECTORS: dict[str, tuple[str, ...]] = {
     "problems.kpis": ("kpi",),
     "problems.budget": ("roi", "roi_channel", "roi_campaign", "cac", "budget"),
     "problems.actions": ("actions", "action_overdue", "action_late", "action_slipped"),
-    "problems.service": ("service", "service_resolution", "service_slow", "service_satisfaction", "service_volume",
+    "problems.service": ("service", "service_compare", "service_resolution", "service_slow", "service_satisfaction", "service_volume",
                          "service_backlog"),
     "problems.data_gaps": ("data_gaps", "data_unattributed", "data_missing_days", "data_tracking", "data_duplicates"),
 }
@@ -122,22 +122,25 @@ def _anomaly_body(ev: dict[str, Any], lang: str, currency: str) -> str:
     return text
 
 
+def _event_name(e: dict[str, Any], lang: str) -> str:
+    if e["kind"] == "festival":
+        return t(f"plan.festival.{e['key']}", lang)
+    return fmt.label(e["name_en"] if lang == "en" else e["name_zh"], lang)
+
+
 def events_text(events: list[dict[str, Any]], lang: str) -> str:
     """Events a run of anomalous days coincides with (:func:`opsnb.metrics.problems.coinciding`), as text."""
     parts = []
     for e in events:
         a, b = date.fromisoformat(e["start"]), date.fromisoformat(e["end"])
-        if e["kind"] == "festival":
-            name = t(f"plan.festival.{e['key']}", lang)
-        else:
-            name = fmt.label(e["name_en"] if lang == "en" else e["name_zh"], lang)
+        name = _event_name(e, lang)
         if e["edge"] == "span":
             when = _day(a, lang) if a == b else t("problems.range", lang, a=_day(a, lang), b=_day(b, lang))
             parts.append(t("problems.event.span", lang, name=name, when=when))
         else:
             day = a if e["edge"] == "start" else b
             parts.append(t(f"problems.event.{e['kind']}_{e['edge']}", lang, name=name, day=_day(day, lang)))
-    return t("problems.list_sep", lang).join(dict.fromkeys(parts))
+    return t("problems.event_sep", lang).join(dict.fromkeys(parts))
 
 
 def _echo_text(ev: dict[str, Any], lang: str, currency: str) -> str:
@@ -288,7 +291,7 @@ def narrative(problems: pd.DataFrame, lang: str, *, currency: str = "¥") -> lis
     return out
 
 
-def notes_text(notes: list[dict[str, str]], lang: str, *, min_base: int = 30) -> list[str]:
+def notes_text(notes: list[dict[str, Any]], lang: str, *, min_base: int = 30, currency: str = "¥") -> list[str]:
     """Translate detector notes: checks skipped for a missing table (one line per table), series not
     scored, points of the period in the warm-up or on a small base."""
     out: list[str] = []
@@ -312,6 +315,11 @@ def notes_text(notes: list[dict[str, str]], lang: str, *, min_base: int = 30) ->
             out.append(t("problems.note.small_base", lang, series=_series_label(key, lang), n=n["n"],
                          unit=t(f"problems.unit.{n['grain']}", lang), min_base=min_base,
                          base=t(f"problems.base_label.{key}", lang)))
+        elif reason == "holiday":
+            ev = n["evidence"]
+            holidays = [e for e in ev["context"] if e["kind"] == "holiday"]
+            out.append(t(f"problems.note.holiday_{ev['direction']}", lang, **_point_kw(ev, lang, currency),
+                         holidays=events_text(holidays, lang)))
         elif reason == "incident_before":
             out.append(t("problems.note.incident_before", lang, series=_series_label(key, lang),
                          when=_day(date.fromisoformat(n["date"]), lang)))
@@ -326,13 +334,15 @@ def notes_text(notes: list[dict[str, str]], lang: str, *, min_base: int = 30) ->
     for (first, grain, need), names in warm.items():
         series = t("problems.list_sep", lang).join(names)
         if first:
-            out.append(t("problems.note.warm_up", lang, series=series, need=need, first=_when(first, grain, lang)))
+            d = date.fromisoformat(first)
+            out.append(t("problems.note.warm_up", lang, series=series, need=need,
+                         first=t(f"problems.since.{grain}", lang, y=d.year, m=d.month, d=d.day, date=d)))
         else:
             out.append(t("problems.note.warm_up_all", lang, series=series, need=need))
     for table, labels in missing.items():
         out.append(t("problems.note.no_table", lang, table=fmt.table_name(table, lang),
                      detectors=t("problems.list_sep", lang).join(labels)))
-    return out
+    return [x[:1].upper() + x[1:] for x in out]  # a sentence may open with a series' name
 
 
 # ---------------------------------------------------------------- compute and views
@@ -380,7 +390,8 @@ def _bullets(df: pd.DataFrame, ctx: Context, *, notes: bool = True) -> list[str]
         out.append(t("problems.more", lang, n=len(rest), items=t("problems.list_sep", lang).join(
             problem_head(r, lang, ctx.settings.currency) for r in rest.to_dict("records"))))
     if notes:  # the overview leaves skipped checks to their own subsections
-        out += notes_text(df.attrs.get("notes", []), lang, min_base=ctx.settings.min_base)
+        out += notes_text(df.attrs.get("notes", []), lang, min_base=ctx.settings.min_base,
+                          currency=ctx.settings.currency)
     if df.attrs.get("dropped"):
         out.append(t("problems.dropped", lang, n=df.attrs["dropped"], max=ps.max_problems))
     if df.empty and not out:
@@ -574,9 +585,21 @@ def _anomaly_bullets(res: dict[str, Any], ctx: Context) -> list[str]:
         out.append(t("problems.anomaly_incident", lang, incident=heads.get(inc_key, inc_key),
                      items=t("problems.list_sep", lang).join(_series_label(k, lang) for k in g),
                      section=t("problems.data_gaps.title", lang)))
-    fav = int((eps["kind"] == "favourable").sum())
-    if fav:
-        out.append(t("problems.anomaly_favourable", lang, n=fav))
+    fav = eps[eps["kind"] == "favourable"]
+    if len(fav):
+        names: dict[str, None] = {}
+        with_event = 0
+        for e in fav.to_dict("records"):
+            step = timedelta(days=an.SERIES[e["series"]].step_days - 1)
+            near = [x for x in pm.coinciding(res["events"], e["first"].date(), e["last"].date() + step)
+                    if x["kind"] in ("festival", "campaign")] if res.get("events") is not None else []
+            with_event += bool(near)
+            names.update(dict.fromkeys(_event_name(x, lang) for x in near))
+        if with_event:
+            out.append(t("problems.anomaly_favourable_events", lang, n=len(fav), k=with_event,
+                         names=t("problems.list_sep", lang).join(names)))
+        else:
+            out.append(t("problems.anomaly_favourable", lang, n=len(fav)))
     return out
 
 

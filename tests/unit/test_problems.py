@@ -522,3 +522,15 @@ def test_no_detector_reads_a_day_after_the_as_of_day() -> None:
     a = pm.detect_problems(from_frames(as_of_frames(None)), q3, s)
     b = pm.detect_problems(from_frames(as_of_frames(pd.Timestamp("2026-10-01"))), q3, s)
     assert a["evidence"].tolist() == b["evidence"].tolist() and a["key"].tolist() == b["key"].tolist()
+
+
+def test_a_drop_on_a_public_holiday_is_a_holiday_effect_not_a_problem(settings: Settings) -> None:
+    df = pm.anomaly_problems(dau_pack(drop_day="2026-10-01"), OCT, settings)  # 国庆节 in the unit's region (CN)
+    assert "anomaly:dau" not in set(df["key"])
+    (note,) = [n for n in df.attrs["notes"] if n["reason"] == "holiday"]
+    assert note["key"] == "dau" and note["evidence"]["date"] == "2026-10-01"
+    from opsnb.sections.problems import notes_text
+
+    (text,) = notes_text([note], "zh")
+    assert text.startswith("“日活跃用户”2026年10月1日降至20（常态") and text.endswith("节假日效应，不计为问题。")
+    assert "国庆节" in text
