@@ -21,7 +21,8 @@ previous week of activity: its first value is the week after the first complete 
 
 Rates (conversion, churn) carry their numerator and base (:func:`series_frame`); :func:`judge_rates`
 takes the verdict away from a point whose base is under ``min_base`` and from one whose Wilson
-interval still contains the expected value (:mod:`opsnb.metrics.rates`).
+interval still contains the expected value (:mod:`opsnb.metrics.rates`); :func:`judge_counts` from a
+count point whose usual level is under ``min_base``.
 
 Undefined cases are reported, never divided through: fewer than ``min_seasons`` seasons of
 history → status ``too_short``; MAD = 0 (e.g. a flat series) → status ``not_computable``.
@@ -216,6 +217,17 @@ def robust_anomalies(
     up = (np.nan_to_num(zz, nan=0.0) > z) & can
     down = (np.nan_to_num(zz, nan=0.0) < -z) & can
     out["flagged"] = _runs_at_least(up, consecutive) | _runs_at_least(down, consecutive)
+    return out
+
+
+def judge_counts(result: pd.DataFrame, *, min_base: int) -> pd.DataFrame:
+    """Take the verdict away from count points whose usual level is under ``min_base`` (a copy of
+    ``result``): on a day that normally sees a handful of sign-ups, 2 instead of 11 is no finding
+    (reason ``small_base``)."""
+    out = result.copy()
+    small = out["value"].notna() & (out["expected"] < min_base).fillna(False)
+    out.loc[small, "flagged"] = False
+    out.loc[small & out["reason"].isna(), "reason"] = "small_base"
     return out
 
 

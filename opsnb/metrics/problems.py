@@ -204,7 +204,8 @@ def anomaly_scan(pack: Pack, period: Period, settings: Any, *,
     on a bank holiday has no sales: no anomaly). Days a data incident covers (``incidents``; by
     default the tracking breaks and missing days of events over the whole history,
     :func:`event_gaps`) are left out of the fit and never flagged: column ``incident`` names the incident a point's value reads. Rates go through
-    :func:`anomalies.judge_rates` (``settings.min_base``, Wilson interval). Column ``in_period``
+    :func:`anomalies.judge_rates` (``settings.min_base``, Wilson interval), counts through
+    :func:`anomalies.judge_counts` (usual level ≥ ``min_base``). Column ``in_period``
     marks the points of the period. A series whose table is missing is absent from the result;
     its frame's ``attrs["status"]`` says when it could not be scored (``too_short``, ``warm_up``,
     ``not_computable``).
@@ -232,6 +233,8 @@ def anomaly_scan(pack: Pack, period: Period, settings: Any, *,
                                 warmup=an.warmup_steps(key, ps), exclude=hit.notna())
         if spec.unit == "ratio":
             r = an.judge_rates(r, f["num"], f["base"], min_base=min_base)
+        elif spec.unit == "count":
+            r = an.judge_counts(r, min_base=min_base)
         r["incident"] = hit.reindex(r.index)
         r["in_period"] = an.in_period(r.index, period, spec.grain)
         out[key] = r

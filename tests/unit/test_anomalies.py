@@ -164,3 +164,14 @@ def test_weekly_churn_starts_after_the_first_complete_week() -> None:
     s = weekly_churn(from_frames({"events": ev}), Period.parse("2026-09"))
     # 14 Sep: a of {a} came back → 0; 21 Sep: of {a, b}, b is gone → 1/2 (the week of 7 Sep, after a partial week, is out)
     assert s.round(6).to_dict() == {pd.Timestamp("2026-09-14"): 0.0, pd.Timestamp("2026-09-21"): 0.5}
+
+
+def test_counts_on_a_small_usual_level_carry_no_verdict() -> None:
+    from opsnb.metrics.anomalies import judge_counts
+
+    s = seasonal()
+    s.iloc[113] += 60
+    r = robust_anomalies(s, 7)
+    assert judge_counts(r, min_base=30)["flagged"].iloc[113]  # a usual level of ~100: judged
+    small = judge_counts(robust_anomalies(s / 10, 7), min_base=30)  # the same shape around 10 a day
+    assert not small["flagged"].any() and small["reason"].iloc[113] == "small_base"
