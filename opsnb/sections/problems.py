@@ -273,8 +273,8 @@ def _suggestion(d: str, ev: dict[str, Any], lang: str, currency: str) -> str:
         sug = ev.get("suggestion")
         return str(sug[lang]) if sug else t("problems.suggest.manual", lang)
     kw = _kw(d, ev, lang, currency)
-    if d == "anomaly":
-        return t("problems.suggest.anomaly", lang, **kw)
+    if d == "anomaly":  # with events around its days, start there
+        return t("problems.suggest.anomaly_context" if ev.get("context") else "problems.suggest.anomaly", lang, **kw)
     if d == "budget":
         key = "budget" if ev.get("to_channel") else "budget_plain"
         return t(f"problems.suggest.{key}", lang, **{**kw, "to_channel": ev.get("to_channel")})

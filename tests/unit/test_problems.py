@@ -409,7 +409,7 @@ def test_several_days_read_as_one_run_and_name_what_coincided() -> None:
     zh = narrative(pd.DataFrame([row]), "zh")[0]
     assert zh.startswith("【中】日付费转化率4天异常偏低，最严重时为6.3%：2026年10月30日，比常态10.6%低4.3个百分点"
                          "（当日1,271名活跃用户中80人付费）。本期共4天异常：10月28日至10月31日。"
-                         "同期：A/B实验“结算按钮改版”10月28日结束。\n建议：")
+                         "同期事件：A/B实验“结算按钮改版”10月28日结束。\n建议：")
 
 
 def test_context_events_coincide_by_overlap_or_by_an_edge_next_to_the_run() -> None:
