@@ -138,7 +138,10 @@ def kpi_rows(att: pd.DataFrame, settings: Any) -> pd.DataFrame:
 
 
 def kpi_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
-    """Missed KPIs from the goals engine (:func:`opsnb.metrics.kpis.attainment`), by size of the gap."""
+    """Missed KPIs from the goals engine (:func:`opsnb.metrics.kpis.attainment`), by size of the gap.
+
+    Warm-up: none of its own — the period's actual against its target (the goals engine's rules).
+    """
     try:
         from opsnb.metrics.kpis import attainment
     except ImportError:
@@ -489,6 +492,7 @@ def roi_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
     of the budget are ignored). Campaigns: :func:`opsnb.metrics.campaigns.campaign_results` for
     campaigns that ended inside the period (a running campaign is not judged yet).
     Score = (threshold − ROI) ÷ threshold: ROI 0 → 1 (high), half the threshold → 0.5 (medium).
+    Warm-up: none — the period's own spend and GMV.
     """
     ps = _ps(settings)
     thr = ps.roi_threshold
@@ -612,7 +616,7 @@ def budget_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
 
     Shares are within the channels with spend (:func:`channel_economics`). The channel whose
     return share most exceeds its budget share is named as where budget could go. Score = gap ÷
-    (2 × ``budget_gap_pp``).
+    (2 × ``budget_gap_pp``). Warm-up: none — the period's own shares.
     """
     ps = _ps(settings)
     if not pack.has("channel_spend"):
