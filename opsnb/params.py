@@ -312,6 +312,7 @@ class ProblemsSettings(_Model):
     severity_high: float = Field(default=1.0, gt=0)
     severity_medium: float = Field(default=0.5, gt=0)
     max_problems: int = Field(default=20, ge=1)
+    max_bullets: int = Field(default=5, ge=1)  # problems detailed per subsection; the rest named in one line
     manual: list[ManualProblem] = Field(default_factory=list)
 
     @field_validator("anomaly_stl_seasonal")

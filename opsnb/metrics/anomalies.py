@@ -7,12 +7,22 @@ Method (one series):
    series with 0 on days the source table has rows but none matched (a real zero), and leaves days
    on which the source table has no rows at all as missing (a data gap, reported by the data-gap
    detector, not a behaviour change).
-2. Missing values are linearly interpolated **only to fit** the decomposition; they are never
-   scored or flagged.
+2. Missing values — and points the caller *excludes* (days a data incident covers) — are linearly
+   interpolated **only to fit** the decomposition; they are never flagged.
 3. ``statsmodels.tsa.seasonal.STL(period=..., robust=True)`` splits the series into trend, seasonal
    and residual; the *expected* value ("常态") at a point is trend + seasonal.
 4. Modified z-score of the residuals: ``0.6745 · (r − median(r)) / MAD``; a point is flagged when
    ``|z| > z`` (and, optionally, only inside a run of at least ``consecutive`` breaches).
+
+Warm-up: a point is judged only once the series has ``min_seasons`` full seasons of values before
+it (a baseline needs that much history); the first points of a series — the first weeks of the
+data's history — are never findings (reason ``warm_up``). Weekly churn needs, besides, a complete
+previous week of activity: its first value is the week after the first complete week of events.
+
+Rates (conversion, churn) carry their numerator and base (:func:`series_frame`); :func:`judge_rates`
+takes the verdict away from a point whose base is under ``min_base`` and from one whose Wilson
+interval still contains the expected value (:mod:`opsnb.metrics.rates`); :func:`judge_counts` from a
+count point whose usual level is under ``min_base``.
 
 Undefined cases are reported, never divided through: fewer than ``min_seasons`` seasons of
 history → status ``too_short``; MAD = 0 (e.g. a flat series) → status ``not_computable``.
@@ -31,6 +41,7 @@ import pandas as pd
 from opsnb.errors import NoData
 from opsnb.metrics.activity import user_days_between
 from opsnb.metrics.orders import paid
+from opsnb.metrics.rates import Rate
 from opsnb.pack import Pack
 from opsnb.pack.expr import money_sum
 from opsnb.periods import Period
@@ -102,6 +113,8 @@ def robust_anomalies(
     min_seasons: int = 2,
     seasonal: int = 35,
     trend: int | None = None,
+    warmup: int | None = None,
+    exclude: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Flag anomalous points of ``series`` against an STL (robust) seasonal-trend baseline.
 
@@ -123,6 +136,14 @@ def robust_anomalies(
         noise so closely that the residual MAD shrinks and ~7 % of pure-noise days score
         |z| > 3.5; seasonal 35 and trend ``4·period + 1`` (29 days) bring that to ~0.5 % on half a
         year of daily data while a spike of 8 noise s.d. is still always found.
+    warmup
+        Steps from the series' first value that are never judged (reason ``warm_up``), nor counted
+        in the residual scale; default ``min_seasons × period``: a point needs that much history
+        before it to have a baseline.
+    exclude
+        Boolean, indexed like ``series``: points to leave out of the fit and the residual scale
+        (days a data incident covers). They keep their value and get ``expected``, ``resid`` and
+        ``z`` for the record, with reason ``excluded``; they are never flagged.
 
     Returns
     -------
@@ -130,11 +151,14 @@ def robust_anomalies(
         Indexed like the (regularised) series, columns ``value, expected, resid, z, flagged,
         reason``. ``expected`` = trend + seasonal ("常态"). ``z`` is NA and ``reason`` says why
         when a point cannot be scored. ``attrs["status"]`` is ``"ok"``, ``"too_short"``,
-        ``"not_computable"`` (MAD = 0) or ``"empty"``; ``attrs["mad"]``/``attrs["median"]`` hold
-        the residual scale.
+        ``"warm_up"`` (every point still in the warm-up), ``"not_computable"`` (MAD = 0) or
+        ``"empty"``; ``attrs["mad"]``/``attrs["median"]`` hold the residual scale,
+        ``attrs["warmup"]`` the warm-up in steps and ``attrs["first_judged"]`` the first point
+        that can be judged (None: none).
     """
     if period < 2:
         raise ValueError(f"period must be >= 2 steps, got {period}")
+    warmup = min_seasons * period if warmup is None else warmup
     s = _regular(series)
     out = pd.DataFrame(index=s.index)
     out["value"] = s
@@ -146,7 +170,8 @@ def robust_anomalies(
     missing = s.isna()
     out.loc[missing, "reason"] = "missing"
     n_valid = int((~missing).sum())
-    out.attrs.update(status="ok", period=period, z=z, consecutive=consecutive, mad=None, median=None)
+    out.attrs.update(status="ok", period=period, z=z, consecutive=consecutive, mad=None, median=None,
+                     warmup=warmup, first_judged=None)
     if n_valid == 0:
         out.attrs["status"] = "empty"
         out["reason"] = "empty"
@@ -158,26 +183,75 @@ def robust_anomalies(
         out.attrs["status"] = "too_short"
         out.loc[~missing, "reason"] = "too_short"
         return out
+    excluded = pd.Series(False, index=core.index)
+    if exclude is not None:
+        excluded = exclude.reindex(core.index, fill_value=False).astype(bool) & core.notna()
+    warm = pd.Series(np.arange(len(core)) < warmup, index=core.index)
     from statsmodels.tsa.seasonal import STL  # heavy import: only when a series is decomposed
 
-    filled = core.interpolate(method="linear", limit_direction="both")
+    fit_values = core.where(~excluded)
+    filled = fit_values.interpolate(method="linear", limit_direction="both")
     trend = trend if trend is not None else 4 * period + 1
     fit = STL(filled.to_numpy(), period=period, robust=True, seasonal=seasonal, trend=trend).fit()
     expected = pd.Series(fit.trend + fit.seasonal, index=core.index)
     resid = (core - expected).where(core.notna())
     out.loc[core.index, "expected"] = expected
     out.loc[core.index, "resid"] = resid
-    zs, med, mad = modified_z(resid)
+    judged = core.notna() & ~excluded & ~warm
+    out.loc[core.index[(warm & core.notna()).to_numpy()], "reason"] = "warm_up"
+    out.loc[core.index[excluded.to_numpy()], "reason"] = "excluded"
+    if not judged.any():
+        out.attrs["status"] = "warm_up"
+        return out
+    out.attrs["first_judged"] = core.index[~warm.to_numpy()][0] if (~warm).any() else None
+    zs, med, mad = modified_z(resid.where(judged))
     out.attrs.update(median=med, mad=mad)
     if zs is None:
         out.attrs["status"] = "not_computable"
-        out.loc[~missing, "reason"] = "mad_zero"
+        out.loc[core.index[judged.to_numpy()], "reason"] = "mad_zero"
         return out
-    out.loc[core.index, "z"] = zs.astype("Float64")
+    scored = core.notna() & ~warm  # excluded points are scored for the record, never flagged
+    out.loc[core.index, "z"] = (MODIFIED_Z_K * (resid - med) / mad).where(scored).astype("Float64")
     zz = out["z"].astype("float64").to_numpy(na_value=np.nan)
-    up = np.nan_to_num(zz, nan=0.0) > z
-    down = np.nan_to_num(zz, nan=0.0) < -z
+    can = ~out["reason"].isin(["excluded"]).fillna(False).to_numpy()
+    up = (np.nan_to_num(zz, nan=0.0) > z) & can
+    down = (np.nan_to_num(zz, nan=0.0) < -z) & can
     out["flagged"] = _runs_at_least(up, consecutive) | _runs_at_least(down, consecutive)
+    return out
+
+
+def judge_counts(result: pd.DataFrame, *, min_base: int) -> pd.DataFrame:
+    """Take the verdict away from count points whose usual level is under ``min_base`` (a copy of
+    ``result``): on a day that normally sees a handful of sign-ups, 2 instead of 11 is no finding
+    (reason ``small_base``)."""
+    out = result.copy()
+    small = out["value"].notna() & (out["expected"] < min_base).fillna(False)
+    out.loc[small, "flagged"] = False
+    out.loc[small & out["reason"].isna(), "reason"] = "small_base"
+    return out
+
+
+def judge_rates(result: pd.DataFrame, num: pd.Series, base: pd.Series, *, min_base: int,
+                confidence: float = 0.95) -> pd.DataFrame:
+    """Take the verdict away from rate points the data cannot support (a copy of ``result``, with
+    ``num`` and ``base`` columns).
+
+    A point whose base is under ``min_base`` is never flagged (reason ``small_base``); a flagged
+    point whose Wilson interval of ``num / base`` still contains the expected value is not flagged
+    either (reason ``within_interval``): the move is within what chance gives on that base.
+    """
+    out = result.copy()
+    out["num"] = num.reindex(out.index)
+    out["base"] = base.reindex(out.index)
+    for ts in out.index[out["value"].notna() & out["base"].notna()]:  # a small series, not table rows
+        rate = Rate(int(out.at[ts, "num"]), int(out.at[ts, "base"]))
+        if rate.small(min_base):
+            out.at[ts, "flagged"] = False
+            if pd.isna(out.at[ts, "reason"]):
+                out.at[ts, "reason"] = "small_base"
+        elif out.at[ts, "flagged"] and not rate.differs_from(float(out.at[ts, "expected"]), confidence=confidence):
+            out.at[ts, "flagged"] = False
+            out.at[ts, "reason"] = "within_interval"
     return out
 
 
@@ -186,21 +260,38 @@ def robust_anomalies(
 
 @dataclass(frozen=True)
 class SeriesSpec:
-    """A monitored series: key, grain (``day``/``week``), unit (``count``/``currency``/``ratio``)."""
+    """A monitored series: key, grain (``day``/``week``), unit (``count``/``currency``/``ratio``), the
+    table it needs (``table``), every table its value is computed from (``reads``: a data incident in
+    one of them touches the series) and how many days before a point's own day or week its value
+    reads (``lookback_days``: weekly churn compares a week with the one before)."""
 
     key: str
     grain: str
     unit: str
     table: str
+    reads: tuple[str, ...] = ()
+    lookback_days: int = 0
+
+    @property
+    def step_days(self) -> int:
+        return 7 if self.grain == "week" else 1
+
+    def days_read(self, point: pd.Timestamp) -> tuple[date, date]:
+        """First and last day whose data the value at ``point`` (a day, or a week's Monday) is made of."""
+        d = pd.Timestamp(point).date()
+        return d - timedelta(days=self.lookback_days), d + timedelta(days=self.step_days - 1)
 
 
 SERIES: dict[str, SeriesSpec] = {s.key: s for s in [
-    SeriesSpec("dau", "day", "count", "events"),
-    SeriesSpec("new_users", "day", "count", "users"),
-    SeriesSpec("gmv", "day", "currency", "orders"),
-    SeriesSpec("conversion", "day", "ratio", "events"),
-    SeriesSpec("churn", "week", "ratio", "events"),
+    SeriesSpec("dau", "day", "count", "events", ("events",)),
+    SeriesSpec("new_users", "day", "count", "users", ("users",)),
+    SeriesSpec("gmv", "day", "currency", "orders", ("orders",)),
+    SeriesSpec("conversion", "day", "ratio", "events", ("events", "orders")),
+    SeriesSpec("churn", "week", "ratio", "events", ("events",), lookback_days=7),
 ]}
+
+#: Columns of :func:`series_frame`: the value, and for a rate its numerator and base (NaN otherwise).
+FRAME_COLUMNS = ["value", "num", "base"]
 
 
 def _day_frame(expr: ibis.Table) -> pd.Series:
@@ -223,6 +314,11 @@ def daily_series(pack: Pack, key: str, period: Period, *, history_days: int = 18
     (dau, conversion), because they are data gaps, not behaviour. Conversion is paying users ÷
     DAU of the day (NaN when DAU is 0). Raises :class:`NoData` when a needed table is absent.
     """
+    return daily_frame(pack, key, period, history_days=history_days)["value"]
+
+
+def daily_frame(pack: Pack, key: str, period: Period, *, history_days: int = 182) -> pd.DataFrame:
+    """:func:`daily_series` with, for conversion, its numerator (paying users) and base (DAU) per day."""
     lo = _history_start(period, history_days)
     hi = period.end
     days = pd.date_range(lo, period.last_day, freq="D")
@@ -235,24 +331,29 @@ def daily_series(pack: Pack, key: str, period: Period, *, history_days: int = 18
         dau = _day_frame(e.group_by(day=e.ts.date()).aggregate(v=e.count()))
         return dau, dau.index
 
+    def frame(value: pd.Series, num: pd.Series | None = None, base: pd.Series | None = None) -> pd.DataFrame:
+        nan = pd.Series(np.nan, index=value.index)
+        return pd.DataFrame({"value": value, "num": nan if num is None else num.reindex(value.index),
+                             "base": nan if base is None else base.reindex(value.index)})
+
     if key == "dau":
         dau, present = events_days()
         if dau.empty:
             raise NoData("events", "no events in the history window")
         s = dau.reindex(days)
-        return _within_span(s, present)
+        return frame(_within_span(s, present))
     if key == "new_users":
         u = clip(pack.table("users"), "signup_at")
         s = _day_frame(u.group_by(day=u.signup_at.date()).aggregate(v=u.user_id.nunique()))
         if s.empty:
             raise NoData("users", "no sign-ups in the history window")
-        return _within_span(s.reindex(days).fillna(0.0), s.index)
+        return frame(_within_span(s.reindex(days).fillna(0.0), s.index))
     if key == "gmv":
         o = paid(clip(pack.table("orders"), "ts"))
         s = _day_frame(o.group_by(day=o.ts.date()).aggregate(v=money_sum(o.amount)))
         if s.empty:
             raise NoData("orders", "no paid orders in the history window")
-        return _within_span(s.reindex(days).fillna(0.0), s.index)
+        return frame(_within_span(s.reindex(days).fillna(0.0), s.index))
     if key == "conversion":
         dau, present = events_days()
         if dau.empty:
@@ -262,7 +363,7 @@ def daily_series(pack: Pack, key: str, period: Period, *, history_days: int = 18
         d = dau.reindex(days)
         p = pay.reindex(days).fillna(0.0).where(d.notna())
         s = (p / d).where(d > 0)
-        return _within_span(s, present)
+        return frame(_within_span(s, present), p, d)
     raise KeyError(f"unknown daily series {key!r}; known: {[k for k, v in SERIES.items() if v.grain == 'day']}")
 
 
@@ -277,8 +378,16 @@ def weekly_churn(pack: Pack, period: Period, *, history_weeks: int = 52) -> pd.S
     """Weekly churn: users active last week and not this week ÷ users active last week.
 
     Weeks run Monday–Sunday and are indexed by their Monday; only complete weeks ending on or
-    before the period's last day are included. NaN when last week had no active users.
+    before the period's last day are included, and only weeks whose previous week is complete in
+    the data (a week that starts before the first day with events has a partial set of active
+    users: the churn after it is an artefact of the start, not a leaving). NaN when last week had
+    no active users.
     """
+    return weekly_churn_frame(pack, period, history_weeks=history_weeks)["value"]
+
+
+def weekly_churn_frame(pack: Pack, period: Period, *, history_weeks: int = 52) -> pd.DataFrame:
+    """:func:`weekly_churn` with its numerator (users gone) and base (users active the week before)."""
     last_sunday = period.last_day - timedelta(days=(period.last_day.weekday() + 1) % 7)
     end = last_sunday + timedelta(days=1)  # exclusive: the Monday after the last complete week
     lo = end - timedelta(weeks=history_weeks + 1)
@@ -290,21 +399,50 @@ def weekly_churn(pack: Pack, period: Period, *, history_weeks: int = 52) -> pd.S
     df = agg.execute()
     if df.empty:
         raise NoData("events", "not enough weeks of events for weekly churn")
+    every = user_days_between(pack, None, end)
+    first_day = pd.Timestamp(every.aggregate(d=every.ts.min()).execute()["d"][0]).date()
     weeks = pd.to_datetime(df["week"])
     base = df["base"].astype("float64").to_numpy()
-    churn = pd.Series(np.where(base > 0, df["churned"].astype("float64").to_numpy() / np.where(base > 0, base, 1),
-                               np.nan), index=weeks).sort_index()
-    churn = churn[(churn.index.date <= (end - timedelta(days=7))) & (churn.index.date > lo + timedelta(days=6))]
-    full = pd.date_range(churn.index.min(), end - timedelta(days=7), freq="7D")
-    return churn.reindex(full)
+    churned = df["churned"].astype("float64").to_numpy()
+    out = pd.DataFrame({"value": np.where(base > 0, churned / np.where(base > 0, base, 1), np.nan),
+                        "num": churned, "base": base}, index=weeks).sort_index()
+    # the previous week must be complete in the data: its Monday on or after the first day with events
+    first_week = max(first_day + timedelta(days=(7 - first_day.weekday()) % 7 + 7), lo + timedelta(days=7))
+    out = out[(out.index.date <= (end - timedelta(days=7))) & (out.index.date >= first_week)]
+    if out.empty:
+        raise NoData("events", "not enough complete weeks of events for weekly churn")
+    full = pd.date_range(out.index.min(), end - timedelta(days=7), freq="7D")
+    return out.reindex(full)
+
+
+def warmup_steps(key: str, settings: Any) -> int:
+    """Steps of a series' own history before its first judged point: ``min_seasons`` seasons (a baseline)."""
+    return settings.anomaly_min_seasons * season_of(key, settings)
+
+
+def season_of(key: str, settings: Any) -> int:
+    """The season length in steps: 7 days for daily series, ``anomaly_weekly_period`` weeks for weekly ones."""
+    return 7 if SERIES[key].grain == "day" else settings.anomaly_weekly_period
+
+
+def series_frame(pack: Pack, key: str, period: Period, settings: Any) -> pd.DataFrame:
+    """The monitored series ``key`` for ``period`` with its numerator and base (:data:`FRAME_COLUMNS`).
+
+    The history reaches back ``anomaly_history_days`` / ``anomaly_history_weeks`` and at least the
+    warm-up before the period's first day, so every point of a long period (a year) can be judged.
+    """
+    spec = SERIES[key]
+    steps = warmup_steps(key, settings)
+    if spec.grain == "week":
+        weeks = max(settings.anomaly_history_weeks, -(-period.days // 7) + steps + 2)
+        return weekly_churn_frame(pack, period, history_weeks=weeks)
+    days = max(settings.anomaly_history_days, period.days + steps)
+    return daily_frame(pack, key, period, history_days=days)
 
 
 def series_for(pack: Pack, key: str, period: Period, settings: Any) -> pd.Series:
     """The monitored series ``key`` for ``period`` (history per the problems settings)."""
-    spec = SERIES[key]
-    if spec.grain == "week":
-        return weekly_churn(pack, period, history_weeks=settings.anomaly_history_weeks)
-    return daily_series(pack, key, period, history_days=settings.anomaly_history_days)
+    return series_frame(pack, key, period, settings)["value"]
 
 
 def in_period(index: pd.Index, period: Period, grain: str) -> np.ndarray:

@@ -1,19 +1,24 @@
 """The problems section (04 问题与挑战): detected problems, their evidence and suggested owners.
 
-:func:`narrative` turns a problems frame (:func:`opsnb.metrics.problems.detect_problems`) into
-written-review bullets with a 建议 / Suggested line; :func:`top_problems` feeds the summary page.
+Each problem reads as a written review does (结论先行): a one-line conclusion (:func:`problem_head`,
+the overview table's row), then the evidence (:func:`problem_text`), then the suggestion and owner
+(:func:`narrative`). A subsection details at most ``problems.max_bullets`` problems, most severe
+first, and names the rest in one line; the notes of skipped checks follow, one per missing table.
+:func:`top_problems` feeds the summary page.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from opsnb import facts
 from opsnb.errors import NoData
 from opsnb.facts import Fact
+from opsnb.metrics import anomalies as an
 from opsnb.metrics import problems as pm
 from opsnb.render import fmt
 from opsnb.render.i18n import t
@@ -21,6 +26,18 @@ from opsnb.sections.base import Subsection
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsnb.context import Context
+
+
+#: Which detectors (problem rows, and the registry names their notes carry) each subsection shows.
+SUBSECTION_DETECTORS: dict[str, tuple[str, ...]] = {
+    "problems.anomalies": ("anomaly",),
+    "problems.kpis": ("kpi",),
+    "problems.budget": ("roi", "roi_channel", "roi_campaign", "cac", "budget"),
+    "problems.actions": ("actions", "action_overdue", "action_late", "action_slipped"),
+    "problems.service": ("service", "service_compare", "service_resolution", "service_slow", "service_satisfaction", "service_volume",
+                         "service_backlog"),
+    "problems.data_gaps": ("data_gaps", "data_unattributed", "data_missing_days", "data_tracking", "data_duplicates"),
+}
 
 
 # ---------------------------------------------------------------- text
@@ -35,128 +52,297 @@ def owner_text(owner: Any, area: str, lang: str) -> str:
 
 def _when(iso: str, grain: str, lang: str) -> str:
     d = date.fromisoformat(iso)
-    return t(f"problems.when.{grain}", lang, y=d.year, m=d.month, d=d.day, date=d.strftime("%d %b %Y"))
+    return t(f"problems.when.{grain}", lang, y=d.year, m=d.month, d=d.day, date=d)
+
+
+def _day(d: date, lang: str) -> str:
+    return t("problems.day", lang, m=d.month, d=d.day, date=d)
 
 
 def _series_label(key: str, lang: str) -> str:
     return t(f"problems.series.{key}", lang)
 
 
-def _dates(days: list[str], lang: str, limit: int = 5) -> str:
-    shown = [date.fromisoformat(d) for d in days[:limit]]
-    parts = [f"{d.month}月{d.day}日" if lang == "zh" else d.strftime("%d %b") for d in shown]
-    more = "" if len(days) <= limit else ("等" if lang == "zh" else ", …")
-    return ("、" if lang == "zh" else ", ").join(parts) + more
+def _runs(days: list[str], step: int) -> list[tuple[date, date]]:
+    """Consecutive days (or weeks, ``step`` 7) as (first, last) runs."""
+    out: list[tuple[date, date]] = []
+    for d in sorted(date.fromisoformat(x) for x in days):
+        if out and d - out[-1][1] == timedelta(days=step):
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def _dates(days: list[str], lang: str, *, step: int = 1, limit: int = 4) -> str:
+    """Days as text, consecutive ones as one range (10月28日至10月31日), at most ``limit`` pieces."""
+    runs = _runs(days, step)
+    parts = [_day(a, lang) if a == b else t("problems.range", lang, a=_day(a, lang), b=_day(b, lang))
+             for a, b in runs[:limit]]
+    text = t("problems.list_sep", lang).join(parts)
+    return text + (t("problems.list_more", lang) if len(runs) > limit else "")
 
 
 def _hours(x: Any, lang: str) -> str:
     return fmt.value(x, "hours", lang)
 
 
-def problem_text(row: dict[str, Any], lang: str, currency: str = "¥") -> tuple[str, str]:
-    """The evidence sentence and the suggestion of one problem row."""
-    d, ev = row["detector"], dict(row["evidence"])
-    money = lambda x: fmt.money(x, lang, currency=currency)  # noqa: E731
-    if d == "kpi":
-        label = ev["label_en"] if lang == "en" and ev.get("label_en") else ev["label"]
-        unit = ev["unit"]
-        text = t("problems.text.kpi", lang, label=label, actual=fmt.value(ev["actual"], unit, lang, currency=currency),
-                 target=fmt.value(ev["target"], unit, lang, currency=currency), attainment=fmt.pct(ev["attainment"], lang))
-        return text, t("problems.suggest.kpi", lang, label=label)
-    if d == "anomaly":
-        label = _series_label(ev["series"], lang)
-        unit, v, e = ev["unit"], ev["value"], ev["expected"]
-        if unit == "ratio":
-            diff = fmt.pp(abs(v - e), lang, signed=False)
-        elif e:
-            diff = fmt.pct(abs(v / e - 1), lang)
+def _diff(v: float, e: float, unit: str, lang: str, currency: str) -> str:
+    """How far a value is from its usual level: points for a rate, percent for a volume."""
+    if unit == "ratio":
+        return fmt.pp(abs(v - e), lang, signed=False)
+    if e:
+        return fmt.pct(abs(v / e - 1), lang)
+    return fmt.value(abs(v - e), unit, lang, currency=currency)
+
+
+def _point_kw(ev: dict[str, Any], lang: str, currency: str) -> dict[str, Any]:
+    unit, v, e = ev["unit"], ev["value"], ev["expected"]
+    return {"label": _series_label(ev["series"], lang), "when": _when(ev["date"], ev["grain"], lang),
+            "day": _day(date.fromisoformat(ev["date"]), lang),
+            "value": fmt.value(v, unit, lang, currency=currency), "expected": fmt.value(e, unit, lang, currency=currency),
+            "diff": _diff(v, e, unit, lang, currency)}
+
+
+def _anomaly_body(ev: dict[str, Any], lang: str, currency: str) -> str:
+    kw = _point_kw(ev, lang, currency)
+    base = ""
+    if ev.get("base") is not None:
+        base = t(f"problems.base.{ev['series']}", lang, num=fmt.number(ev["num"], lang, compact=False),
+                 base=fmt.number(ev["base"], lang, compact=False))
+    text = t(f"problems.text.anomaly_{ev['direction']}", lang, base=base, **kw)
+    if ev.get("n_flagged", 1) > 1:
+        grain = ev["grain"]
+        text += t(f"problems.more_points.{grain}", lang, n=ev["n_flagged"],
+                  dates=_dates(ev["dates"], lang, step=an.SERIES[ev["series"]].step_days))
+    for w in ev.get("with", []):
+        text += t(f"problems.with.{w['direction']}", lang, **_point_kw(w, lang, currency))
+    if ev.get("context"):
+        text += t("problems.context", lang, items=events_text(ev["context"], lang))
+    return text
+
+
+def _event_name(e: dict[str, Any], lang: str) -> str:
+    if e["kind"] == "festival":
+        return t(f"plan.festival.{e['key']}", lang)
+    return fmt.label(e["name_en"] if lang == "en" else e["name_zh"], lang)
+
+
+def events_text(events: list[dict[str, Any]], lang: str) -> str:
+    """Events a run of anomalous days coincides with (:func:`opsnb.metrics.problems.coinciding`), as text."""
+    parts = []
+    for e in events:
+        a, b = date.fromisoformat(e["start"]), date.fromisoformat(e["end"])
+        name = _event_name(e, lang)
+        if e["edge"] == "span":
+            when = _day(a, lang) if a == b else t("problems.range", lang, a=_day(a, lang), b=_day(b, lang))
+            parts.append(t("problems.event.span", lang, name=name, when=when))
         else:
-            diff = fmt.value(abs(v - e), unit, lang, currency=currency)
-        text = t(f"problems.text.anomaly_{ev['direction']}", lang, when=_when(ev["date"], ev["grain"], lang),
-                 label=label, value=fmt.value(v, unit, lang, currency=currency),
-                 expected=fmt.value(e, unit, lang, currency=currency), diff=diff, z=f"{ev['z']:.1f}")
-        if ev.get("n_flagged", 1) > 1:
-            text += t("problems.more_points", lang, n=ev["n_flagged"], dates=_dates(ev["dates"], lang))
-        return text, t("problems.suggest.anomaly", lang, label=label)
-    if d in ("roi_channel", "roi_campaign"):
-        kw = {"roi": fmt.ratio_x(ev["roi"], lang), "gmv": money(ev["gmv"]), "cost": money(ev["cost"]),
-              "threshold": fmt.ratio_x(ev["threshold"], lang), "channel": ev.get("channel"),
-              "campaign": ev.get("campaign")}
-        return t(f"problems.text.{d}", lang, **kw), t(f"problems.suggest.{d}", lang, **kw)
-    if d == "cac":
-        kw = {"channel": ev["channel"], "cac": money(ev["cac"]), "cac_prev": money(ev["cac_prev"]),
-              "rise": fmt.pct(ev["rise"], lang), "threshold": fmt.pct(ev["threshold"], lang)}
-        return t("problems.text.cac", lang, **kw), t("problems.suggest.cac", lang, **kw)
-    if d == "budget":
-        text = t("problems.text.budget", lang, channel=ev["channel"], spend_share=fmt.pct(ev["spend_share"], lang),
-                 return_share=fmt.pct(ev["return_share"], lang), gap=fmt.pp(ev["gap_pp"] / 100, lang, signed=False))
-        if ev.get("to_channel"):
-            text += t("problems.text.budget_to", lang, channel=ev["to_channel"],
-                      spend_share=fmt.pct(ev["to_spend_share"], lang), return_share=fmt.pct(ev["to_return_share"], lang))
-            return text, t("problems.suggest.budget", lang, channel=ev["channel"], to_channel=ev["to_channel"])
-        return text, t("problems.suggest.budget_plain", lang, channel=ev["channel"])
-    if d.startswith("action_"):
-        return t(f"problems.text.{d}", lang, **ev), t(f"problems.suggest.{d}", lang)
-    if d.startswith("service_"):
-        kw = dict(ev)
+            day = a if e["edge"] == "start" else b
+            parts.append(t(f"problems.event.{e['kind']}_{e['edge']}", lang, name=name, day=_day(day, lang)))
+    return t("problems.event_sep", lang).join(dict.fromkeys(parts))
+
+
+def _echo_text(ev: dict[str, Any], lang: str, currency: str) -> str:
+    """What an incident did to the series that read its days (its echoes), and to the period's averages."""
+    out = ""
+    echoes = ev.get("echoes") or []
+    if echoes:
+        item = "problems.echo_item" if len(ev.get("days") or []) <= 1 else "problems.echo_item_day"
+        items = t("problems.list_sep", lang).join(t(item, lang, **_point_kw(e, lang, currency)) for e in echoes)
+        out += t("problems.echoes", lang, items=items)
+    for imp in ev.get("impacts") or []:
+        per_day = fmt.value(imp["per_day"], imp["unit"], lang, currency=currency)
+        if per_day == fmt.value(0, imp["unit"], lang, currency=currency):
+            continue  # less than the figure's precision: not worth a sentence
+        out += t("problems.impact", lang, label=_series_label(imp["series"], lang), per_day=per_day,
+                 share=fmt.pct(imp["share"], lang))
+    return out
+
+
+def _kw(d: str, ev: dict[str, Any], lang: str, currency: str) -> dict[str, Any]:
+    """The formatted fields of one problem's evidence, for its head and body templates."""
+    money = lambda x: fmt.money(x, lang, currency=currency)  # noqa: E731
+    count = lambda x: fmt.number(x, lang, compact=False)  # noqa: E731
+    kw = dict(ev)
+    for k in ("channel", "to_channel", "platform", "category", "campaign", "title"):
+        if k in kw:  # values from the data, shown by their display names
+            kw[k] = fmt.label(kw[k], lang)
+    if d == "kpi":
+        unit = ev["unit"]
+        kw.update(label=ev["label_en"] if lang == "en" and ev.get("label_en") else ev["label"],
+                  actual=fmt.value(ev["actual"], unit, lang, currency=currency),
+                  target=fmt.value(ev["target"], unit, lang, currency=currency),
+                  attainment=fmt.pct(ev["attainment"], lang))
+    elif d == "anomaly":
+        kw.update(label=_series_label(ev["series"], lang))
+    elif d in ("roi_channel", "roi_campaign"):
+        kw.update(roi=fmt.ratio_x(ev["roi"], lang), gmv=money(ev["gmv"]), cost=money(ev["cost"]),
+                  threshold=fmt.ratio_x(ev["threshold"], lang))
+    elif d == "cac":
+        kw.update(cac=money(ev["cac"]), cac_prev=money(ev["cac_prev"]), rise=fmt.pct(ev["rise"], lang),
+                  threshold=fmt.pct(ev["threshold"], lang), cost=money(ev["cost"]), cost_prev=money(ev["cost_prev"]),
+                  new_users=count(ev["new_users"]), new_users_prev=count(ev["new_users_prev"]))
+    elif d == "budget":
+        kw.update(spend_share=fmt.pct(ev["spend_share"], lang), return_share=fmt.pct(ev["return_share"], lang),
+                  gap=fmt.pp(ev["gap_pp"] / 100, lang, signed=False))
+    elif d.startswith("service_"):
         for k in ("rate", "min", "rise", "share", "growth"):
-            if k in kw and d != "service_satisfaction":
+            if kw.get(k) is not None and d != "service_satisfaction":
                 kw[k] = fmt.pct(kw[k], lang)
+        for k in ("tickets", "tickets_prev", "resolved", "rated", "start", "end"):
+            if k in kw:
+                kw[k] = count(kw[k])
         if d == "service_satisfaction":
-            kw["satisfaction"] = fmt.value(ev["satisfaction"], "score", lang)
-            kw["min"] = fmt.value(ev["min"], "score", lang)
+            kw.update(satisfaction=fmt.value(ev["satisfaction"], "score", lang), min=fmt.value(ev["min"], "score", lang))
         if d == "service_slow":
             kw.update(p90=_hours(ev["p90_hours"], lang), median=_hours(ev["median_hours"], lang),
                       limit=_hours(ev["limit"], lang))
-        return t(f"problems.text.{d}", lang, **kw), t(f"problems.suggest.{d}", lang, **kw)
-    if d.startswith("data_"):
-        kw = dict(ev)
-        if "share" in kw:
-            kw["share"] = fmt.pct(kw["share"], lang)
-        if "max" in kw:
-            kw["max"] = fmt.pct(kw["max"], lang)
-        if "days" in kw and isinstance(kw["days"], list):
-            kw["n"] = len(kw["days"])
-            kw["days"] = _dates(kw["days"], lang)
+    elif d.startswith("data_"):
+        for k in ("share", "max"):
+            if k in kw:
+                kw[k] = fmt.pct(kw[k], lang)
+        for k in ("orders", "unattributed", "duplicates", "rows"):
+            if k in kw:
+                kw[k] = count(kw[k])
+        if isinstance(kw.get("days"), list):
+            kw["n"] = len(ev["days"])
+            kw["days"] = _dates(ev["days"], lang)
         for k in ("normal", "count"):
             if k in kw:
                 kw[k] = fmt.number(kw[k], lang)
-        return t(f"problems.text.{d}", lang, **kw), t(f"problems.suggest.{d}", lang, **kw)
+        if "table" in kw:
+            kw["table"] = fmt.table_name(ev["table"], lang)
+    return kw
+
+
+def problem_head(row: dict[str, Any], lang: str, currency: str = "¥") -> str:
+    """The problem's conclusion in one line (the overview table's row; the bullet's lead)."""
+    d, ev = row["detector"], dict(row["evidence"])
     if d == "manual":
-        title = ev["title"][lang]
+        return str(ev["title"][lang])
+    kw = _kw(d, ev, lang, currency)
+    key = d
+    if d == "service_volume" and ev.get("rise") is None:
+        key = "service_volume_counts"  # growth on a small base: the counts, no percentage
+    if d == "anomaly":
+        key = f"anomaly_{ev['direction']}" + ("_many" if ev.get("n_flagged", 1) > 1 else "")
+        kw.update(value=fmt.value(ev["value"], ev["unit"], lang, currency=currency), n=ev.get("n_flagged", 1),
+                  unit=t(f"problems.unit.{ev['grain']}", lang))
+    return t(f"problems.head.{key}", lang, **kw)
+
+
+def _body(d: str, ev: dict[str, Any], lang: str, currency: str, *, main: bool = False) -> str:
+    """The evidence of a finding (``main``: its first sentence only, as quoted beside another finding)."""
+    if d == "manual":
+        return ""
+    if d == "anomaly":
+        return _anomaly_body(ev, lang, currency)
+    kw = _kw(d, ev, lang, currency)
+    key = "service_volume_counts" if d == "service_volume" and ev.get("rise") is None else d
+    text = t(f"problems.text.{key}", lang, **kw)
+    if main:
+        return text
+    if d == "budget" and ev.get("to_channel"):
+        text += t("problems.text.budget_to", lang, channel=ev["to_channel"],
+                  spend_share=fmt.pct(ev["to_spend_share"], lang), return_share=fmt.pct(ev["to_return_share"], lang))
+    if d in pm.INCIDENT_DETECTORS:
+        text += _echo_text(ev, lang, currency)
+    return text
+
+
+def problem_text(row: dict[str, Any], lang: str, currency: str = "¥") -> tuple[str, str]:
+    """The finding (conclusion, then evidence) and the suggestion of one problem row.
+
+    A row that merged other detectors' findings on the same subject (``evidence["also_rows"]``)
+    says them too, after its own evidence.
+    """
+    d, ev = row["detector"], dict(row["evidence"])
+    head, body = problem_head(row, lang, currency), _body(d, ev, lang, currency)
+    text = t("problems.lead", lang, head=head, body=body) if body else head
+    also = [t("problems.also_item", lang, head=problem_head(a, lang, currency),
+              body=_body(a["detector"], a["evidence"], lang, currency, main=True).rstrip("。."))
+            for a in ev.get("also_rows", [])]
+    if also:
+        text += t("problems.also", lang, items=t("problems.also_sep", lang).join(also))
+    return text, _suggestion(d, ev, lang, currency)
+
+
+def _suggestion(d: str, ev: dict[str, Any], lang: str, currency: str) -> str:
+    if d == "manual":
         sug = ev.get("suggestion")
-        return title, (sug[lang] if sug else t("problems.suggest.manual", lang))
-    raise KeyError(f"no text for detector {d!r}")
+        return str(sug[lang]) if sug else t("problems.suggest.manual", lang)
+    kw = _kw(d, ev, lang, currency)
+    if d == "anomaly":  # with events around its days, start there
+        return t("problems.suggest.anomaly_context" if ev.get("context") else "problems.suggest.anomaly", lang, **kw)
+    if d == "budget":
+        key = "budget" if ev.get("to_channel") else "budget_plain"
+        return t(f"problems.suggest.{key}", lang, **{**kw, "to_channel": ev.get("to_channel")})
+    return t(f"problems.suggest.{d}", lang, **kw)
 
 
 def narrative(problems: pd.DataFrame, lang: str, *, currency: str = "¥") -> list[str]:
-    """One written-review bullet per problem: severity, evidence, and a 建议 / Suggested line."""
+    """One written-review bullet per problem: severity, conclusion and evidence, and a 建议 / Suggested line."""
     out = []
     for row in problems.to_dict("records"):
         text, sug = problem_text(row, lang, currency)
-        also = row["evidence"].get("also")
-        if also:
-            text += t("problems.also", lang, detectors="、".join(t(f"problems.detector.{a}", lang) for a in also)
-                      if lang == "zh" else ", ".join(t(f"problems.detector.{a}", lang) for a in also))
         out.append(t("problems.bullet", lang, severity=t(f"problems.severity.{row['severity']}", lang), text=text,
                      suggestion=sug, owner=owner_text(row["owner"], row["area"], lang)))
     return out
 
 
-def notes_text(notes: list[dict[str, str]], lang: str) -> list[str]:
-    """Translate detector notes (skipped detectors, series too short or not computable)."""
-    out = []
+def notes_text(notes: list[dict[str, Any]], lang: str, *, min_base: int = 30, currency: str = "¥") -> list[str]:
+    """Translate detector notes: checks skipped for a missing table (one line per table), series not
+    scored, points of the period in the warm-up or on a small base."""
+    out: list[str] = []
+    missing: dict[str, list[str]] = {}
+    warm: dict[tuple[str, str, str], list[str]] = {}  # (first, grain, need) → series: one line for the same warm-up
     for n in notes:
         det, reason, key = n["detector"], n["reason"], n.get("key", "")
-        det_label = t(f"problems.detector.{det}", lang) if det else det
-        if reason in ("too_short", "not_computable", "empty", "data_gap"):
+        if reason.startswith(("no_table:", "no_data:")):
+            label = t(f"problems.detector.{det}", lang)
+            missing.setdefault(reason.split(":", 1)[1], [])
+            if label not in missing[reason.split(":", 1)[1]]:
+                missing[reason.split(":", 1)[1]].append(label)
+            continue
+        if reason in ("too_short", "not_computable", "empty"):
             out.append(t(f"problems.note.{reason}", lang, series=_series_label(key, lang), seasons=2))
-        elif reason.startswith(("no_table:", "no_data:")):
-            out.append(t("problems.note.no_table", lang, table=fmt.table_name(reason.split(":", 1)[1], lang),
-                         detector=det_label))
+        elif reason == "warm_up":
+            need = t(f"problems.warmup_need.{key}", lang, steps=n["steps"])
+            warm.setdefault((n.get("first", ""), n["grain"], need), []).append(
+                t("problems.quoted", lang, name=_series_label(key, lang)))
+        elif reason == "small_base":
+            out.append(t("problems.note.small_base", lang, series=_series_label(key, lang), n=n["n"],
+                         unit=t(f"problems.unit.{n['grain']}", lang), min_base=min_base,
+                         base=t(f"problems.base_label.{key}", lang)))
+        elif reason == "holiday":
+            ev = n["evidence"]
+            holidays = [e for e in ev["context"] if e["kind"] == "holiday"]
+            out.append(t(f"problems.note.holiday_{ev['direction']}", lang, **_point_kw(ev, lang, currency),
+                         holidays=events_text(holidays, lang)))
+        elif reason == "incident_before":
+            out.append(t("problems.note.incident_before", lang, series=_series_label(key, lang),
+                         when=_day(date.fromisoformat(n["date"]), lang)))
+        elif reason == "warm_up_touchpoints":
+            out.append(t("problems.note.warm_up_touchpoints", lang, first=n["first"], days=n["days"],
+                         since=n["since"]))
+        elif reason == "warm_up_previous":
+            out.append(t("problems.note.warm_up_previous", lang, detector=t(f"problems.detector.{det}", lang),
+                         previous=n["previous"]))
         else:
-            out.append(t("problems.note.other", lang, detector=det_label, reason=reason))
-    return out
+            out.append(t("problems.note.other", lang, detector=t(f"problems.detector.{det}", lang), reason=reason))
+    for (first, grain, need), names in warm.items():
+        series = t("problems.list_sep", lang).join(names)
+        if first:
+            d = date.fromisoformat(first)
+            out.append(t("problems.note.warm_up", lang, series=series, need=need,
+                         first=t(f"problems.since.{grain}", lang, y=d.year, m=d.month, d=d.day, date=d)))
+        else:
+            out.append(t("problems.note.warm_up_all", lang, series=series, need=need))
+    for table, labels in missing.items():
+        out.append(t("problems.note.no_table", lang, table=fmt.table_name(table, lang),
+                     detectors=t("problems.list_sep", lang).join(labels)))
+    return [x[:1].upper() + x[1:] for x in out]  # a sentence may open with a series' name
 
 
 # ---------------------------------------------------------------- compute and views
@@ -166,11 +352,11 @@ def _all(ctx: Context) -> pd.DataFrame:
     return ctx.memo("problems", lambda: pm.detect_problems(ctx.pack, ctx.effective_period, ctx.settings))
 
 
-def _subset(ctx: Context, detectors: tuple[str, ...]) -> pd.DataFrame:
+def _subset(ctx: Context, key: str) -> pd.DataFrame:
+    detectors = SUBSECTION_DETECTORS[key]
     df = _all(ctx)
     sub = df[df["detector"].isin(detectors)].reset_index(drop=True)
-    sub.attrs["notes"] = [n for n in df.attrs.get("notes", []) if n["detector"] in detectors or
-                          n["detector"] in {d.split("_")[0] for d in detectors}]
+    sub.attrs["notes"] = [n for n in df.attrs.get("notes", []) if n["detector"] in detectors]
     return sub
 
 
@@ -179,24 +365,35 @@ def _table(df: pd.DataFrame, ctx: Context) -> Any:
         return None
     from opsnb.render import ui
 
-    lang = ctx.lang
-    texts = [problem_text(r, lang, ctx.settings.currency)[0] for r in df.to_dict("records")]
+    lang, cur = ctx.lang, ctx.settings.currency
     out = pd.DataFrame({
         t("problems.col.severity", lang): [t(f"problems.severity.{s}", lang) for s in df["severity"]],
-        t("problems.col.problem", lang): texts,
+        t("problems.col.problem", lang): [problem_head(r, lang, cur) for r in df.to_dict("records")],
         t("problems.col.area", lang): [t(f"problems.area.{a}", lang) for a in df["area"]],
+        t("problems.col.section", lang): [t(f"{_section_of(d)}.title", lang) for d in df["detector"]],
         t("problems.col.owner", lang): [owner_text(o, a, lang) for o, a in zip(df["owner"], df["area"], strict=True)],
     })
     return ui.table(out, lang)
 
 
+def _section_of(detector: str) -> str:
+    return next((k for k, v in SUBSECTION_DETECTORS.items() if detector in v), "problems.overview")
+
+
 def _bullets(df: pd.DataFrame, ctx: Context, *, notes: bool = True) -> list[str]:
-    lang = ctx.lang
-    out = narrative(df, lang, currency=ctx.settings.currency)
+    """At most ``max_bullets`` problems in full, most severe first; the rest named in one line; then notes."""
+    lang, ps = ctx.lang, ctx.settings.problems
+    shown = df.head(ps.max_bullets)
+    out = narrative(shown, lang, currency=ctx.settings.currency)
+    rest = df.iloc[len(shown):]
+    if len(rest):
+        out.append(t("problems.more", lang, n=len(rest), items=t("problems.list_sep", lang).join(
+            problem_head(r, lang, ctx.settings.currency) for r in rest.to_dict("records"))))
     if notes:  # the overview leaves skipped checks to their own subsections
-        out += notes_text(df.attrs.get("notes", []), lang)
+        out += notes_text(df.attrs.get("notes", []), lang, min_base=ctx.settings.min_base,
+                          currency=ctx.settings.currency)
     if df.attrs.get("dropped"):
-        out.append(t("problems.dropped", lang, n=df.attrs["dropped"], max=ctx.settings.problems.max_problems))
+        out.append(t("problems.dropped", lang, n=df.attrs["dropped"], max=ps.max_problems))
     if df.empty and not out:
         out.append(t("problems.none", lang))
     return out
@@ -207,8 +404,11 @@ def _counts(df: pd.DataFrame, ctx: Context) -> list[str]:
     if df.empty:
         return [t("problems.none", ctx.lang)]
     n = df["severity"].value_counts()
-    return [t("problems.overview_count", ctx.lang, n=len(df), high=int(n.get("high", 0)),
-              medium=int(n.get("medium", 0)), low=int(n.get("low", 0)))]
+    out = [t("problems.overview_count", ctx.lang, n=len(df), high=int(n.get("high", 0)),
+             medium=int(n.get("medium", 0)), low=int(n.get("low", 0)))]
+    if df.attrs.get("dropped"):
+        out.append(t("problems.dropped", ctx.lang, n=df.attrs["dropped"], max=ctx.settings.problems.max_problems))
+    return out
 
 
 def overdue_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
@@ -242,12 +442,57 @@ def overview_chart(problems: pd.DataFrame, lang: str, *, ax: Any = None) -> Any:
                       legend_title=t("problems.col.severity", lang))
 
 
-def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *, ax: Any = None,
-                  currency: str | None = None) -> Any:
-    """The flagged series: actual line, expected (常态) line with its band, flagged points marked.
+# ---------------------------------------------------------------- anomalies: chart, table, bullets
 
-    The band is expected ± z·MAD/0.6745 (the values whose robust z stays within the threshold).
+#: Days of history shown before the period in the anomaly chart: enough to see the usual level.
+CHART_CONTEXT_DAYS = 61
+#: Marker and colour of each kind of point (adverse finding, favourable, a data incident's echo).
+POINT_STYLE = {"adverse": ("o", "#d62728"), "favourable": ("^", "#2ca02c"), "incident": ("X", "#7f7f7f")}
+
+
+def point_kinds(key: str, r: pd.DataFrame) -> pd.Series:
+    """The kind of each point of the period worth showing: ``adverse`` or ``favourable`` (flagged),
+    ``incident`` (on a data incident's days and beyond the threshold); NA for the others."""
+    inside = r["in_period"].astype(bool)
+    z = r["z"].astype("float64").abs()
+    out = pd.Series(pd.NA, index=r.index, dtype="string")
+    flagged = inside & r["flagged"].astype(bool)
+    adverse = pd.Series([pm._adverse(key, x) if pd.notna(x) else False for x in r["resid"]], index=r.index)
+    out[flagged & adverse] = "adverse"
+    out[flagged & ~adverse] = "favourable"
+    out[inside & (r["reason"] == "excluded").fillna(False) & (z > r.attrs.get("z", 3.5)).fillna(False)] = "incident"
+    return out
+
+
+def episodes(scans: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Runs of consecutive points of one series and kind (:func:`point_kinds`): series, kind, first, last,
+    n, the mean value and expected value over the run, and the largest |z|."""
+    rows = []
+    for key, r in scans.items():
+        kinds = point_kinds(key, r)
+        pts = r[kinds.notna()].assign(kind=kinds[kinds.notna()])
+        step = np.timedelta64(an.SERIES[key].step_days, "D")
+        k = pts["kind"].astype(object).to_numpy()
+        starts = np.ones(len(pts), dtype=bool)
+        starts[1:] = (k[1:] != k[:-1]) | (np.diff(pts.index.to_numpy()) != step)
+        for _, g in pts.groupby(np.cumsum(starts)):
+            z = g["z"].astype("float64")
+            rows.append({"series": key, "kind": g["kind"].iloc[0], "first": g.index[0], "last": g.index[-1],
+                         "n": len(g), "value": float(g["value"].mean()), "expected": float(g["expected"].mean()),
+                         "z": float(z.loc[z.abs().idxmax()])})
+    return pd.DataFrame(rows, columns=["series", "kind", "first", "last", "n", "value", "expected", "z"])
+
+
+def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *, period_start: date | None = None,
+                  incidents: list[pm.Incident] | None = None, currency: str | None = None) -> Any:
+    """The series with findings or a data incident's echoes, one panel each on one date axis: actual
+    line, expected (常态) line with its band, the period's points marked by kind, incident days shaded.
+
+    The band is expected ± z·MAD/0.6745 (the values whose robust z stays within the threshold). The
+    panels share the x axis (tick labels only under the last) from ``CHART_CONTEXT_DAYS`` before the
+    period; one legend sits above them; constrained layout keeps every title off the panel above.
     """
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from opsnb.metrics.anomalies import MODIFIED_Z_K
@@ -256,73 +501,153 @@ def anomaly_chart(scans: dict[str, pd.DataFrame], keys: list[str], lang: str, *,
     keys = [k for k in keys if k in scans]
     if not keys:
         return None
-    if ax is None:
-        _, grid = plt.subplots(len(keys), 1, figsize=(8.0, 2.6 * len(keys)), squeeze=False)
-        axes = list(grid[:, 0])
-    else:
-        axes = [ax]
-        keys = keys[:1]
-    for a, key in zip(axes, keys, strict=False):
+    fig = plt.figure(figsize=(8.0, 0.6 + 2.2 * len(keys)), layout="constrained")
+    axes = list(fig.subplots(len(keys), 1, sharex=True, squeeze=False)[:, 0])
+    lo = None
+    if period_start is not None:
+        lo = pd.Timestamp(period_start - timedelta(days=CHART_CONTEXT_DAYS))
+    handles: dict[str, Any] = {}
+    for a, key in zip(axes, keys, strict=True):
         r = scans[key]
+        view = r[r.index >= lo] if lo is not None else r
         half = r.attrs["z"] * (r.attrs["mad"] or 0.0) / MODIFIED_Z_K
-        x = r.index
-        a.fill_between(x, r["expected"] - half + r.attrs["median"], r["expected"] + half + r.attrs["median"],
-                       alpha=0.2, label=t("problems.chart.band", lang))
-        a.plot(x, r["expected"], linestyle="--", linewidth=1, label=t("problems.chart.expected", lang))
-        a.plot(x, r["value"], linewidth=1.2, label=t("problems.chart.actual", lang))
-        hit = r[r["flagged"] & r["in_period"]]
-        a.scatter(hit.index, hit["value"], color="#d62728", zorder=3, label=t("problems.chart.flagged", lang))
-        a.set_title(_series_label(key, lang))
-        charts.format_axis(a, "y", pm.an.SERIES[key].unit, lang, currency=currency)
-        a.legend(loc="best", fontsize=7)
+        med = r.attrs["median"] or 0.0
+        x = view.index
+        handles["band"] = a.fill_between(x, view["expected"] - half + med, view["expected"] + half + med, alpha=0.2,
+                                         linewidth=0)
+        handles["expected"] = a.plot(x, view["expected"], linestyle="--", linewidth=1)[0]
+        handles["actual"] = a.plot(x, view["value"], linewidth=1.2)[0]
+        kinds = point_kinds(key, view)
+        for kind, (marker, colour) in POINT_STYLE.items():
+            pts = view[kinds == kind]
+            if len(pts):
+                handles[kind] = a.scatter(pts.index, pts["value"], marker=marker, color=colour, zorder=3, s=28)
+        for inc in incidents or []:
+            if inc.table not in an.SERIES[key].reads:
+                continue
+            for d in sorted(inc.days):
+                day = pd.Timestamp(d)
+                if lo is None or day >= lo:
+                    handles["incident_day"] = a.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12),
+                                                        color="#7f7f7f", alpha=0.25, linewidth=0)
+        label = _series_label(key, lang)
+        a.set_title(label[:1].upper() + label[1:], loc="left", fontsize=10)
+        charts.format_axis(a, "y", an.SERIES[key].unit, lang, currency=currency)
+    span = (axes[0].get_xlim()[1] - axes[0].get_xlim()[0])
+    axes[-1].xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d" if span <= 200 else "%Y-%m"))
+    names = {"band": "problems.chart.band", "expected": "problems.chart.expected", "actual": "problems.chart.actual",
+             "adverse": "problems.chart.adverse", "favourable": "problems.chart.favourable",
+             "incident": "problems.chart.incident", "incident_day": "problems.chart.incident_day"}
+    order = [k for k in names if k in handles]
+    fig.legend([handles[k] for k in order], [t(names[k], lang) for k in order], loc="outside upper center",
+               ncols=min(4, len(order)), fontsize=8, frameon=False)
     return axes[0]
 
 
+def _incidents(ctx: Context) -> list[pm.Incident]:
+    return pm.incidents_of(_all(ctx))
+
+
 def _compute_anomalies(ctx: Context) -> dict[str, Any]:
-    df = _subset(ctx, ("anomaly",))
-    scans = ctx.memo("problems_scans", lambda: pm.anomaly_scan(ctx.pack, ctx.effective_period, ctx.settings))
+    df = _subset(ctx, "problems.anomalies")
+    period = ctx.effective_period
+    scans = ctx.memo("problems_scans", lambda: pm.anomaly_scan(ctx.pack, period, ctx.settings))
     if not scans:
         raise NoData("events", "no series to scan")
-    return {"problems": df, "scans": scans}
+    events = pm.context_events(ctx.pack, period, ctx.settings, period.start - timedelta(days=7))
+    return {"problems": df, "scans": scans, "events": events}
+
+
+def _chart_keys(res: dict[str, Any]) -> list[str]:
+    """Series with an adverse finding (or folded under one), then series with a data incident's echoes."""
+    keys: list[str] = []
+    for ev in res["problems"]["evidence"]:
+        keys += [ev["series"]] + [w["series"] for w in ev.get("with", [])]
+    for key, r in res["scans"].items():
+        if (point_kinds(key, r) == "incident").any():
+            keys.append(key)
+    return [k for k in an.SERIES if k in keys]
 
 
 def _anomaly_chart(res: dict[str, Any], ctx: Context) -> Any:
-    keys = [e["series"] for e in res["problems"]["evidence"]]
-    return anomaly_chart(res["scans"], keys, ctx.lang, currency=ctx.settings.currency)
+    return anomaly_chart(res["scans"], _chart_keys(res), ctx.lang, period_start=ctx.effective_period.start,
+                         incidents=_incidents(ctx), currency=ctx.settings.currency)
 
 
 def _anomaly_bullets(res: dict[str, Any], ctx: Context) -> list[str]:
-    """The problems among the flagged points; favourable ones are said to be listed but not problems."""
-    favourable = 0
-    for key, r in res["scans"].items():
-        hit = r[r["flagged"] & r["in_period"]]
-        favourable += int(((hit["resid"] > 0) != (pm.ADVERSE[key] == "up")).sum())
+    """The findings; then which points a data incident explains, and how many favourable runs are listed."""
+    lang = ctx.lang
     out = _bullets(res["problems"], ctx)
-    if favourable:
-        out.append(t("problems.anomaly_favourable", ctx.lang, n=favourable))
+    eps = episodes(res["scans"])
+    heads = {r["key"]: problem_head(r, lang, ctx.settings.currency) for r in _all(ctx).to_dict("records")}
+    for inc_key, g in _echo_groups(res["scans"]).items():
+        out.append(t("problems.anomaly_incident", lang, incident=heads.get(inc_key, inc_key),
+                     items=t("problems.list_sep", lang).join(_series_label(k, lang) for k in g),
+                     section=t("problems.data_gaps.title", lang)))
+    fav = eps[eps["kind"] == "favourable"]
+    if len(fav):
+        names: dict[str, None] = {}
+        with_event = 0
+        for e in fav.to_dict("records"):
+            step = timedelta(days=an.SERIES[e["series"]].step_days - 1)
+            near = [x for x in pm.coinciding(res["events"], e["first"].date(), e["last"].date() + step)
+                    if x["kind"] in ("festival", "campaign")] if res.get("events") is not None else []
+            with_event += bool(near)
+            names.update(dict.fromkeys(_event_name(x, lang) for x in near))
+        if with_event:
+            out.append(t("problems.anomaly_favourable_events", lang, n=len(fav), k=with_event,
+                         names=t("problems.list_sep", lang).join(names)))
+        else:
+            out.append(t("problems.anomaly_favourable", lang, n=len(fav)))
+    return out
+
+
+def _echo_groups(scans: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """Incident key → the series whose points of the period it explains (beyond the threshold)."""
+    out: dict[str, list[str]] = {}
+    for key, r in scans.items():
+        kinds = point_kinds(key, r)
+        for inc in r.loc[kinds == "incident", "incident"].dropna().unique():
+            out.setdefault(str(inc), []).append(key)
     return out
 
 
 def _anomaly_table(res: dict[str, Any], ctx: Context) -> Any:
     from opsnb.render import ui
 
-    lang, rows = ctx.lang, []
-    for key, r in res["scans"].items():
-        hit = r[r["flagged"] & r["in_period"]]
-        for ts, h in hit.iterrows():
-            adverse = (h["resid"] > 0) == (pm.ADVERSE[key] == "up")
-            rows.append({t("problems.col.series", lang): _series_label(key, lang),
-                         t("problems.col.date", lang): ts.date().isoformat(),
-                         t("problems.col.direction", lang): t(f"problems.direction.{'adverse' if adverse else 'favourable'}",
-                                                             lang),
-                         t("problems.col.value", lang): fmt.value(h["value"], pm.an.SERIES[key].unit, lang),
-                         t("problems.col.expected", lang): fmt.value(h["expected"], pm.an.SERIES[key].unit, lang),
-                         t("problems.col.z", lang): f"{float(h['z']):.1f}"})
-    return ui.table(pd.DataFrame(rows), lang) if rows else None
+    lang, cur = ctx.lang, ctx.settings.currency
+    eps = episodes(res["scans"])
+    if eps.empty:
+        return None
+    eps = eps.assign(_o=eps["kind"].map({"adverse": 0, "incident": 1, "favourable": 2})).sort_values(
+        ["_o", "first"], kind="stable")
+    rows = []
+    events = res.get("events")
+    for e in eps.to_dict("records"):
+        unit = an.SERIES[e["series"]].unit
+        step = timedelta(days=an.SERIES[e["series"]].step_days - 1)
+        near = []  # a data incident's echo has its cause already
+        if events is not None and e["kind"] != "incident":
+            near = pm.coinciding(events, e["first"].date(), e["last"].date() + step)
+        first, last = e["first"].date().isoformat(), e["last"].date().isoformat()
+        when = first if e["n"] == 1 else t(f"problems.span.{an.SERIES[e['series']].grain}", lang, a=first, b=last,
+                                            n=e["n"])
+        rows.append({t("problems.col.series", lang): _series_label(e["series"], lang),
+                     t("problems.col.date", lang): when,
+                     t("problems.col.direction", lang): t(f"problems.direction.{e['kind']}", lang),
+                     t("problems.col.value", lang): fmt.value(e["value"], unit, lang, currency=cur),
+                     t("problems.col.expected", lang): fmt.value(e["expected"], unit, lang, currency=cur),
+                     t("problems.col.z", lang): f"{e['z']:.1f}",
+                     t("problems.col.context", lang): events_text(near, lang)})
+    table = pd.DataFrame(rows)
+    if not table[t("problems.col.context", lang)].str.len().any():
+        table = table.drop(columns=t("problems.col.context", lang))
+    return ui.table(table, lang)
 
 
-def _section(detectors: tuple[str, ...]) -> Any:
-    return lambda ctx: _subset(ctx, detectors)
+def _section(key: str) -> Any:
+    return lambda ctx: _subset(ctx, key)
 
 
 def _overview_chart(df: pd.DataFrame, ctx: Context) -> Any:
@@ -356,13 +681,10 @@ def problem_records(ctx: Context) -> list[dict[str, Any]]:
 SUBSECTIONS: list[Subsection] = [
     Subsection("problems.overview", _all, chart=_overview_chart, table=_table, bullets=_counts),
     Subsection("problems.anomalies", _compute_anomalies, chart=_anomaly_chart, table=_anomaly_table,
-               bullets=lambda r, ctx: _anomaly_bullets(r, ctx)),
-    Subsection("problems.kpis", _section(("kpi",)), bullets=_bullets),
-    Subsection("problems.budget", _section(("roi_channel", "roi_campaign", "cac", "budget")), bullets=_bullets),
-    Subsection("problems.actions", _section(("action_overdue", "action_late", "action_slipped")), bullets=_bullets,
-               facts=overdue_facts),
-    Subsection("problems.service", _section(("service_resolution", "service_slow", "service_satisfaction",
-                                             "service_volume", "service_backlog")), bullets=_bullets),
-    Subsection("problems.data_gaps", _section(("data_unattributed", "data_missing_days", "data_tracking",
-                                               "data_duplicates")), bullets=_bullets),
+               bullets=_anomaly_bullets),
+    Subsection("problems.kpis", _section("problems.kpis"), bullets=_bullets),
+    Subsection("problems.budget", _section("problems.budget"), bullets=_bullets),
+    Subsection("problems.actions", _section("problems.actions"), bullets=_bullets, facts=overdue_facts),
+    Subsection("problems.service", _section("problems.service"), bullets=_bullets),
+    Subsection("problems.data_gaps", _section("problems.data_gaps"), bullets=_bullets),
 ]

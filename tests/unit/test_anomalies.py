@@ -57,7 +57,8 @@ def test_flat_series_is_not_computable() -> None:
     assert r.attrs["mad"] == pytest.approx(0.0, abs=1e-9)
     assert not r["flagged"].any()
     assert r["z"].isna().all()
-    assert set(r["reason"]) == {"mad_zero"}
+    # the first two weeks are the warm-up (a baseline needs two seasons before a point); the rest has MAD 0
+    assert set(r["reason"].iloc[:14]) == {"warm_up"} and set(r["reason"].iloc[14:]) == {"mad_zero"}
 
 
 def test_series_shorter_than_two_seasons_is_too_short() -> None:
@@ -131,3 +132,46 @@ def test_in_period_weeks_by_sunday() -> None:
     idx = pd.DatetimeIndex(["2026-09-28", "2026-10-19", "2026-10-26"])
     assert in_period(idx, Period.parse("2026-10"), "week").tolist() == [True, True, False]
     assert in_period(idx, Period.parse("2026-10"), "day").tolist() == [False, True, True]
+
+
+def test_the_first_seasons_are_the_warm_up_never_judged() -> None:
+    s = seasonal()
+    s.iloc[5] += 60  # a spike in the first week: no baseline to call it a spike yet
+    r = robust_anomalies(s, 7)
+    assert r.attrs["warmup"] == 14 and r.attrs["first_judged"] == pd.Timestamp("2026-09-15")
+    assert set(r["reason"].iloc[:14]) == {"warm_up"} and r["z"].iloc[:14].isna().all()
+    assert not r["flagged"].any()
+    assert robust_anomalies(s, 7, warmup=0)["flagged"].iloc[5]  # without a warm-up it would be a finding
+
+
+def test_excluded_points_stay_out_of_the_fit_and_are_never_flagged() -> None:
+    s = seasonal()
+    s.iloc[100] -= 80  # a data incident's day
+    excl = pd.Series(False, index=s.index)
+    excl.iloc[100] = True
+    r = robust_anomalies(s, 7, exclude=excl)
+    assert r["reason"].iloc[100] == "excluded" and not r["flagged"].any()
+    assert float(r["z"].iloc[100]) < -10  # scored for the record: the incident's echo
+    # the expected value of the day comes from its neighbours, not from the broken value
+    assert r["expected"].iloc[100] == pytest.approx(WEEK[100 % 7], abs=5)
+
+
+def test_weekly_churn_starts_after_the_first_complete_week() -> None:
+    # data from Wednesday 2 Sep: the week of 31 Aug is partial; the first complete week is 7–13 Sep
+    ev = pd.DataFrame({"user_id": ["a", "b", "a", "a", "b", "a"],
+                       "ts": ["2026-09-02", "2026-09-03", "2026-09-08", "2026-09-15", "2026-09-16", "2026-09-22"],
+                       "event": "visit"})
+    s = weekly_churn(from_frames({"events": ev}), Period.parse("2026-09"))
+    # 14 Sep: a of {a} came back → 0; 21 Sep: of {a, b}, b is gone → 1/2 (the week of 7 Sep, after a partial week, is out)
+    assert s.round(6).to_dict() == {pd.Timestamp("2026-09-14"): 0.0, pd.Timestamp("2026-09-21"): 0.5}
+
+
+def test_counts_on_a_small_usual_level_carry_no_verdict() -> None:
+    from opsnb.metrics.anomalies import judge_counts
+
+    s = seasonal()
+    s.iloc[113] += 60
+    r = robust_anomalies(s, 7)
+    assert judge_counts(r, min_base=30)["flagged"].iloc[113]  # a usual level of ~100: judged
+    small = judge_counts(robust_anomalies(s / 10, 7), min_base=30)  # the same shape around 10 a day
+    assert not small["flagged"].any() and small["reason"].iloc[113] == "small_base"
