@@ -80,9 +80,10 @@ def test_missing_days_ignore_closed_saturdays_but_flag_an_open_weekday():
     r = df.iloc[0]
     assert r["evidence"] == {"table": "events", "days": ["2026-10-14"], "n_days": 1}
     assert (r["score"], r["severity"]) == (0.5, "medium")
-    # every day open (the default): the five Saturdays of October are missing too
+    # every day open (the default): the Saturdays of October are missing too — but not the 31st: the data end
+    # on Friday the 30th, and a day after the data's last day is not read (the review is as of the 30th)
     open_all = pm.data_gap_problems(pack, OCT, Settings()).iloc[0]["evidence"]
-    assert open_all["days"] == ["2026-10-03", "2026-10-10", "2026-10-14", "2026-10-17", "2026-10-24", "2026-10-31"]
+    assert open_all["days"] == ["2026-10-03", "2026-10-10", "2026-10-14", "2026-10-17", "2026-10-24"]
 
 
 def test_closed_day_no_gap_when_the_data_are_complete():
