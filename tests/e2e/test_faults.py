@@ -13,6 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from opsnb import batch
+from opsnb import runfolder as rf
 from opsnb.errors import LockedError
 from opsnb.params import NOTEBOOKS
 
@@ -146,7 +147,7 @@ def test_publish_is_a_single_atomic_swap(tmp_path: Path):
 
 def test_second_run_fails_fast_with_no_wait(project: Path):
     lock = project / "outputs" / "t" / ".2026-10.lock"
-    with batch._Lock(lock, wait=False, log=lambda m: None):
+    with rf.Lock(lock, wait=False, log=lambda m: None):
         with pytest.raises(LockedError, match="another opsnb run"):
             _run(project, wait=False, sections=["goals"])
 
@@ -154,7 +155,7 @@ def test_second_run_fails_fast_with_no_wait(project: Path):
 def test_second_run_waits_for_the_first(project: Path):
     lock = project / "outputs" / "t" / ".2026-10.lock"
     msgs: list[str] = []
-    holder = batch._Lock(lock, wait=False, log=lambda m: None).__enter__()
+    holder = rf.Lock(lock, wait=False, log=lambda m: None).__enter__()
     threading.Timer(1.0, holder.__exit__, args=(None, None, None)).start()
     t0 = time.perf_counter()
     _write(project, {})

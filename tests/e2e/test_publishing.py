@@ -64,7 +64,7 @@ def project(tmp_path: Path) -> Path:
 FAIL: set[str] = set()
 
 
-def fake_runner(r: batch._Run, section: str, title: str) -> batch.SectionResult:
+def fake_runner(r: batch.RunPlan, section: str, title: str) -> batch.SectionResult:
     """Write the section's page (the summary: links to every section page in ``status.json``), no kernel."""
     name = NOTEBOOKS[section]
     if section in FAIL:
@@ -362,14 +362,14 @@ def _cli(root: Path, *args: str, patch: str = "", kernels: bool = False) -> subp
 KILL = "import os, signal\ndef _die(*a, **k):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
 STEPS = {
     # every section exported, before the summary and anything is published
-    "export": KILL + "import opsnb.batch as b\nb.applicability = _die",
+    "export": KILL + "import opsnb.batch.section as s\ns.applicability = _die",
     # between the new symlink and the os.replace that makes it the published one
-    "swap": KILL + ("import os, opsnb.batch as b\n"
+    "swap": KILL + ("import os, opsnb.runfolder as rf\n"
                     "def _swap(run_dir, target):\n"
                     "    tmp = target.parent / f'.{target.name}.link-{os.getpid()}'\n"
                     "    os.symlink(os.path.relpath(run_dir, target.parent), tmp)\n"
                     "    _die()\n"
-                    "b.publish = _swap"),
+                    "rf.publish_link = _swap"),
     # an old run renamed to .trash-*, half removed
     "prune": KILL + ("import shutil, os, opsnb.runfolder as rf\n"
                      "def _half(path):\n"
@@ -490,14 +490,16 @@ def _soak_step(root: str, kind: str, seed: int) -> None:
     _run(base, unit=rng.choice(["a", "b"]), period=period, overrides=["publish.keep_runs=2"], **kw)
 
 
-@pytest.mark.slow
-def test_soak_forty_runs_with_random_kills_lose_nothing(tmp_path: Path):
-    root = _project(tmp_path / "p", {"a": "lang: zh\n", "b": "lang: zh\n"})
-    rng = random.Random(20261207)
+def soak(root: Path, steps: int = 40, seed: int = 20261207) -> int:
+    """The soak loop (in a process of its own, which forks each step: it starts no thread, so a fork is safe).
+
+    Returns the number of steps killed; raises AssertionError at the first step that lost or broke anything.
+    """
+    rng = random.Random(seed)
     ctx = multiprocessing.get_context("fork")
     kinds = ["full", "partial", "lang", "group"]
     kills = 0
-    for step in range(40):
+    for step in range(steps):
         before = _reachable(root)
         child = ctx.Process(target=_soak_step, args=(str(root), kinds[step % 4], rng.randrange(1 << 30)))
         child.start()
@@ -515,6 +517,18 @@ def test_soak_forty_runs_with_random_kills_lose_nothing(tmp_path: Path):
                 assert after[folder][1], f"step {step}: {folder} was complete ({run_id}), now {after[folder]}"
         problems = [p for p in archive.check(root / "outputs") if "archive" not in p or child.exitcode == 0]
         assert problems == [], f"step {step} ({kinds[step % 4]}, exit {child.exitcode}): {problems}"
+    return kills
+
+
+@pytest.mark.slow
+def test_soak_forty_runs_with_random_kills_lose_nothing(tmp_path: Path):
+    root = _project(tmp_path / "p", {"a": "lang: zh\n", "b": "lang: zh\n"})
+    code = (f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\nfrom pathlib import Path\n"
+            f"import test_publishing as t\nprint('kills', t.soak(Path({str(root)!r})))")
+    env = dict(os.environ, OPSNB_HOME=str(root), MPLBACKEND="Agg")
+    res = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=1200)
+    assert res.returncode == 0, res.stderr[-3000:]
+    kills = int(res.stdout.split("kills")[-1])
     assert kills >= 5
     final = archive.check(root / "outputs")
     assert all("archive" in p for p in final)  # at most the archive lags a killed last step

@@ -13,9 +13,9 @@ import pytest
 
 from opsnb.metrics.ledger import append_ledger
 from opsnb.params import Settings
-from opsnb.runfolder import publish_link
 from opsnb.render.i18n import t
 from opsnb.rollup import FILE, build_rollup, largest_remainder, parse_problem, rollup_data
+from opsnb.runfolder import publish_link
 from tests.browser import reader as R
 
 PERIOD = "2026-10"
