@@ -38,7 +38,7 @@ COMMENTS: dict[str, str] = {
     "min_base": "smallest base (users, orders, tickets …) on which a rate or a growth gets a verdict; below it "
                 "the page shows the n and no verdict, or folds the row into Other",
     "goals": "01 goals: KPI registry, status bands, trend length",
-    "goals.kpis": "KPI registry: key, label {zh, en}, unit (count|currency|ratio|hours|score), direction "
+    "goals.kpis": "KPI registry: key, label {zh, en}, unit (count|currency|ratio|roi|hours|score), direction "
                   "(higher|lower), source (builtin|table), builtin (definition name if not the key), headline (card)",
     "goals.bands": "attainment status bands: >= exceeded → 超额完成; >= nearly → 基本达成; else 未达成",
     "goals.bands.exceeded": "attainment at or above this is 'exceeded'",
