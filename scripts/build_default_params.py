@@ -48,6 +48,9 @@ COMMENTS: dict[str, str] = {
     "campaigns.after_effect_days": "window for participants' repurchase and retention after a campaign",
     "campaigns.top_n": "content items listed individually; the rest is the long tail",
     "campaigns.alpha": "significance level of A/B tests (confidence interval 1 - alpha)",
+    "campaigns.cost_in_channel_spend": "true when campaigns.cost is booked inside channel_spend (media bought for "
+                                       "the campaign); false (default): a campaign's own costs (prizes, coupons, "
+                                       "gifts, events) come on top of channel spend",
     "insights": "03 insights",
     "insights.retention_period": "retention interval: day, week or month (calendar periods, local time)",
     "insights.retention_mode": "first_time (cohort = first period) or recurring (every period with the start event)",
