@@ -199,16 +199,18 @@ def results_bullets(res: pd.DataFrame, lang: str, *, threshold: float = 1.0, cur
 
 
 def results_facts(res: pd.DataFrame, ctx: Context) -> list[Fact]:
-    """Each campaign's attributed GMV, new users, cost and ROI over the days read (its window to the as-of day)."""
+    """Each campaign's attributed GMV, new users, cost and ROI over the days read (its window to the as-of day),
+    with the text the results table shows for them."""
+    shown = results_tables(res, ctx.lang, ctx.settings.currency)[0].formatted()
+    col = {m: t(f"campaigns.col.{m}", ctx.lang) for m in ("gmv", "cost", "roi", "new_users")}
+    units = {"gmv": "currency", "cost": "currency", "roi": "roi", "new_users": "count"}
     out = []
-    for r in res.to_dict("records"):
+    for i, r in enumerate(res.to_dict("records")):
         last = r["start"] + timedelta(days=int(r["days_read"]) - 1)
         where = f"{r['start'].isoformat()}..{last.isoformat()}"
-        subject = f"campaign.{r['campaign_id']}"
-        for measure, unit in (("gmv", "currency"), ("cost", "currency"), ("roi", "roi"), ("new_users", "count")):
-            v = r[measure]
-            out.append(facts.make(facts.key(subject, measure, where), _num(v), unit, ctx.fmt(v, unit),
-                                  period=ctx.period.label, source="campaigns.results",
+        for measure, unit in units.items():
+            out.append(facts.make(facts.key(f"campaign.{r['campaign_id']}", measure, where), _num(r[measure]), unit,
+                                  str(shown[col[measure]].iloc[i]), period=ctx.period.label, source="campaigns.results",
                                   definition=ctx.t(f"campaigns.definition.{measure}")))
     return out
 

@@ -274,3 +274,15 @@ def test_p_values_below_one_in_ten_thousand():
     assert "p < 0.0001）" in zh and "p=" not in zh and "0.0000" not in zh
     assert "p < 0.0001);" in en
     assert view.ab_bullets(ab.assign(p_value=[None, 0.01234]), "en")[0].count("p=0.0123)") == 1
+
+
+def test_results_facts_are_what_the_table_shows():
+    pack = campaign_pack()
+    res = cm.campaign_results(pack, OCT)
+    shown = {f.key: (f.value, f.text) for f in view.results_facts(res, _ctx(pack))}
+    assert shown["campaign.A.roi@2026-10-01..2026-10-03"] == (5.0, "1:5.0")
+    assert shown["campaign.A.gmv@2026-10-01..2026-10-03"] == (500.0, "¥500.00")
+    assert shown["campaign.C.new_users@2026-09-20..2026-10-01"] == (1.0, "1")
+    assert shown["campaign.B.roi@2026-10-02..2026-10-05"] == (None, "不适用")
+    table = view.results_tables(res, "zh")[0].formatted()
+    assert set(table["活动归因GMV"]) == {v[1] for k, v in shown.items() if ".gmv@" in k}
