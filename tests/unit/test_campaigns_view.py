@@ -138,7 +138,7 @@ def _after_frame(**over) -> pd.DataFrame:
 def test_after_effect_bullets_rest_on_the_interval():
     lines = view.after_bullets(_after_frame(), "zh", as_of=date(2026, 10, 31))
     assert lines == [
-        "活动后30天内，参与者购买率显著高于对照组：K（30.0%对20.0%，+10.0个百分点）。",
+        "活动结束后的观察期内（至多30天），参与者购买率显著高于对照组：K（30.0%对20.0%，+10.0个百分点）。",
         "对照组是活动期间同样活跃、但未参加任何活动的用户，已排除“参与者本来就更活跃”的大部分差异；"
         "剩余差异仍可能含自选择，不全是活动效果。",
         "观察期未满（数据截至2026-10-31），结果为阶段性数据：K19/30天。"]
