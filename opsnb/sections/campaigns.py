@@ -310,8 +310,11 @@ def uplift_table(up: pd.DataFrame, lang: str, currency: str | None = None) -> ui
                                + ([t("campaigns.caveat.running", lang)] if run else []), lang)
                          for o, h, run in zip(df["baseline_overlaps"], df["baseline_holidays"], df["running"],
                                               strict=True)]
+    df["orders_pair"] = [f"{fmt.number(o, lang, compact=False)}/{fmt.number(b, lang, compact=False)}"
+                         if not fmt.is_missing(b) else fmt.na(lang) for o, b in zip(df["orders"], df["orders_baseline"],
+                                                                                     strict=True)]
     names = {"name": "name", "start": "start", "days": "days", "gmv": "site_gmv", "gmv_baseline": "baseline",
-             "gmv_uplift": "uplift", "gmv_yoy": "yoy", "new_users": "site_new_users",
+             "gmv_uplift": "uplift", "orders_pair": "orders_pair", "gmv_yoy": "yoy", "new_users": "site_new_users",
              "new_users_uplift": "new_users_uplift", "caveat_text": "caveat"}
     lab = {k: t(f"campaigns.col.{v}", lang) for k, v in names.items()}
     formats = {lab["days"]: "int", lab["gmv"]: "currency", lab["gmv_baseline"]: "currency", lab["gmv_uplift"]: "change",

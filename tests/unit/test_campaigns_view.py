@@ -122,8 +122,9 @@ def test_uplift_claims_only_what_the_counts_support():
     assert small[0] == "X的基线订单不足30单，不作增量判断。"
     flat = view.uplift_bullets(_uplift_frame(orders=44), "zh", min_base=30)
     assert flat[0] == "X期间全站订单与基线相比无显著差异，不能确认带来增量。"
-    tab = view.uplift_table(_uplift_frame(), "zh").data
+    tab = view.uplift_table(_uplift_frame(), "zh").formatted()
     assert {"全站GMV（活动期间）", "全站新增用户（活动期间）"} <= set(tab.columns) and "活动归因新增用户" not in tab.columns
+    assert tab["订单（活动期/基线）"].tolist() == ["80/40"]  # the n a verdict rests on, beside the growth
 
 
 def _after_frame(**over) -> pd.DataFrame:
