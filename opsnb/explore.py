@@ -592,8 +592,6 @@ class CampaignComparer(Explorer):
         if fmt.is_missing(v):
             why = _reason(ctx, "campaigns", row[reason]) if reason else ""
             return fmt.na(ctx.lang, why or None)
-        if unit == "roi":
-            return fmt.ratio_x(v, ctx.lang)
         return fmt.value(v, unit, ctx.lang, currency=ctx.settings.currency)
 
     def view(self, result: pd.DataFrame, ctx: Context, values: dict[str, Any]) -> list[Any]:

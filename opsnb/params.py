@@ -68,7 +68,7 @@ class KPI(_Model):
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: Label
-    unit: Literal["count", "currency", "ratio", "hours", "score"]
+    unit: Literal["count", "currency", "ratio", "roi", "hours", "score"]  # roi: GMV ÷ cost, shown 1:4.5
     direction: Literal["higher", "lower"] = "higher"
     source: str = "builtin"  # "builtin" (key names a built-in definition) or "table" (kpis table)
     builtin: str | None = None  # built-in definition name when it differs from key
@@ -110,7 +110,7 @@ def _default_kpis() -> list[KPI]:
         k("retention_d30", "注册用户第30日留存率", "Sign-ups' day-30 retention", "ratio"),
         k("churn_rate", "流失率", "Churn rate", "ratio", "lower"),
         k("cac", "获客成本", "CAC", "currency", "lower"),
-        k("roi", "投放ROI", "Marketing ROI", "ratio"),
+        k("roi", "投放ROI", "Marketing ROI", "roi"),
         k("resolution_rate", "工单解决率", "Ticket resolution rate", "ratio"),
         k("resolution_hours", "平均解决时长(小时)", "Mean resolution time (h)", "hours", "lower"),
         k("satisfaction", "满意度", "Satisfaction", "score"),
@@ -139,6 +139,9 @@ class CampaignsSettings(_Model):
     alpha: float = Field(default=0.05, gt=0, lt=1)  # A/B significance level
     ab_window_days: int | None = Field(default=None, ge=1)  # A/B conversion window; None: after_effect_days
     membership_term_months: int = Field(default=12, ge=1)  # a member is due for renewal one term after joining
+    # campaigns.cost is booked inside channel_spend (media bought for the campaign); default false: a campaign's
+    # own costs (prizes, coupons, gifts, events) come on top of channel spend
+    cost_in_channel_spend: bool = False
 
     @property
     def ab_days(self) -> int:

@@ -38,7 +38,7 @@ COMMENTS: dict[str, str] = {
     "min_base": "smallest base (users, orders, tickets …) on which a rate or a growth gets a verdict; below it "
                 "the page shows the n and no verdict, or folds the row into Other",
     "goals": "01 goals: KPI registry, status bands, trend length",
-    "goals.kpis": "KPI registry: key, label {zh, en}, unit (count|currency|ratio|hours|score), direction "
+    "goals.kpis": "KPI registry: key, label {zh, en}, unit (count|currency|ratio|roi|hours|score), direction "
                   "(higher|lower), source (builtin|table), builtin (definition name if not the key), headline (card)",
     "goals.bands": "attainment status bands: >= exceeded → 超额完成; >= nearly → 基本达成; else 未达成",
     "goals.bands.exceeded": "attainment at or above this is 'exceeded'",
@@ -48,6 +48,9 @@ COMMENTS: dict[str, str] = {
     "campaigns.after_effect_days": "window for participants' repurchase and retention after a campaign",
     "campaigns.top_n": "content items listed individually; the rest is the long tail",
     "campaigns.alpha": "significance level of A/B tests (confidence interval 1 - alpha)",
+    "campaigns.cost_in_channel_spend": "true when campaigns.cost is booked inside channel_spend (media bought for "
+                                       "the campaign); false (default): a campaign's own costs (prizes, coupons, "
+                                       "gifts, events) come on top of channel spend",
     "insights": "03 insights",
     "insights.retention_period": "retention interval: day, week or month (calendar periods, local time)",
     "insights.retention_mode": "first_time (cohort = first period) or recurring (every period with the start event)",

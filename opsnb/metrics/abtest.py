@@ -1,17 +1,23 @@
-"""A/B comparisons: conversion per variant with a pooled two-proportion z-test.
+"""A/B comparisons: conversion per variant, Newcombe's interval for the difference and a pooled z-test.
 
 The optional ``experiments`` table holds one assignment per user and experiment
 (``experiment, variant, user_id, ts``). A user **converts** when they place a paid order within
-``window_days`` days after their assignment (``ts <= order.ts < ts + window_days``). Experiments
-whose assignments fall in the review period are analysed. Each variant is compared with the
-experiment's control: the variant named ``control`` (or ``A``, ``a``, ``baseline``), else the
-first variant in sorted order.
+``window_days`` days after their assignment (``ts <= order.ts < ts + window_days``) and by the
+review period's last day (the as-of day: nothing after it is read; assignment is random, so a window
+cut short cuts both arms alike). Experiments whose assignments fall in the review period are
+analysed. Each variant is compared with the experiment's control: the variant named ``control`` (or
+``A``, ``a``, ``baseline``), else the first variant in sorted order.
+
+The difference is **established** (``significant``) when Newcombe's hybrid score interval at
+``1 - alpha`` (:func:`opsnb.metrics.rates.newcombe`, the interval every rate comparison of the review
+uses) excludes 0; the pooled two-proportion z-test's p-value is reported beside it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import ibis
@@ -21,6 +27,7 @@ from scipy.stats import norm
 from opsnb.errors import NoData
 from opsnb.metrics.campaigns import nullable_float, ts
 from opsnb.metrics.orders import paid_orders
+from opsnb.metrics.rates import newcombe
 from opsnb.pack import Pack
 from opsnb.periods import Period
 
@@ -83,11 +90,13 @@ def _control(variants: list[str]) -> str:
 
 
 def ab_tests(pack: Pack, period: Period, alpha: float = 0.05, *, window_days: int = 30) -> pd.DataFrame:
-    """Conversion per variant and the z-test of each variant against its experiment's control.
+    """Conversion per variant and the test of each variant against its experiment's control.
 
     Columns: ``experiment, variant, is_control, users, converters, conversion, control,
     control_users, control_converters, control_conversion, diff, z, p_value, ci_low, ci_high,
-    significant, reason``. Control rows carry ``reason = "control"`` and no test statistics.
+    significant, reason``. ``ci_low``/``ci_high`` are Newcombe's interval of ``diff`` at ``1 - alpha``
+    and ``significant`` says it excludes 0; ``z``/``p_value`` are the pooled z-test's. Control rows carry
+    ``reason = "control"`` and no test statistics.
 
     Raises
     ------
@@ -101,8 +110,10 @@ def ab_tests(pack: Pack, period: Period, alpha: float = 0.05, *, window_days: in
     conv: ibis.Table
     if pack.has("orders"):
         po = paid_orders(pack)
+        _, last = pack.day_range()
+        as_of = ts(min(period.end, last + timedelta(days=1)) if last is not None else period.end)
         hit = ex.join(po, [ex.user_id == po.user_id, po.ts >= ex.at,
-                           po.ts < ex.at + ibis.interval(days=window_days)])
+                           po.ts < ex.at + ibis.interval(days=window_days), po.ts < ibis.literal(as_of)])
         conv = hit.select(ex.experiment, ex.user_id).distinct().mutate(conv=ibis.literal(1))
         ex = ex.left_join(conv, ["experiment", "user_id"]).select(ex, c=conv.conv.fill_null(0))
     else:
@@ -126,8 +137,10 @@ def ab_tests(pack: Pack, period: Period, alpha: float = 0.05, *, window_days: in
                            reason="control")
             else:
                 t = two_proportion_ztest(x, n, cx, cn, alpha)
-                row.update(diff=t.diff, z=t.z, p_value=t.p_value, ci_low=t.ci_low, ci_high=t.ci_high,
-                           significant=t.significant, reason=t.reason)
+                ci = newcombe(x, n, cx, cn, confidence=1 - alpha) if t.reason is None else None
+                row.update(diff=t.diff, z=t.z, p_value=t.p_value, ci_low=None if ci is None else ci[0],
+                           ci_high=None if ci is None else ci[1],
+                           significant=None if ci is None else bool(ci[0] > 0 or ci[1] < 0), reason=t.reason)
             rows.append(row)
     out = pd.DataFrame(rows)
     for c in ("conversion", "control_conversion", "diff", "z", "p_value", "ci_low", "ci_high"):

@@ -483,17 +483,18 @@ def _values(pack: Pack, kpi: KPI, periods: list[Period]) -> list[KPIValue]:
 
 
 def change(new: float | None, old: float | None, unit: str) -> tuple[float | None, str, str | None]:
-    """Change from ``old`` to ``new``: relative (volumes) or percentage points as a fraction (ratios).
+    """Change from ``old`` to ``new``: relative (volumes), percentage points as a fraction (ratios) or the
+    difference of the ``x`` of ``1:x`` (ROI).
 
-    Returns ``(value, kind, reason)``; kind is ``"pp"`` for ratio units, else ``"relative"``.
-    ``None`` with ``no_base`` / ``zero_base`` / ``no_actual`` when undefined.
+    Returns ``(value, kind, reason)``; kind is ``"pp"`` for ratio units, ``"diff"`` for ROI, else
+    ``"relative"`` (shown by ``fmt.delta``). ``None`` with ``no_base`` / ``zero_base`` / ``no_actual`` when undefined.
     """
-    kind = "pp" if unit == "ratio" else "relative"
+    kind = {"ratio": "pp", "roi": "diff"}.get(unit, "relative")
     if new is None or is_nan(new):
         return None, kind, "no_actual"
     if old is None or is_nan(old):
         return None, kind, "no_base"
-    if kind == "pp":
+    if kind != "relative":
         return float(new) - float(old), kind, None
     if old == 0:
         return None, kind, "zero_base"
@@ -622,7 +623,7 @@ def attainment(pack: Pack, period: Period, settings: Settings, *,
         One row per KPI: key, label (zh), label_en, unit, direction, period, actual, target
         (pro-rated when partial), target_full, target_source, attainment, status
         (exceeded/nearly/missed/n/a), reason, previous, last_year, mom, mom_kind
-        ('relative'|'pp'), mom_reason, yoy, yoy_kind, yoy_reason, partial, covered_days,
+        ('relative'|'pp'|'diff'), mom_reason, yoy, yoy_kind, yoy_reason, partial, covered_days,
         period_days, prorate, prorate_share, headline. Undefined numbers are ``None``.
     """
     targets = target_table(pack, extra_targets)

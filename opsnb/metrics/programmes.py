@@ -25,17 +25,8 @@ def _months_back(d: date, months: int) -> date:
     return (pd.Timestamp(d) - pd.DateOffset(months=months)).date()
 
 
-def programmes(pack: Pack, period: Period, *, term_months: int = 12) -> pd.DataFrame:
-    """Participation, redemption and renewal rates, one row per metric.
-
-    Columns: ``metric`` (participation, redemption, renewal), ``numerator``, ``denominator``,
-    ``value`` (fraction or None) and ``reason`` (why ``value`` is None).
-
-    Raises
-    ------
-    NoData
-        No events table, no events in the period, or no programme event at all in the period.
-    """
+def _counts(pack: Pack, period: Period, term_months: int) -> list[tuple[str, int, int, str]] | None:
+    """(metric, numerator, denominator, reason when undefined) of each rate; None without any event in ``period``."""
     ev = pack.table("events")
     cur = ev.filter((ev.ts >= ts(period.start)) & (ev.ts < ts(period.end)))
     e = cur.event
@@ -47,7 +38,7 @@ def programmes(pack: Pack, period: Period, *, term_months: int = 12) -> pd.DataF
         renew_events=(e == "member_renew").sum(),
     ).execute().iloc[0]
     if int(counts["active"]) == 0:
-        raise NoData("events", f"no events in {period.label}")
+        return None
     ds, de = _months_back(period.start, term_months), _months_back(period.end, term_months)
     due = ev.filter(ev.event.isin(["member_join", "member_renew"]) & (ev.ts >= ts(ds)) & (ev.ts < ts(de)))
     due = due.select("user_id").distinct()
@@ -55,16 +46,42 @@ def programmes(pack: Pack, period: Period, *, term_months: int = 12) -> pd.DataF
     due_n = int(due.count().execute())
     renewed_n = int(due.semi_join(renewed, "user_id").count().execute())
     if int(counts["participants"]) + int(counts["redeemers"]) + int(counts["renew_events"]) + due_n == 0:
+        return []
+    return [("participation", int(counts["participants"]), int(counts["active"]), "no_active_users"),
+            ("redemption", int(counts["redeemers"]), int(counts["earners"]), "no_earners"),
+            ("renewal", renewed_n, due_n, "no_due_members")]
+
+
+def programmes(pack: Pack, period: Period, *, term_months: int = 12) -> pd.DataFrame:
+    """Participation, redemption and renewal rates, one row per metric, beside the previous period's.
+
+    Columns: ``metric`` (participation, redemption, renewal), ``numerator``, ``denominator``,
+    ``value`` (fraction or None) and ``reason`` (why ``value`` is None); ``prev_numerator``,
+    ``prev_denominator``, ``prev_value`` the same for the previous period (``Period.previous``; NA when
+    it has no events), so a change can be tested on its counts.
+
+    Raises
+    ------
+    NoData
+        No events table, no events in the period, or no programme event at all in the period.
+    """
+    now = _counts(pack, period, term_months)
+    if now is None:
+        raise NoData("events", f"no events in {period.label}")
+    if not now:
         raise NoData("events", "no points or membership events (points_earn, points_redeem, member_join, "
                                "member_renew) in the period")
+    before = {m: (num, den) for m, num, den, _ in (_counts(pack, period.previous(), term_months) or [])}
     rows = []
-    for metric, num, den, why in (
-        ("participation", int(counts["participants"]), int(counts["active"]), "no_active_users"),
-        ("redemption", int(counts["redeemers"]), int(counts["earners"]), "no_earners"),
-        ("renewal", renewed_n, due_n, "no_due_members"),
-    ):
+    for metric, num, den, why in now:
         v, reason = ratio(num, den, why)
-        rows.append({"metric": metric, "numerator": num, "denominator": den, "value": v, "reason": reason})
+        pn, pd_ = before.get(metric, (None, None))
+        rows.append({"metric": metric, "numerator": num, "denominator": den, "value": v, "reason": reason,
+                     "prev_numerator": pn, "prev_denominator": pd_,
+                     "prev_value": ratio(pn, pd_, why)[0] if pn is not None else None})
     out = pd.DataFrame(rows)
     out["value"] = pd.array(out["value"].tolist(), dtype="Float64")
+    out["prev_value"] = pd.array(out["prev_value"].tolist(), dtype="Float64")
+    for c in ("prev_numerator", "prev_denominator"):
+        out[c] = pd.array(out[c].tolist(), dtype="Int64")
     return out

@@ -78,10 +78,11 @@ SCHEMAS: dict[str, TableSchema] = {s.name: s for s in [
     _t("touchpoints", "user_id:id, ts:ts, channel:str, [campaign_id:id]", (), "attribution, campaign reach"),
     _t("campaigns", "campaign_id:id, name:str, type:str, start:date, end:date, cost:float!, [channel:str], "
        "[reach:int!], [target_new_users:int!], [target_gmv:float!], [owner:str]",
-       ("campaign_id",), "campaign review, ROI, budget"),
+       ("campaign_id",), "campaign review, ROI, budget (cost: the campaign's own cost over its window — prizes, "
+                         "coupons, events — outside channel_spend unless campaigns.cost_in_channel_spend)"),
     _t("experiments", "experiment:str, variant:str, user_id:id, ts:ts", ("experiment", "user_id"), "A/B tests"),
     _t("channel_spend", "date:date, channel:str, cost:float!, [impressions:int!], [clicks:int!]",
-       ("date", "channel"), "CTR, CPC, CAC, channel ROI"),
+       ("date", "channel"), "CTR, CPC, CAC, channel ROI (cost: paid media spend per channel and day)"),
     _t("content", "content_id:id, published_at:ts, channel:str, type:str, [title:str], [views:int!], [likes:int!], "
        "[comments:int!], [shares:int!], [followers_gained:int], [leads:int!], [conversions:int!], [cost:float!]",
        ("content_id",), "content review"),

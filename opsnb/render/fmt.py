@@ -146,9 +146,11 @@ def pp(delta: Any, lang: str, *, digits: int = 1, signed: bool = True) -> str:
 
 
 def value(x: Any, unit: str, lang: str, *, currency: str | None = None) -> str:
-    """Format ``x`` by KPI unit: count, currency, ratio, hours or score."""
+    """Format ``x`` by KPI unit: count, currency, ratio, roi, hours or score."""
     if is_missing(x):
         return na(lang)
+    if unit == "roi":
+        return ratio_x(x, lang)
     if unit == "count":
         return number(x, lang)
     if unit == "currency":
@@ -159,11 +161,13 @@ def value(x: Any, unit: str, lang: str, *, currency: str | None = None) -> str:
         return f"{float(x):,.1f}小时" if lang == "zh" else f"{float(x):,.1f} h"
     if unit == "score":
         return f"{float(x):,.1f}"
-    raise ValueError(f"unknown unit {unit!r}; known: count, currency, ratio, hours, score")
+    raise ValueError(f"unknown unit {unit!r}; known: count, currency, ratio, roi, hours, score")
 
 
 #: Decimals of a ratio as :func:`pct` shows it (one decimal of a percent = 3 of the fraction).
 SHOWN_RATIO_DIGITS = 3
+#: Decimals of the ``x`` of an ROI shown as ``1:x`` (投入产出比 1:4.5).
+ROI_DIGITS = 1
 
 
 def shown_ratio_change(new: Any, old: Any) -> float:
@@ -172,22 +176,57 @@ def shown_ratio_change(new: Any, old: Any) -> float:
     return round(float(new), SHOWN_RATIO_DIGITS) - round(float(old), SHOWN_RATIO_DIGITS)
 
 
+def shown_difference(new: Any, old: Any, unit: str) -> float:
+    """The difference of two values *as shown* in ``unit``: ratios to 0.1 % (:func:`shown_ratio_change`),
+    ROI to :data:`ROI_DIGITS` decimals (1:4.5 → 1:5.1 is +0.6), other units as computed."""
+    if unit == "ratio":
+        return shown_ratio_change(new, old)
+    if unit == "roi":
+        return round(float(new), ROI_DIGITS) - round(float(old), ROI_DIGITS)
+    return float(new) - float(old)
+
+
+def roi_change(delta: Any, lang: str, *, signed: bool = True) -> str:
+    """A change of ROI: the difference of the ``x`` of ``1:x``, ``+0.6`` (not a percentage, not points)."""
+    if is_missing(delta):
+        return na(lang)
+    d = round(float(delta), ROI_DIGITS) + 0.0  # no "-0.0"
+    return f"{d:{'+' if signed else ''}.{ROI_DIGITS}f}"
+
+
+def delta(x: Any, kind: str, lang: str) -> str:
+    """A computed change by its kind: ``relative`` +15.0%, ``pp`` +3.0个百分点 (ratios), ``diff`` +0.6 (ROI)."""
+    if kind == "pp":
+        return pp(x, lang)
+    if kind == "diff":
+        return roi_change(x, lang)
+    if kind == "relative":
+        return pct(x, lang, signed=True)
+    raise ValueError(f"unknown change kind {kind!r}; known: relative, pp, diff")
+
+
 def change(new: Any, old: Any, unit: str, lang: str) -> str:
-    """Change from ``old`` to ``new``: relative % for volumes, percentage points for ratios."""
+    """Change from ``old`` to ``new``: relative % for volumes, percentage points for ratios, ``+0.6`` for ROI."""
     if is_missing(new) or is_missing(old):
         return na(lang)
     if unit == "ratio":
         return pp(shown_ratio_change(new, old), lang)
+    if unit == "roi":
+        return roi_change(shown_difference(new, old, unit), lang)
     if float(old) == 0:
         return na(lang, "基数为0" if lang == "zh" else "base is 0")
     return pct(float(new) / float(old) - 1, lang, signed=True)
 
 
 def ratio_x(x: Any, lang: str) -> str:
-    """ROI as "1:x" (e.g. ``1:8.3``)."""
+    """ROI as 投入产出比 ``1:x`` (``1:4.5``, GMV ÷ cost): the one display of ROI on every page, card and message.
+
+    A KPI with unit ``roi`` is shown through it (:func:`value`); a change of ROI is the difference of
+    the ``x`` (:func:`roi_change`, ``+0.6``), never a percentage or percentage points.
+    """
     if is_missing(x):
         return na(lang)
-    return f"1:{float(x):.1f}"
+    return f"1:{float(x):.{ROI_DIGITS}f}"
 
 
 def p_value(x: Any, lang: str) -> str:

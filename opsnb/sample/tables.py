@@ -131,16 +131,33 @@ def monthly_actuals(sim: Simulation) -> pd.DataFrame:
 
 
 def campaign_actuals(sim: Simulation) -> pd.DataFrame:
-    """Attributed GMV (paid orders with the campaign id), touched users and sign-ups per campaign."""
+    """Attributed GMV (paid orders with the campaign id), touched users and attributed new users per campaign.
+
+    ``new`` follows the campaigns page's attribution (:mod:`opsnb.metrics.campaigns`): participants — a
+    touchpoint or an order (any status) carrying the campaign id in its window — who signed up in the
+    window. A campaign's ``target_new_users`` is set against it, so the page compares like with like.
+    """
     k = len(brand.CAMPAIGNS)
+    n_users = len(sim.signup)
     paid = (sim.or_status == 0) & (sim.or_campaign >= 0)
     gmv = np.bincount(sim.or_campaign[paid], weights=sim.or_amount[paid], minlength=k)
     tagged = sim.tp_campaign >= 0
-    pairs = np.unique(sim.tp_campaign[tagged].astype(np.int64) * len(sim.signup) + sim.tp_user[tagged])
-    touched = np.bincount(pairs // len(sim.signup), minlength=k)
-    new = np.array([int(((sim.signup >= sec(c.start)) & (sim.signup < sec(c.end) + DAY)).sum())
-                    for c in brand.CAMPAIGNS])
-    return pd.DataFrame({"gmv": gmv, "touched": touched, "signups": new})
+    pairs = np.unique(sim.tp_campaign[tagged].astype(np.int64) * n_users + sim.tp_user[tagged])
+    touched = np.bincount(pairs // n_users, minlength=k)
+    lo = np.array([sec(c.start) for c in brand.CAMPAIGNS], dtype=np.int64)
+    hi = lo + np.array([(c.end - c.start).days + 1 for c in brand.CAMPAIGNS], dtype=np.int64) * DAY
+    part = []
+    for camp, user, at in ((sim.tp_campaign, sim.tp_user, sim.tp_ts), (sim.or_campaign, sim.or_user, sim.or_ts)):
+        c = camp.astype(np.int64)
+        ok = c >= 0
+        c, u, t = c[ok], user[ok].astype(np.int64), at[ok]
+        inside = (t >= lo[c]) & (t < hi[c])
+        part.append(c[inside] * n_users + u[inside])
+    uniq = np.unique(np.concatenate(part))
+    p_camp, p_user = uniq // n_users, uniq % n_users
+    new_pairs = (sim.signup[p_user] >= lo[p_camp]) & (sim.signup[p_user] < hi[p_camp])
+    new = np.bincount(p_camp[new_pairs], minlength=k)
+    return pd.DataFrame({"gmv": gmv, "touched": touched, "new": new})
 
 
 def _nice(x: float) -> float:
@@ -159,11 +176,11 @@ def campaigns(sim: Simulation, rng: np.random.Generator) -> tuple[pd.DataFrame, 
     costs: list[float] = []
     past_11 = brand.CAMPAIGNS.index(next(c for c in brand.CAMPAIGNS if c.campaign_id == "CP2506"))
     for i, c in enumerate(brand.CAMPAIGNS):
-        gmv, touched, new = float(act.gmv[i]), int(act.touched[i]), int(act.signups[i])
+        gmv, touched, new = float(act.gmv[i]), int(act.touched[i]), int(act.new[i])
         planned = sec(c.start) >= N_DAYS * DAY
         if planned:  # next 双十一: budget and targets grow on last year's
             cost = _nice(costs[past_11] * 1.2)
-            reach, t_new, t_gmv = None, int(round(act.signups[past_11] * 1.25)), _nice(float(act.gmv[past_11]) * 1.3)
+            reach, t_new, t_gmv = None, int(round(act.new[past_11] * 1.25)), _nice(float(act.gmv[past_11]) * 1.3)
         else:
             cost = _nice(gmv / c.roi)
             reach = int(touched * rng.integers(18, 40))

@@ -50,9 +50,9 @@ def shown_change(r: Any, which: str) -> Any:
     """
     delta = r[which]
     base = r["previous"] if which == "mom" else r["last_year"]
-    if r[f"{which}_kind"] != "pp" or _missing(delta) or _missing(r["actual"]) or _missing(base):
+    if r[f"{which}_kind"] == "relative" or _missing(delta) or _missing(r["actual"]) or _missing(base):
         return delta
-    return fmt.shown_ratio_change(r["actual"], base)
+    return fmt.shown_difference(r["actual"], base, "roi" if r[f"{which}_kind"] == "diff" else "ratio")
 
 
 def reason_text(code: Any, lang: str) -> str | None:
@@ -80,7 +80,7 @@ def change_text(value: Any, kind: str, lang: str, reason: Any = None) -> str:
     """A MoM/YoY change: ``+15.0%`` for volumes, ``+3.0个百分点`` / ``+3.0 pp`` for ratios, or n/a."""
     if _missing(value):
         return fmt.na(lang, reason_text(reason, lang))
-    return fmt.pp(value, lang) if kind == "pp" else fmt.pct(value, lang, signed=True)
+    return fmt.delta(value, kind, lang)
 
 
 def _source(src: Any, lang: str) -> str:
