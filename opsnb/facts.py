@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,9 @@ class Fact:
     ``key`` identifies it (see :func:`key`); ``definition`` says in words what it is; ``value`` is
     the number behind the text (None when undefined); ``unit`` is a KPI unit (count, currency,
     ratio, hours, score, days); ``period`` the span label; ``source`` the subsection that showed
-    it; ``text`` the formatted text readers see.
+    it; ``text`` the formatted text readers see. ``meta`` says what the figure rests on, for the
+    semantic rules of :mod:`opsnb.invariants` (its base, the curve or whole it belongs to, the two
+    values a change is computed from, the day a count starts from …).
     """
 
     key: str
@@ -43,6 +45,7 @@ class Fact:
     period: str
     source: str
     text: str
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def span(period: Period, last_day: date | None = None) -> str:
@@ -66,9 +69,20 @@ def _number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def make(key_: str, value: Any, unit: str, text: str, *, period: str, source: str, definition: str = "") -> Fact:
-    """A :class:`Fact` with ``value`` as a finite float or None."""
-    return Fact(key_, definition, _number(value), unit, period, source, text)
+def make(key_: str, value: Any, unit: str, text: str, *, period: str, source: str, definition: str = "",
+         **meta: Any) -> Fact:
+    """A :class:`Fact` with ``value`` as a finite float or None; keyword ``meta`` for :mod:`opsnb.invariants`."""
+    return Fact(key_, definition, _number(value), unit, period, source, text,
+                {k: _plain(v) for k, v in meta.items() if v is not None})
+
+
+def _plain(v: Any) -> Any:
+    """JSON-ready: numbers as float/int, days as ISO text."""
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    return v
 
 
 def save(facts: list[Fact], path: Path) -> None:

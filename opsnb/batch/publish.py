@@ -63,7 +63,38 @@ def publishable(r: RunPlan, summary: SectionResult) -> str | None:
     return None
 
 
-def _manifest(r: RunPlan, shown: list[facts.Fact], clashes: list[str]) -> dict[str, Any]:
+def semantic_check(r: RunPlan, shown: list[facts.Fact]) -> list[str]:
+    """The semantic invariants (:mod:`opsnb.invariants`) over the run's facts, one line per violation.
+
+    The plan rule compares with the targets the next review will resolve: the kpis table, then the plan
+    targets this run publishes (``plan_targets.csv``) where the table has none.
+    """
+    from opsnb import invariants as inv
+    from opsnb.errors import NoData, ParamsError
+    from opsnb.metrics.kpi_targets import resolve_target, target_table
+
+    extra = None
+    if (r.run_dir / "plan_targets.csv").is_file():
+        from opsnb.metrics.plan import read_plan_targets
+
+        extra = read_plan_targets(r.run_dir / "plan_targets.csv")
+    try:
+        targets = target_table(r.pack, extra)
+    except NoData:
+        targets = None
+
+    def target_of(key: str, period: Any) -> float | None:
+        try:
+            kpi = r.settings.kpi(key)
+        except ParamsError:
+            return None
+        return None if targets is None else resolve_target(targets, kpi, period).value
+
+    scope = inv.scope_of(r.settings, r.period, r.pack.day_range()[1], target_of)
+    return inv.describe(inv.check(shown, scope))
+
+
+def _manifest(r: RunPlan, shown: list[facts.Fact], clashes: list[str], broken: list[str]) -> dict[str, Any]:
     result = r.result
     return {
         "unit": r.settings.unit, "period": r.period.label, "lang": r.lang, "home_lang": r.home_lang,
@@ -76,6 +107,7 @@ def _manifest(r: RunPlan, shown: list[facts.Fact], clashes: list[str]) -> dict[s
         "versions": _versions(), "git_commit": _git_commit(r.root),
         "sections": [asdict(s) for s in result.sections],
         "facts": {"file": facts.FILE, "count": len(shown), "conflicts": clashes},
+        "invariants": {"violations": broken},
         "published": False, "pruned": [],
     }
 
@@ -96,7 +128,10 @@ def publish_run(r: RunPlan, done: dict[str, SectionResult], summary: SectionResu
     clashes = facts.describe(facts.conflicts(shown))
     for line in clashes:
         r.log(f"warning: one figure, two values: {line}")
-    manifest = _manifest(r, shown, clashes)
+    broken = semantic_check(r, shown)
+    for line in broken:
+        r.log(f"warning: an analyst would query: {line}")
+    manifest = _manifest(r, shown, clashes, broken)
     why_not = publishable(r, summary)
     manifest["published"] = why_not is None
     rf.write_json(r.run_dir / rf.MANIFEST, manifest)

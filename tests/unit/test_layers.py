@@ -13,7 +13,7 @@ PKG = Path(__file__).resolve().parents[2] / "opsnb"
 
 #: Each layer may import its own and lower ranks only.
 RANK = {
-    "errors": 0, "paths": 0, "periods": 0, "facts": 0, "render": 0, "runfolder": 0,
+    "errors": 0, "paths": 0, "periods": 0, "facts": 0, "render": 0, "runfolder": 0, "invariants": 0,
     "params": 1,
     "pack": 2,
     "metrics": 3, "importers": 3, "sample": 3,

@@ -1,0 +1,112 @@
+"""Semantic invariants: each rule finds its planted violation and passes the same facts made right."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from opsnb import invariants as inv
+from opsnb.facts import make
+from opsnb.periods import Period
+
+OCT = Period.parse("2026-10")
+SCOPE = inv.Scope(OCT, date(2026, 10, 31), min_base=30)
+
+
+def _f(key: str, value, text: str = "", source: str = "test.sub", **meta):
+    return make(key, value, "ratio", text or str(value), period="2026-10", source=source, **meta)
+
+
+def _rules(facts, scope=SCOPE) -> list[str]:
+    return [v.rule for v in inv.check(facts, scope)]
+
+
+def test_every_rule_is_registered_once():
+    assert set(inv.RULES) == {"curve_on_fixed_base", "nothing_after_as_of", "shares_make_a_whole",
+                              "quarter_between_months", "change_is_the_difference", "days_counted_to_as_of",
+                              "plan_is_the_next_reviews_target", "no_verdict_on_a_small_base"}
+    with pytest.raises(ValueError, match="registered already"):
+        inv.register("shares_make_a_whole")(lambda facts, scope: [])
+
+
+def test_a_retention_curve_that_rises_with_n():
+    ok = [_f(f"retention.d{n}@cohort:2026-09", v, curve="new:2026-09", x=n, base=83)
+          for n, v in ((1, 0.30), (7, 0.20), (30, 0.10))]
+    assert _rules(ok) == []
+    rising = [_f(f"retention.d{n}@cohort:2026-09", v, curve="new:2026-09", x=n, base=83)
+              for n, v in ((1, 0.091), (7, 0.095), (30, 0.096))]
+    found = inv.check(rising, SCOPE)
+    assert [v.rule for v in found] == ["curve_on_fixed_base"] * 2
+    assert "rises from" in found[0].message
+    mixed = [_f("r.d1", 0.3, curve="c", x=1, base=83), _f("r.d7", 0.2, curve="c", x=7, base=2939)]
+    assert _rules(mixed) == ["curve_on_fixed_base"]  # a curve on two bases
+
+
+def test_a_figure_that_reads_after_the_as_of_day():
+    q4 = inv.Scope(Period.parse("2011-11"), date(2011, 11, 30))
+    ok = [_f("kpi.gmv.attainment@2011-10-01..2011-11-30", 1.0),
+          _f("kpi.gmv.target@2011-12-01..2011-12-31", 1.0)]  # a target looks ahead: not a reading
+    assert _rules(ok, q4) == []
+    late = [_f("kpi.gmv.attainment@2011-10-01..2011-12-09", 1.264)]
+    assert _rules(late, q4) == ["nothing_after_as_of"]
+    declared = [_f("content.views", 5.0, last_day="2011-12-09")]
+    assert _rules(declared, q4) == ["nothing_after_as_of"]
+
+
+def test_shares_that_do_not_make_a_whole():
+    ok = [_f(f"share.{c}", v, whole="traffic") for c, v in (("a", 0.5), ("b", 0.3), ("other", 0.2))]
+    assert _rules(ok) == []
+    assert _rules(ok[:2]) == ["shares_make_a_whole"]  # "other" left out
+
+
+def test_a_quarter_outside_its_months():
+    def q(att_q: float, t_q: float = 300.0):
+        return [_f("kpi.gmv.attainment@2011-10-01..2011-10-31", 0.971), _f("kpi.gmv.target@2011-10-01..2011-10-31", 100.0),
+                _f("kpi.gmv.attainment@2011-11-01..2011-11-30", 1.031), _f("kpi.gmv.target@2011-11-01..2011-11-30", 200.0),
+                _f("kpi.gmv.attainment@2011-10-01..2011-11-30", att_q), _f("kpi.gmv.target@2011-10-01..2011-11-30", t_q)]
+    nov = inv.Scope(Period.parse("2011-11"), date(2011, 11, 30))
+    assert _rules(q(1.011), nov) == []
+    assert _rules(q(1.264), nov) == ["quarter_between_months"]
+    assert _rules(q(1.264, t_q=220.0), nov) == []  # a quarter target not the sum of the months': no rule
+
+
+def test_a_change_that_is_not_the_difference():
+    ok = [_f("kpi.gmv.change@2026-10-01..2026-10-31", 0.284, now=128.4, before=100.0, change="relative"),
+          _f("kpi.cvr.change@2026-10-01..2026-10-31", 3.8, now=0.254, before=0.216, change="pp"),
+          _f("kpi.roi.change@2026-10-01..2026-10-31", 0.6, now=4.5, before=3.9, change="diff")]
+    assert _rules(ok) == []
+    wrong = [_f("kpi.roi.change@2026-10-01..2026-10-31", 0.2, now=4.5, before=3.9, change="diff")]
+    assert _rules(wrong) == ["change_is_the_difference"]
+    zero = [_f("kpi.x.change@2026-10-01..2026-10-31", None, now=5.0, before=0.0, change="relative")]
+    assert _rules(zero) == []  # undefined on a zero base: shown as n/a, no rule broken
+
+
+def test_a_day_count_not_to_the_as_of_day():
+    assert _rules([_f("action.a1.days_overdue@2026-10-31", 16, **{"from": "2026-10-15"})]) == []
+    today = [_f("action.a1.days_overdue@2026-10-31", 53, **{"from": "2026-10-15"})]  # counted to 2026-12-07
+    assert _rules(today) == ["days_counted_to_as_of"]
+
+
+def test_a_plan_target_the_next_review_will_not_use():
+    table = {("gmv", "2026-11"): 1_877_200.0}
+    scope = inv.Scope(OCT, date(2026, 10, 31), target_of=lambda k, p: table.get((k, p.label)))
+    plan = [_f("kpi.gmv.target@2026-11-01..2026-11-30", 1_863_260.74, source="plan.targets")]
+    assert _rules(plan, scope) == ["plan_is_the_next_reviews_target"]
+    beside = [_f("kpi.gmv.target@2026-11-01..2026-11-30", 1_863_260.74, source="plan.targets", beside=True),
+              _f("kpi.gmv.target@2026-11-01..2026-11-30", 1_877_200.0, source="plan.targets")]
+    assert _rules(beside, scope) == []
+
+
+def test_a_verdict_on_a_small_base():
+    assert _rules([_f("region.dk.gmv_growth", 3.95, base=1, verdict=None)]) == []  # shown with its n, no verdict
+    assert _rules([_f("region.dk.gmv_growth", 3.95, base=1, verdict="up")]) == ["no_verdict_on_a_small_base"]
+    assert _rules([_f("region.gb.gmv_growth", 0.05, base=3_900, verdict="up")]) == []
+
+
+def test_scope_of_a_review_ends_at_the_data_when_earlier():
+    from opsnb.params import Settings
+
+    s = inv.scope_of(Settings(min_base=12), Period.parse("2011-12"), date(2011, 12, 9))
+    assert (s.as_of, s.min_base) == (date(2011, 12, 9), 12)
+    assert inv.scope_of(Settings(), OCT, date(2026, 11, 30)).as_of == date(2026, 10, 31)
