@@ -311,12 +311,14 @@ def _anomaly_table(res: dict[str, Any], ctx: Context) -> Any:
         hit = r[r["flagged"] & r["in_period"]]
         for ts, h in hit.iterrows():
             adverse = (h["resid"] > 0) == (pm.ADVERSE[key] == "up")
+            # actual and usual in one format (never "¥10,984" beside "¥5,845.23")
+            value, expected = fmt.column([h["value"], h["expected"]], pm.an.SERIES[key].unit, lang)
             rows.append({t("problems.col.series", lang): _series_label(key, lang),
                          t("problems.col.date", lang): ts.date().isoformat(),
                          t("problems.col.direction", lang): t(f"problems.direction.{'adverse' if adverse else 'favourable'}",
                                                              lang),
-                         t("problems.col.value", lang): fmt.value(h["value"], pm.an.SERIES[key].unit, lang),
-                         t("problems.col.expected", lang): fmt.value(h["expected"], pm.an.SERIES[key].unit, lang),
+                         t("problems.col.value", lang): value,
+                         t("problems.col.expected", lang): expected,
                          t("problems.col.z", lang): f"{float(h['z']):.1f}"})
     return ui.table(pd.DataFrame(rows), lang) if rows else None
 

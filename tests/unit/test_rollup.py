@@ -282,3 +282,21 @@ def test_a_union_limited_to_the_units_of_the_roll_up(tmp_path, shared):
                 unit_column="region")
     d = rollup_data(tmp_path, PERIOD, ["east", "south"], lang="zh", failed={"south": "超时"})
     assert d["kpis"][0]["group"]["value"] == 2.0  # east alone: u1, u2
+
+
+def test_contribution_columns_have_one_scale_and_add_up_as_shown():
+    """One format per column (issue 32: "¥148,116.93" beside "¥18.6万"): the units' figures in the column's scale,
+    rounded by largest remainder so that they add up to the group's figure as shown."""
+    from opsnb.rollup import _shown
+
+    def con(*minors: int) -> dict:
+        return {"unit": "currency", "scale": 100, "units": [{"actual_minor": m} for m in minors],
+                "actual_minor": sum(minors)}
+
+    assert _shown(con(18555750, 20729345), "actual", "zh", "¥") == (["¥18.6万", "¥20.7万"], "¥39.3万")
+    # 10.04万 three times is 30.12万, shown 30.1万: rounded one by one they would show 10.0万 × 3 = 30.0万
+    assert _shown(con(10040000, 10040000, 10040000), "actual", "zh", "¥") == (["¥10.1万", "¥10.0万", "¥10.0万"],
+                                                                              "¥30.1万")
+    assert _shown(con(100010, 50020), "actual", "en", "£") == (["£1,000.10", "£500.20"], "£1,500.30")
+    signed = {"unit": "count", "scale": 1, "units": [{"change_minor": 80}, {"change_minor": -71}], "change_minor": 9}
+    assert _shown(signed, "change", "zh", "¥", signed=True) == (["+80", "-71"], "+9")
