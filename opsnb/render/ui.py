@@ -109,6 +109,19 @@ def _narrowest(text: str, *, bold: bool = False) -> float:
     return max((text_px(w, bold=bold) for w in words), default=0.0)
 
 
+#: A cell that reads as a figure (or a date, an id with digits first): aligned right like numbers.
+_FIGURE_LIKE = re.compile(r"^[+\-−]?[¥£$€]?\d")
+
+
+def is_text_column(cells: list[str]) -> bool:
+    """Whether a column holds words (names, statuses, notes) rather than figures: most of its cells that say
+    something (not blank, not "不适用" / "n/a") do not start like a number."""
+    na = tuple(fmt.na(lang) for lang in ("zh", "en"))
+    filled = [c.strip() for c in cells if c.strip() not in ("", "—", "-") and not c.strip().startswith(na)]
+    words = [c for c in filled if not _FIGURE_LIKE.match(c)]
+    return bool(filled) and len(words) * 2 > len(filled)
+
+
 def column_px(header: Any, cells: list[str], *, wrapped: bool, stacked: bool = False) -> float:
     """The narrowest a column can be laid out (header words and every cell), padding included.
 
@@ -227,17 +240,23 @@ class Table:
         return "".join(out)
 
     def _part_html(self, df: pd.DataFrame, wrap: set[Any], caption: str | None, stacked: bool) -> str:
+        # words read from the left, figures from the right: a column of text is aligned left, header too
+        left = {c for c in df.columns if c in wrap or is_text_column([str(v) for v in df[c].tolist()])}
+
         def cell(c: Any, v: Any) -> str:
             text = str(v)
             if c in wrap:
                 return f'<div class="opsnb-wrap">{esc(text)}</div>'
+            if c in left:
+                return f'<div class="opsnb-left">{esc(text)}</div>'
             m = _SOFT.match(text) if stacked else None
             return f'{esc(m[1])} <span class="opsnb-base">{esc(m[2])}</span>' if m else esc(text)
 
         cells = df.copy()
         for c in cells.columns:
             cells[c] = [cell(c, v) for v in cells[c].tolist()]
-        cells.columns = [esc(str(c)) for c in cells.columns]
+        cells.columns = [f'<div class="opsnb-left">{esc(str(c))}</div>' if c in left else esc(str(c))
+                         for c in cells.columns]
         if self.index:
             cells.index = [esc(str(i)) for i in cells.index]
         classes = "opsnb-table opsnb-stacked" if stacked else "opsnb-table"

@@ -204,3 +204,13 @@ def test_every_part_of_a_split_table_fits_the_page():
     assert not stacked and len(parts) == 2 and abs(len(parts[0]) - len(parts[1])) <= 2
     for cols in parts:
         assert sum(ui.column_px(c, wide[c].tolist(), wrapped=False) for c in ["Step", *cols]) <= ui.TABLE_BUDGET_PX
+
+
+def test_columns_of_words_align_left_and_figures_right():
+    assert ui.is_text_column(["exceeded", "missed", "n/a", "不适用"])
+    assert not ui.is_text_column(["¥968.3K", "n/a", "n/a", "n/a（无目标）", "3,340"])  # n/a says nothing either way
+    assert not ui.is_text_column(["-¥2,160", "+¥35,824", "2026-10-08"])
+    df = pd.DataFrame({"KPI": ["GMV", "NPS"], "Target": ["¥968.3K", "n/a"], "Status": ["exceeded", "n/a"]})
+    html = ui.table(df, "en")._repr_html_()
+    assert '<div class="opsnb-left">Status</div>' in html and '<div class="opsnb-left">exceeded</div>' in html
+    assert "<td>¥968.3K</td>" in html and '<div class="opsnb-left">Target</div>' not in html
