@@ -514,28 +514,34 @@ def _ranking(data: dict[str, Any], lang: str) -> list[Any]:
     return out
 
 
-def _shown(con: dict[str, Any], field: str, lang: str, cur: str, *, signed: bool = False) -> tuple[list[str], str]:
-    """One column of a KPI's contributions (``field``: previous, actual, change) as shown: the units', then the group's.
+_FIELDS = ("previous", "actual", "change")
 
-    One scale and precision for the column (:func:`fmt.column_scale`, as every table's column), the units'
-    figures rounded by largest remainder so that they add up to the group's as shown.
+
+def _shown(con: dict[str, Any], field: str, lang: str, cur: str, *, signed: bool = False,
+           part: list[int] | None = None) -> tuple[list[str], str]:
+    """One column of a KPI's contributions (``field``: previous, actual, change) as shown: the units', then the group's
+    (or, with ``part``, the sum of those units' figures).
+
+    One scale and precision for the table's amounts (:func:`fmt.column_scale` over its three columns, so a row
+    never reads ``¥14.8万 → ¥18.6万, +¥37,441``); each figure is computed exactly, then rounded for display.
     """
     unit, scale = con["unit"], con["scale"]
     minors = [p[f"{field}_minor"] for p in con["units"]]
-    total = con[f"{field}_minor"]
+    total = con[f"{field}_minor"] if part is None else sum(minors[i] for i in part)
     if unit not in ("count", "currency"):
         return ([_exact(m / scale, unit, lang, cur, signed=signed) for m in minors],
                 _exact(total / scale, unit, lang, cur, signed=signed))
-    sc = fmt.column_scale([m / scale for m in [*minors, total]], unit, lang)
-    step = Fraction(scale) * Fraction(sc.divisor).limit_denominator() / 10 ** sc.digits  # minor units per shown step
-    steps = round_to_sum([Fraction(m) / step for m in minors])
+    everything = [p[f"{f}_minor"] / scale for p in con["units"] for f in _FIELDS] + \
+        [con[f"{f}_minor"] / scale for f in _FIELDS]
+    sc = fmt.column_scale(everything, unit, lang)
     symbol = cur if unit == "currency" else ""
 
-    def text(n: int) -> str:
-        sign = "-" if n < 0 else "+" if signed and n > 0 else ""
-        return sign + symbol + sc.write(float(Fraction(abs(n)) * step / scale))
+    def text(minor: int) -> str:
+        x = minor / scale
+        sign = "-" if x < 0 and round(abs(x) / sc.divisor, sc.digits) else "+" if signed and x > 0 else ""
+        return sign + symbol + sc.write(x)
 
-    return [text(n) for n in steps], text(sum(steps))
+    return [text(m) for m in minors], text(total)
 
 
 def _contributions(data: dict[str, Any], lang: str) -> list[Any]:
@@ -550,7 +556,7 @@ def _contributions(data: dict[str, Any], lang: str) -> list[Any]:
             return fmt.na(lang) if tenths is None else fmt.pp(tenths / SHARE_PARTS, lang)
 
         (prev, prev_g), (act, act_g), (chg, chg_g) = (_shown(con, f, lang, cur, signed=f == "change")
-                                                       for f in ("previous", "actual", "change"))
+                                                       for f in _FIELDS)
         rows = [[p["unit"], prev[i], act[i], chg[i], points(p["points_tenths"])] for i, p in enumerate(con["units"])]
         rows.append([t("rollup.group", lang), prev_g, act_g, chg_g, points(con["points_tenths"])])
         df = pd.DataFrame(rows, columns=[t(c + k, lang) for k in ("unit", "previous", "actual", "change", "share")])
@@ -580,11 +586,9 @@ def _contribution_text(con: dict[str, Any], lang: str, cur: str) -> list[str]:
                      points=fmt.na(lang) if top["points_tenths"] is None
                      else fmt.pp(top["points_tenths"] / SHARE_PARTS, lang)))
         against = [i for i, p in enumerate(con["units"]) if p["change_minor"] * change < 0]
-        if against:
-            sub = {**con, "units": [con["units"][i] for i in against],
-                   "change_minor": sum(con["units"][i]["change_minor"] for i in against)}
+        if against:  # the sum of their changes as the table shows them
             out.append(t("rollup.contrib.against", lang, units=_join([con["units"][i]["unit"] for i in against], lang),
-                         change=_shown(sub, "change", lang, cur, signed=True)[1]))
+                         change=_shown(con, "change", lang, cur, signed=True, part=against)[1]))
     if con["left_out"]:
         out.append(t("rollup.contrib.left_out", lang, units=_join(con["left_out"], lang)))
     for r in con["restated"]:  # to the cent: a restatement may be a few cents
