@@ -458,14 +458,15 @@ def _in_view(axis: Any, tick: Any) -> bool:
     return bool(lo - pad <= tick.get_loc() <= hi + pad)
 
 
-def chart_texts(fig: Any) -> list[ChartText]:
+def chart_texts(fig: Any, *, draw: bool = True) -> list[ChartText]:
     """Every visible text of ``fig`` (titles, tick labels, axis labels, annotations, legends), drawn and measured.
 
     A legend counts as one box (its frame, or its entries' extent when it has none): its entries may
-    touch each other, never anything else.
+    touch each other, never anything else. ``draw=False`` measures the figure as last drawn (just saved).
     """
     renderer = _renderer(fig)
-    fig.draw_without_rendering()
+    if draw:
+        fig.draw_without_rendering()
     out: list[ChartText] = []
 
     def add(kind: str, artist: Any, axes: int = -1) -> None:
@@ -511,9 +512,9 @@ def chart_texts(fig: Any) -> list[ChartText]:
     return out
 
 
-def overlapping_texts(fig: Any, *, tolerance: float = 1.0) -> list[tuple[ChartText, ChartText]]:
+def overlapping_texts(fig: Any, *, tolerance: float = 1.0, draw: bool = True) -> list[tuple[ChartText, ChartText]]:
     """Pairs of texts of ``fig`` (:func:`chart_texts`) whose outlines overlap by more than ``tolerance`` pixels."""
-    texts = chart_texts(fig)
+    texts = chart_texts(fig, draw=draw)
     found = []
     for i, a in enumerate(texts):
         for b in texts[i + 1:]:
@@ -528,13 +529,13 @@ def _described(pairs: list[tuple[ChartText, ChartText]]) -> list[str]:
     return [f"{a.text!r} ({a.kind}) × {b.text!r} ({b.kind})" for a, b in pairs]
 
 
-def text_overlaps(fig: Any, *, tolerance: float = 1.0) -> list[str]:
+def text_overlaps(fig: Any, *, tolerance: float = 1.0, draw: bool = True) -> list[str]:
     """Pairs of texts of ``fig`` that print over each other, as ``"'DAU' (title) × '2026-05' (x tick)"``.
 
     Titles, tick labels, axis labels, annotations and legends are compared pairwise by their outlines
-    (rotated with the text), overlapping by more than ``tolerance`` pixels.
+    (rotated with the text), overlapping by more than ``tolerance`` pixels. ``draw=False``: as last drawn.
     """
-    return _described(overlapping_texts(fig, tolerance=tolerance))
+    return _described(overlapping_texts(fig, tolerance=tolerance, draw=draw))
 
 
 @cache

@@ -309,14 +309,25 @@ def figure(fig_or_ax: Any, *, alt: str = "") -> Html:
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     if hasattr(fig, "get_figure") and fig.get_figure() is not None:
         fig = fig.get_figure()
-    from opsnb.render.charts import keep_legends_off_data, keep_text_apart, show_display_names
+    from opsnb.render.charts import keep_legends_off_data, keep_text_apart, show_display_names, text_overlaps
 
     show_display_names(fig)
     covering = keep_legends_off_data(fig)  # a legend never hides data (moved out; any left is marked)
-    clashes = keep_text_apart(fig, fixed=fig in _FIXED)  # no text over another (laid out again; any left is marked)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches=None if fig in _FIXED else "tight",
-                metadata={"Date": None, "Creator": "opsnb"})
+    fixed = fig in _FIXED
+
+    def save() -> io.StringIO:
+        out = io.StringIO()
+        fig.savefig(out, format="svg", bbox_inches=None if fixed else "tight",
+                    metadata={"Date": None, "Creator": "opsnb"})
+        return out
+
+    buf = save()
+    # no text over another: measured as just drawn (no drawing of its own); laid out again and saved anew
+    # only when two collide
+    clashes = text_overlaps(fig, draw=False)
+    if clashes and not fixed:
+        clashes = keep_text_apart(fig)
+        buf = save()
     plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and DOCTYPE: inline SVG in HTML
