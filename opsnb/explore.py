@@ -587,22 +587,27 @@ class CampaignComparer(Explorer):
             raise NoData("campaigns", self.t("not_in_period", id=missing[0], period=ctx.period.label))
         return pd.concat(rows, ignore_index=True)
 
-    def _cell(self, row: pd.Series, col: str, unit: str, reason: str | None, ctx: Context) -> str:
-        v = row[col]
-        if fmt.is_missing(v):
-            why = _reason(ctx, "campaigns", row[reason]) if reason else ""
-            return fmt.na(ctx.lang, why or None)
-        return fmt.value(v, unit, ctx.lang, currency=ctx.settings.currency)
+    def _cells(self, rows: list[pd.Series], col: str, unit: str, reason: str | None, ctx: Context) -> list[str]:
+        """One metric of the campaigns side by side, in one scale (``¥10.9万`` never beside ``¥58,626``)."""
+        values = [row[col] for row in rows]
+        if unit == "roi":
+            shown = [fmt.ratio_x(v, ctx.lang) for v in values]
+        else:
+            shown = fmt.column([None if fmt.is_missing(v) else v for v in values], unit, ctx.lang,
+                               currency=ctx.settings.currency)
+        return [fmt.na(ctx.lang, (_reason(ctx, "campaigns", row[reason]) if reason else "") or None)
+                if fmt.is_missing(v) else text for row, v, text in zip(rows, values, shown, strict=True)]
 
     def view(self, result: pd.DataFrame, ctx: Context, values: dict[str, Any]) -> list[Any]:
         from opsnb.render import charts
 
         a, b = result.iloc[0], result.iloc[1]
         name_a, name_b = f"A · {a['name']}", f"B · {b['name']}"
+        pairs = [self._cells([a, b], m, u, r, ctx) for m, u, r in _CAMPAIGN_METRICS]
         tab = pd.DataFrame({
             self.t("col.metric"): [self.t(f"metric.{m}") for m, _, _ in _CAMPAIGN_METRICS],
-            name_a: [self._cell(a, m, u, r, ctx) for m, u, r in _CAMPAIGN_METRICS],
-            name_b: [self._cell(b, m, u, r, ctx) for m, u, r in _CAMPAIGN_METRICS],
+            name_a: [p[0] for p in pairs],
+            name_b: [p[1] for p in pairs],
         })
         plot = pd.DataFrame({
             "metric": [self.t("metric.gmv"), self.t("metric.cost")] * 2,

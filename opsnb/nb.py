@@ -15,7 +15,7 @@ from opsnb.errors import NoData
 from opsnb.params import Settings
 from opsnb.paths import project_root
 from opsnb.render import fmt as _fmt
-from opsnb.render import ui
+from opsnb.render import i18n, ui
 from opsnb.runspec import resolve_run
 
 __all__ = ["Context", "commentary", "render", "setup", "show", "title"]
@@ -32,6 +32,7 @@ def setup(*, section: str, period: str = "", unit: str = "", pack: str = "", par
     spec = resolve_run(unit=unit, period=period, pack=pack, lang=lang, params_file=params_file, root=root,
                        settings=settings)
     _fmt.use_currency(spec.settings.currency)
+    i18n.use_labels(spec.pack.labels, spec.settings.lang)  # the data's values by their display names
     if apply_theme:
         from opsnb.render import theme
 

@@ -451,18 +451,28 @@ def _currency_of(data: dict[str, Any], unit: str) -> str:
     return next((u["currency"] for u in data["units"] if u["unit"] == unit and u["currency"]), data["currency"])
 
 
-def _unit_cell(c: dict[str, Any] | None, k: dict[str, Any], lang: str, currency: str) -> ui.HeatCell:
+def _heat_figures(data: dict[str, Any], k: dict[str, Any], lang: str) -> tuple[dict[str, str], str]:
+    """The KPI's figures in its heat-table column: each unit's actual and the group's value, in one scale."""
+    units = [(u, cells[k["key"]]) for u, cells in data["cells"].items() if cells[k["key"]] is not None]
+    values = [c["actual"] for _, c in units] + [k["group"]["value"]]
+    if k["unit"] in ("count", "currency") and len({_currency_of(data, u) for u, _ in units} | {data["currency"]}) == 1:
+        shown = fmt.column(values, k["unit"], lang, currency=data["currency"])
+    else:  # units in different currencies (no group sum): each in its own
+        shown = [fmt.value(c["actual"], k["unit"], lang, currency=_currency_of(data, u)) for u, c in units] + \
+            [fmt.value(values[-1], k["unit"], lang, currency=data["currency"])]
+    return {u: x for (u, _), x in zip(units, shown, strict=False)}, shown[-1]
+
+
+def _unit_cell(c: dict[str, Any] | None, actual: str, lang: str) -> ui.HeatCell:
     if c is None:
         return ui.HeatCell(t("rollup.heat.not_reported", lang))
-    actual = fmt.value(c["actual"], k["unit"], lang, currency=currency)
     if c["attainment"] is None:
         return ui.HeatCell(t("rollup.heat.no_target", lang), actual, "n/a")
     return ui.HeatCell(fmt.pct(c["attainment"], lang), actual, c["status"])
 
 
-def _group_cell(k: dict[str, Any], lang: str, currency: str) -> ui.HeatCell:
+def _group_cell(k: dict[str, Any], lang: str, shown: str) -> ui.HeatCell:
     g = k["group"]
-    shown = fmt.value(g["value"], k["unit"], lang, currency=currency)
     if g["how"] == "sum":
         att = t("rollup.heat.no_target", lang) if g["attainment"] is None else fmt.pct(g["attainment"], lang)
         return ui.HeatCell(att, t("rollup.heat.sum", lang, value=shown), g["status"])
@@ -476,10 +486,11 @@ def _heat(data: dict[str, Any], lang: str) -> list[Any]:
     if not kpis:
         return [ui.note(t("summary.no_kpis", lang))]
     partial = {u["unit"] for u in data["units"] if u["status"] == "partial"}
+    figures = {k["key"]: _heat_figures(data, k, lang) for k in kpis}  # one scale per KPI's column
     rows = [(ui.HeatCell(u, t("rollup.status.partial", lang) if u in partial else ""),
-             [_unit_cell(cells[k["key"]], k, lang, _currency_of(data, u)) for k in kpis])
+             [_unit_cell(cells[k["key"]], figures[k["key"]][0].get(u, ""), lang) for k in kpis])
             for u, cells in data["cells"].items()]
-    group = (ui.HeatCell(t("rollup.group", lang)), [_group_cell(k, lang, data["currency"]) for k in kpis])
+    group = (ui.HeatCell(t("rollup.group", lang)), [_group_cell(k, lang, figures[k["key"]][1]) for k in kpis])
     out: list[Any] = [ui.heat_table([t("rollup.heat.unit", lang), *(k["label"] for k in kpis)], rows, total=group),
                       ui.legend(_bands_text(StatusBands(**data["bands"]), lang))]
     notes = []
@@ -514,6 +525,36 @@ def _ranking(data: dict[str, Any], lang: str) -> list[Any]:
     return out
 
 
+_FIELDS = ("previous", "actual", "change")
+
+
+def _shown(con: dict[str, Any], field: str, lang: str, cur: str, *, signed: bool = False,
+           part: list[int] | None = None) -> tuple[list[str], str]:
+    """One column of a KPI's contributions (``field``: previous, actual, change) as shown: the units', then the group's
+    (or, with ``part``, the sum of those units' figures).
+
+    One scale and precision for the table's amounts (:func:`fmt.column_scale` over its three columns, so a row
+    never reads ``¥14.8万 → ¥18.6万, +¥37,441``); each figure is computed exactly, then rounded for display.
+    """
+    unit, scale = con["unit"], con["scale"]
+    minors = [p[f"{field}_minor"] for p in con["units"]]
+    total = con[f"{field}_minor"] if part is None else sum(minors[i] for i in part)
+    if unit not in ("count", "currency"):
+        return ([_exact(m / scale, unit, lang, cur, signed=signed) for m in minors],
+                _exact(total / scale, unit, lang, cur, signed=signed))
+    everything = [p[f"{f}_minor"] / scale for p in con["units"] for f in _FIELDS] + \
+        [con[f"{f}_minor"] / scale for f in _FIELDS]
+    sc = fmt.column_scale(everything, unit, lang)
+    symbol = cur if unit == "currency" else ""
+
+    def text(minor: int) -> str:
+        x = minor / scale
+        sign = "-" if x < 0 and round(abs(x) / sc.divisor, sc.digits) else "+" if signed and x > 0 else ""
+        return sign + symbol + sc.write(x)
+
+    return [text(m) for m in minors], text(total)
+
+
 def _contributions(data: dict[str, Any], lang: str) -> list[Any]:
     if not data["contributions"]:
         additive = [k for k in data["kpis"] if k["additive"]]
@@ -522,18 +563,13 @@ def _contributions(data: dict[str, Any], lang: str) -> list[Any]:
     cur = data["currency"]
     c = "rollup.contrib.col."
     for con in data["contributions"]:
-        unit, scale = con["unit"], con["scale"]
-
-        def ex(minor: int, *, signed: bool = False, _unit: str = unit, _scale: int = scale) -> str:
-            return _exact(minor / _scale, _unit, lang, cur, signed=signed)
-
         def points(tenths: int | None) -> str:
             return fmt.na(lang) if tenths is None else fmt.pp(tenths / SHARE_PARTS, lang)
 
-        rows = [[p["unit"], ex(p["previous_minor"]), ex(p["actual_minor"]), ex(p["change_minor"], signed=True),
-                 points(p["points_tenths"])] for p in con["units"]]
-        rows.append([t("rollup.group", lang), ex(con["previous_minor"]), ex(con["actual_minor"]),
-                     ex(con["change_minor"], signed=True), points(con["points_tenths"])])
+        (prev, prev_g), (act, act_g), (chg, chg_g) = (_shown(con, f, lang, cur, signed=f == "change")
+                                                       for f in _FIELDS)
+        rows = [[p["unit"], prev[i], act[i], chg[i], points(p["points_tenths"])] for i, p in enumerate(con["units"])]
+        rows.append([t("rollup.group", lang), prev_g, act_g, chg_g, points(con["points_tenths"])])
         df = pd.DataFrame(rows, columns=[t(c + k, lang) for k in ("unit", "previous", "actual", "change", "share")])
         out.append(ui.heading(con["label"], level=3, anchor=f"rollup.contrib.{con['key']}"))
         out.append(ui.table(df, lang))
@@ -544,6 +580,7 @@ def _contributions(data: dict[str, Any], lang: str) -> list[Any]:
 
 def _contribution_text(con: dict[str, Any], lang: str, cur: str) -> list[str]:
     unit, scale, change = con["unit"], con["scale"], con["change_minor"]
+    changes, group_change = _shown(con, "change", lang, cur, signed=True)  # the figures of the table, as shown
 
     def ex(minor: int, *, signed: bool = False) -> str:
         return _exact(minor / scale, unit, lang, cur, signed=signed)
@@ -555,17 +592,17 @@ def _contribution_text(con: dict[str, Any], lang: str, cur: str) -> list[str]:
         # the unit that moved the group most in its direction
         top = max(con["units"], key=lambda p: (p["change_minor"] * (1 if change > 0 else -1), -con["units"].index(p)))
         out.append(t("rollup.contrib.up" if change > 0 else "rollup.contrib.down", lang, kpi=con["label"],
-                     change=ex(abs(change)), rel=fmt.pct(con["relative"], lang, signed=True),
-                     unit=top["unit"], unit_change=ex(top["change_minor"], signed=True),
+                     change=group_change.lstrip("+-"), rel=fmt.pct(con["relative"], lang, signed=True),
+                     unit=top["unit"], unit_change=changes[con["units"].index(top)],
                      points=fmt.na(lang) if top["points_tenths"] is None
                      else fmt.pp(top["points_tenths"] / SHARE_PARTS, lang)))
-        against = [p for p in con["units"] if p["change_minor"] * change < 0]
-        if against:
-            out.append(t("rollup.contrib.against", lang, units=_join([p["unit"] for p in against], lang),
-                         change=ex(sum(p["change_minor"] for p in against), signed=True)))
+        against = [i for i, p in enumerate(con["units"]) if p["change_minor"] * change < 0]
+        if against:  # the sum of their changes as the table shows them
+            out.append(t("rollup.contrib.against", lang, units=_join([con["units"][i]["unit"] for i in against], lang),
+                         change=_shown(con, "change", lang, cur, signed=True, part=against)[1]))
     if con["left_out"]:
         out.append(t("rollup.contrib.left_out", lang, units=_join(con["left_out"], lang)))
-    for r in con["restated"]:
+    for r in con["restated"]:  # to the cent: a restatement may be a few cents
         out.append(t("rollup.contrib.restated", lang, unit=r["unit"], kpi=con["label"],
                      published=ex(r["published_minor"]), now=ex(r["now_minor"])))
     return out

@@ -1,10 +1,14 @@
-"""``pack.yaml``: map other file, sheet and column names onto the contract, validated with clear errors.
+"""``pack.yaml``: map other file, sheet and column names onto the contract, and name the data's values per
+language, validated with clear errors.
 
 .. code-block:: yaml
 
     tables:
       orders: {file: 订单导出.xlsx, sheet: Sheet1, columns: {订单号: order_id, 用户ID: user_id, 下单时间: ts, 实付金额: amount}}
       users: {file: users_gbk.csv, encoding: gb18030}
+    labels:                      # display names of category values, per column (or table.column), per language
+      platform: {小程序: {en: Mini program}, App: {zh: App, en: App}}
+      feedback.category: {物流: {en: Logistics}}
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from opsnb.pack.problems import PackProblem, problem
 from opsnb.pack.schemas import SCHEMAS
 
 CONFIG_NAME = "pack.yaml"
-_TOP_KEYS = ("tables",)
+_TOP_KEYS = ("tables", "labels")
 _SPEC_KEYS = ("file", "sheet", "columns", "encoding")
 #: A warehouse pack's pack.yaml (one with ``url``): top-level and per-table keys.
-_WAREHOUSE_TOP = ("url", "password_env", "timeout", "tables")
+_WAREHOUSE_TOP = ("url", "password_env", "timeout", "tables", "labels")
 _WAREHOUSE_SPEC = ("table", "columns")
 
 
@@ -193,3 +197,71 @@ def load_config(folder: Path) -> tuple[dict[str, TableSpec], list[PackProblem]]:
         specs[name] = TableSpec(file, None if sheet is None else str(sheet),
                                 None if encoding is None else str(encoding), mapping)
     return specs, probs
+
+
+#: Languages a display name may be given in (the report's languages).
+LABEL_LANGS = ("zh", "en")
+
+#: value of the data → {language: display name}
+Labels = dict[str, dict[str, str]]
+
+
+def load_labels(folder: Path) -> tuple[Labels, list[PackProblem]]:
+    """The display names of ``folder/pack.yaml``'s ``labels``: value → {language: name}, validated.
+
+    ``labels`` maps a contract column (``channel``: every table that has it) or one table's column
+    (``campaigns.type``) to its values, each with its names per language (``zh``, ``en``). A value the
+    pack does not name is shown as itself. One value has one name per language, whichever column it is
+    in (pages name it without knowing its column): two different names for it are an error.
+    """
+    data, probs = _read(folder)
+    if probs or not isinstance(data, dict) or data.get("labels") is None:
+        return {}, []
+
+    def bad(code: str, **kw: object) -> None:
+        probs.append(problem(code, file=CONFIG_NAME, **kw))  # type: ignore[arg-type]
+
+    labels = data["labels"]
+    if not isinstance(labels, dict):
+        bad("config_labels_not_mapping", value=type(labels).__name__)
+        return {}, probs
+    columns = sorted({c for s in SCHEMAS.values() for c in s.names})
+    out: Labels = {}
+    where: dict[str, str] = {}
+    for key, values in labels.items():
+        key = str(key)
+        table, _, col = key.rpartition(".")
+        if table and table not in SCHEMAS:
+            bad("config_unknown_table", table=table, hint=_near(table, sorted(SCHEMAS)) or "-",
+                known=", ".join(sorted(SCHEMAS)))
+            continue
+        known = SCHEMAS[table].names if table else columns
+        if col not in known:
+            bad("config_label_unknown_column", at=key, hint=_near(col, known) or "-", known=", ".join(known))
+            continue
+        if not isinstance(values, dict):
+            bad("config_label_values_not_mapping", at=key, value=type(values).__name__)
+            continue
+        for value, names in values.items():
+            value = str(value)
+            if not isinstance(names, dict) or not names:
+                bad("config_label_names_not_mapping", at=key, name=value)
+                continue
+            named: dict[str, str] = {}
+            for lang, name in names.items():
+                if str(lang) not in LABEL_LANGS:
+                    bad("config_label_unknown_lang", at=key, name=value, lang=str(lang),
+                        known=", ".join(LABEL_LANGS))
+                elif not isinstance(name, str | int | float) or not str(name).strip():
+                    bad("config_label_empty", at=key, name=value, lang=str(lang))
+                else:
+                    named[str(lang)] = str(name).strip()
+            for lang, name in named.items():
+                before = out.get(value, {}).get(lang)
+                if before is not None and before != name:
+                    bad("config_label_conflict", name=value, lang=lang, first=before, other=where[value],
+                        second=name, at=key)
+                    continue
+                out.setdefault(value, {})[lang] = name
+                where.setdefault(value, key)
+    return (out if not probs else {}), probs

@@ -27,7 +27,7 @@ import pandas as pd
 from opsnb.errors import NoData, PackError, Problem
 from opsnb.pack.checks import run_checks
 from opsnb.pack.coerce import Ctx, check_header, coerce_frame
-from opsnb.pack.config import CONFIG_NAME, TableSpec, load_config, warehouse_config
+from opsnb.pack.config import CONFIG_NAME, Labels, TableSpec, load_config, load_labels, warehouse_config
 from opsnb.pack.engine import Engine, EngineError, LocalEngine, database_engine, local_engine
 from opsnb.pack.problems import PackProblem, is_error, problem
 from opsnb.pack.readers import ReadFailed, read_csv, read_xlsx
@@ -65,6 +65,8 @@ class Pack:
     #: :class:`opsnb.metrics.calendar.BusinessCalendar`, set by :func:`opsnb.runspec.resolve_run`);
     #: None: every day is open.
     business: Any = None
+    #: Display names of the data's values (``pack.yaml`` ``labels``): value → {language: name}.
+    labels: Labels = field(default_factory=dict)
 
     def days_open(self, start: date, end: date) -> int:
         """The open days in ``[start, end)``: what day-based rates (average DAU) divide by."""
@@ -138,12 +140,15 @@ class Pack:
 
     @property
     def fingerprint(self) -> str:
-        """One hash over every table's content hash and the unit's restriction (for manifests and run caching)."""
+        """One hash over every table's content hash, the unit's restriction and the display names (for manifests
+        and run caching: a page renamed in ``pack.yaml`` is rendered again)."""
         h = hashlib.sha256()
         for k in sorted(self.fingerprints):
             h.update(f"{k}={self.fingerprints[k]};".encode())
         if self.unit is not None:
             h.update(f"unit={self.unit[0]}={self.unit[1]}".encode())
+        if self.labels:
+            h.update(("labels=" + json.dumps(self.labels, sort_keys=True, ensure_ascii=False)).encode())
         return h.hexdigest()[:16]
 
     def day_range(self) -> tuple[date | None, date | None]:
@@ -400,7 +405,11 @@ def _open(target: str | Path, tz: str, use_cache: bool, unit_column: str | None 
         if config_problems:
             return None, list(config_problems)
         if config is not None:
-            return _open_warehouse(warehouse.source_from_config(src, config), tz)
+            opened, found = _open_warehouse(warehouse.source_from_config(src, config), tz)
+            labels, label_problems = load_labels(src)
+            if opened is not None:
+                opened.labels = labels
+            return opened, [*found, *label_problems]
     if not src.exists():
         return None, [problem("pack_not_found", file=str(src))]
     if src.is_file():
@@ -409,8 +418,9 @@ def _open(target: str | Path, tz: str, use_cache: bool, unit_column: str | None 
             return _open_database(src, engine, tz)
         return None, [problem("pack_not_folder", file=str(src))]
     specs, config_problems = load_config(src)
+    labels, label_problems = load_labels(src)
     files, more = _discover(src, specs)
-    problems: list[Problem] = [*config_problems, *more]
+    problems: list[Problem] = [*config_problems, *label_problems, *more]
     if "kpis" not in files:
         problems.append(problem("no_kpis", file=src.name or str(src)))
     local = local_engine()
@@ -426,7 +436,7 @@ def _open(target: str | Path, tz: str, use_cache: bool, unit_column: str | None 
         prints[name] = hashlib.sha256(f"{res.digest}|{spec.key()}".encode()).hexdigest()[:16]
         if res.registered:
             names.append(name)
-    return Pack(local, tz, str(src), prints, sorted(names), cached=use_cache), problems
+    return Pack(local, tz, str(src), prints, sorted(names), cached=use_cache, labels=labels), problems
 
 
 def _open_warehouse(source: Any, tz: str) -> tuple[Pack | None, list[Problem]]:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from opsnb.render import fmt
+from opsnb.render.i18n import display_name, labels_in_use
 from opsnb.render.theme import PALETTE, STATUS_COLOURS
 
 #: Units an axis can be formatted by: the KPI units, ROI ("1:3.0") and a plain number.
@@ -386,3 +387,253 @@ def keep_legends_off_data(fig: Any) -> int:
                       borderaxespad=0.0, frameon=False, fontsize=8, title_fontsize=8)
             left += int(legend_overlaps(ax))
     return left
+
+
+# ---------------------------------------------------------------- text that collides
+
+
+@dataclass(frozen=True)
+class ChartText:
+    """One piece of text a reader sees on a chart: what it is, its text, and its outline in pixels.
+
+    ``outline`` is the (possibly rotated) rectangle the text occupies, four corners in display
+    coordinates; ``group`` names what it belongs to (a legend, an axis' ticks) so that its own parts
+    are not compared with each other where that is allowed (the entries of one legend).
+    """
+
+    kind: str
+    text: str
+    outline: tuple[tuple[float, float], ...]
+    group: str = ""
+    axes: int = -1  # index of its Axes in ``fig.get_axes()``; -1: the figure's own
+
+
+def _outline(artist: Any, renderer: Any) -> tuple[tuple[float, float], ...] | None:
+    """The rectangle ``artist`` occupies, rotated with it (a rotated tick label is a slanted box, not its bounding box)."""
+    box = artist.get_window_extent(renderer)
+    if box.width <= 0 or box.height <= 0 or not all(map(math.isfinite, (box.x0, box.y0, box.x1, box.y1))):
+        return None
+    angle = float(artist.get_rotation()) if hasattr(artist, "get_rotation") else 0.0
+    if angle % 180 == 0 or artist.get_rotation_mode() != "default":
+        return ((box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1))
+    artist.set_rotation(0)  # the unrotated size; the rotated rectangle shares the bounding box's centre
+    flat = artist.get_window_extent(renderer)
+    artist.set_rotation(angle)
+    cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    w, h, a = flat.width / 2, flat.height / 2, math.radians(angle)
+    ca, sa = math.cos(a), math.sin(a)
+    return tuple((cx + dx * ca - dy * sa, cy + dx * sa + dy * ca) for dx, dy in ((-w, -h), (w, -h), (w, h), (-w, h)))
+
+
+def _shrunk(poly: tuple[tuple[float, float], ...], by: float) -> list[tuple[float, float]]:
+    cx = sum(p[0] for p in poly) / len(poly)
+    cy = sum(p[1] for p in poly) / len(poly)
+    out = []
+    for x, y in poly:
+        d = math.hypot(x - cx, y - cy) or 1.0
+        k = max(0.0, 1 - by / d)
+        out.append((cx + (x - cx) * k, cy + (y - cy) * k))
+    return out
+
+
+def outlines_overlap(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]], *, tolerance: float = 1.0) -> bool:
+    """Whether two convex outlines (corners in order) intersect by more than ``tolerance`` pixels (separating axes)."""
+    pa, pb = _shrunk(tuple(a), tolerance), _shrunk(tuple(b), tolerance)
+    for poly in (pa, pb):
+        for i in range(len(poly)):
+            (x0, y0), (x1, y1) = poly[i], poly[(i + 1) % len(poly)]
+            nx, ny = y1 - y0, x0 - x1
+            if nx == 0 and ny == 0:
+                continue
+            ra = [nx * x + ny * y for x, y in pa]
+            rb = [nx * x + ny * y for x, y in pb]
+            if max(ra) <= min(rb) or max(rb) <= min(ra):
+                return False
+    return True
+
+
+def _in_view(axis: Any, tick: Any) -> bool:
+    lo, hi = sorted(axis.get_view_interval())
+    pad = (hi - lo) * 1e-9
+    return bool(lo - pad <= tick.get_loc() <= hi + pad)
+
+
+def chart_texts(fig: Any, *, draw: bool = True) -> list[ChartText]:
+    """Every visible text of ``fig`` (titles, tick labels, axis labels, annotations, legends), drawn and measured.
+
+    A legend counts as one box (its frame, or its entries' extent when it has none): its entries may
+    touch each other, never anything else. ``draw=False`` measures the figure as last drawn (just saved).
+    """
+    renderer = _renderer(fig)
+    if draw:
+        fig.draw_without_rendering()
+    out: list[ChartText] = []
+
+    def add(kind: str, artist: Any, axes: int = -1) -> None:
+        if artist is None or not artist.get_visible() or not str(artist.get_text()).strip():
+            return
+        poly = _outline(artist, renderer)
+        if poly is not None:
+            out.append(ChartText(kind, str(artist.get_text()), poly, "", axes))
+
+    def add_legend(leg: Any, name: str, axes: int = -1) -> None:
+        if leg is None or not leg.get_visible():
+            return
+        box = leg.get_window_extent(renderer)
+        if box.width > 0 and box.height > 0:
+            texts = " / ".join(t.get_text() for t in leg.get_texts())
+            out.append(ChartText("legend", texts, ((box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1),
+                                                   (box.x0, box.y1)), name, axes))
+
+    for n, ax in enumerate(fig.get_axes()):
+        if not ax.get_visible():
+            continue
+        for title in (ax.title, ax._left_title, ax._right_title):
+            add("title", title, n)
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            if not axis.get_visible():
+                continue
+            add(f"{name} label", axis.label, n)
+            add(f"{name} offset", axis.get_offset_text(), n)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if tick.get_visible() and _in_view(axis, tick):
+                    for lab in (tick.label1, tick.label2):
+                        if lab.get_visible():
+                            add(f"{name} tick", lab, n)
+        for txt in ax.texts:
+            add("annotation", txt, n)
+        add_legend(ax.get_legend(), f"legend {n}", n)
+    for txt in fig.texts:
+        add("figure text", txt)
+    if getattr(fig, "_suptitle", None) is not None:
+        add("title", fig._suptitle)
+    for n, leg in enumerate(fig.legends):
+        add_legend(leg, f"figure legend {n}")
+    return out
+
+
+def overlapping_texts(fig: Any, *, tolerance: float = 1.0, draw: bool = True) -> list[tuple[ChartText, ChartText]]:
+    """Pairs of texts of ``fig`` (:func:`chart_texts`) whose outlines overlap by more than ``tolerance`` pixels."""
+    texts = chart_texts(fig, draw=draw)
+    found = []
+    for i, a in enumerate(texts):
+        for b in texts[i + 1:]:
+            if a.group and a.group == b.group:
+                continue
+            if outlines_overlap(a.outline, b.outline, tolerance=tolerance):
+                found.append((a, b))
+    return found
+
+
+def _described(pairs: list[tuple[ChartText, ChartText]]) -> list[str]:
+    return [f"{a.text!r} ({a.kind}) × {b.text!r} ({b.kind})" for a, b in pairs]
+
+
+def text_overlaps(fig: Any, *, tolerance: float = 1.0, draw: bool = True) -> list[str]:
+    """Pairs of texts of ``fig`` that print over each other, as ``"'DAU' (title) × '2026-05' (x tick)"``.
+
+    Titles, tick labels, axis labels, annotations and legends are compared pairwise by their outlines
+    (rotated with the text), overlapping by more than ``tolerance`` pixels. ``draw=False``: as last drawn.
+    """
+    return _described(overlapping_texts(fig, tolerance=tolerance, draw=draw))
+
+
+@cache
+def _named_formatter_class() -> type:
+    from matplotlib.ticker import Formatter
+
+    class NamedFormatter(Formatter):
+        """Tick labels of another formatter, each a value of the data shown by its display name."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs: Any) -> None:
+            super().set_locs(locs)
+            self.inner.set_locs(locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return display_name(str(self.inner(x, pos)))
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [display_name(str(s)) for s in self.inner.format_ticks(values)]
+
+        def get_offset(self) -> str:
+            return str(self.inner.get_offset())
+
+        def format_data(self, value: float) -> str:
+            return str(self.inner.format_data(value))
+
+        def format_data_short(self, value: float) -> str:
+            return str(self.inner.format_data_short(value))
+
+    return NamedFormatter
+
+
+def show_display_names(fig: Any) -> None:
+    """Show every value of the data drawn on ``fig`` by its display name (``pack.yaml`` ``labels``).
+
+    Tick labels (through their axis' formatter, so a redraw keeps them), legend entries, titles, axis
+    labels and annotations whose text is a value the pack names (:func:`opsnb.render.i18n.display_name`).
+    Nothing happens when the run has no display names.
+    """
+    names, _ = labels_in_use()
+    if not names:
+        return
+    named = _named_formatter_class()
+    texts: list[Any] = list(fig.texts)
+    if getattr(fig, "_suptitle", None) is not None:
+        texts.append(fig._suptitle)
+    legends = list(fig.legends)
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            current = axis.get_major_formatter()
+            if not isinstance(current, named):
+                axis.set_major_formatter(named(current))
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        legends.append(ax.get_legend())
+    for leg in legends:
+        if leg is not None:
+            texts += [*leg.get_texts(), leg.get_title()]
+    for txt in texts:
+        shown = display_name(txt.get_text())
+        if shown != txt.get_text():
+            txt.set_text(shown)
+
+
+#: Angles tried in turn for x tick labels that run into each other.
+TICK_ANGLES = (30, 60, 90)
+
+
+def keep_text_apart(fig: Any, *, fixed: bool = False) -> list[str]:
+    """Lay ``fig`` out again while texts print over each other; returns the overlaps that remain.
+
+    Subplots are spaced to fit their titles and tick labels (``tight_layout``), and x tick labels that
+    run into each other are slanted (30°, then 60°, then upright). A figure laid out by its chart
+    (``fixed``) keeps its layout: its overlaps are returned as found.
+    """
+    found = overlapping_texts(fig)
+    if not found or fixed:
+        return _described(found)
+    import warnings
+
+    axes = fig.get_axes()
+    for angle in (None, *TICK_ANGLES):
+        crowded = {a.axes for a, b in found if a.kind == b.kind == "x tick" and a.axes == b.axes >= 0}
+        if angle is not None and not crowded:
+            break
+        for n in crowded if angle is not None else ():
+            axes[n].tick_params(axis="x", labelrotation=angle)
+            for lab in axes[n].get_xticklabels():
+                lab.set_horizontalalignment("center" if angle == 90 else "right")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "not compatible with tight_layout": checked below
+            fig.tight_layout()
+        found = overlapping_texts(fig)
+        if not found:
+            break
+    return _described(found)

@@ -8,10 +8,12 @@ one decimal; changes of ratios in percentage points, named as such. Undefined va
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from opsnb.render.i18n import t
+from opsnb.render.i18n import display_name, t
 
 try:  # pandas.NA without importing pandas at module level for every caller
     from pandas import NA as _NA
@@ -70,8 +72,10 @@ def table_name(table: str, lang: str) -> str:
 
 
 def label(v: Any, lang: str) -> str:
-    """A value from the data shown as the data has it; "未知" / "unknown" only when it is absent."""
-    return t("common.unknown", lang) if is_blank(v) else str(v)
+    """A value from the data as readers see it: its display name in ``lang`` when the pack names it
+    (``pack.yaml`` ``labels``, :func:`opsnb.render.i18n.display_name`), else as the data has it;
+    "未知" / "unknown" only when it is absent."""
+    return t("common.unknown", lang) if is_blank(v) else display_name(str(v), lang)
 
 
 def na(lang: str, reason: str | None = None) -> str:
@@ -110,6 +114,72 @@ def number(x: Any, lang: str, *, digits: int = 0, compact: bool = True, compact_
             if a >= compact_from:
                 return f"{v / 1e3:,.1f}K"
     return _grouped(v, digits)
+
+
+#: Compact scales of a column, largest first: (smallest value written in it, divisor, suffix, decimals). A column
+#: is written in a scale only when all its non-zero values reach the scale's divisor and its largest reaches the
+#: first value (the one :func:`number` compacts from), so no column mixes ``¥5,481.63`` with ``¥14.8万``.
+COLUMN_SCALES: dict[str, tuple[tuple[float, float, str, int], ...]] = {
+    "zh": ((1e8, 1e8, "亿", 2), (1e5, 1e4, "万", 1)),
+    "en": ((1e9, 1e9, "B", 2), (1e6, 1e6, "M", 2), (1e5, 1e3, "K", 1)),
+}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How every number of one column is written: divided by ``divisor``, ``suffix`` after it, ``digits`` decimals."""
+
+    divisor: float = 1.0
+    suffix: str = ""
+    digits: int = 0
+
+    def write(self, x: float) -> str:
+        """``|x|`` in this scale, without sign or currency: ``12.3万``, ``5,482``."""
+        return _grouped(abs(x) / self.divisor, self.digits) + self.suffix
+
+
+def column_scale(values: Iterable[Any], unit: str, lang: str) -> Scale:
+    """The one scale of a column of counts or amounts (``unit`` count or currency), chosen from its values.
+
+    The largest scale (万/亿, K/M/B) that every non-zero value reaches, when the largest value is
+    compacted by :func:`number` at all; otherwise plain grouped digits: amounts with cents when every
+    amount is below 1万 / 10K, whole otherwise; counts whole. So ``¥5,481.63 / ¥14,984`` becomes
+    ``¥5,482 / ¥14,984``, ``¥255.1万 / ¥3,070.79`` becomes ``¥2,551,234 / ¥3,071`` and (en)
+    ``¥1.07M / ¥943.0K`` becomes ``¥1,070.3K / ¥943.0K``.
+    """
+    if unit not in ("count", "currency"):
+        raise ValueError(f"a column scale is for count or currency, not {unit!r}")
+    vals = [abs(float(v)) for v in values if not is_missing(v) and float(v) != 0]
+    if not vals:
+        return Scale(digits=2 if unit == "currency" else 0)
+    lo, hi = min(vals), max(vals)
+    for start, divisor, suffix, digits in COLUMN_SCALES.get(lang, COLUMN_SCALES["en"]):
+        if hi >= start and lo >= divisor:
+            return Scale(divisor, suffix, digits)
+    return Scale(digits=2 if unit == "currency" and hi < 1e4 else 0)
+
+
+def column(values: Sequence[Any], unit: str, lang: str, *, currency: str | None = None,
+           signed: bool = False) -> list[str]:
+    """Format a column (or a row of like figures) of ``unit`` in one scale and one precision (:func:`column_scale`).
+
+    Counts and amounts share :func:`column_scale`; other units have one format already
+    (:func:`value`). Missing values are "不适用" / "n/a"; ``signed``: changes, ``+¥1,234``.
+    """
+    if unit not in ("count", "currency"):
+        out = [value(v, unit, lang, currency=currency) for v in values]
+        return [("+" + s if signed and not is_missing(v) and float(v) > 0 else s) for v, s in zip(values, out, strict=True)]
+    scale = column_scale(values, unit, lang)
+    symbol = (_CURRENCY.get() if currency is None else currency) if unit == "currency" else ""
+    out = []
+    for v in values:
+        if is_missing(v):
+            out.append(na(lang))
+            continue
+        x = float(v)
+        sign = "-" if x < 0 and round(abs(x) / scale.divisor, scale.digits) else "+" if signed and x > 0 else ""
+        out.append(sign + symbol + scale.write(x))
+    return out
 
 
 def money(x: Any, lang: str, *, currency: str | None = None, compact: bool = True, compact_from: float = 1e5,

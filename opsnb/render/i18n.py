@@ -2,10 +2,18 @@
 
 Keys are dotted (``goals.bullet.exceeded``); values are ``str.format`` templates. Both languages
 must define the same keys (a test enforces it).
+
+Values of the data (a channel 小程序, a region 华东) are shown by their **display names** in the page's
+language when the pack names them (``pack.yaml`` ``labels``, :func:`use_labels`, set by ``nb.setup``):
+:func:`display_name` is the one route, taken by :func:`t` for every text argument, by ``ui.table`` for
+every text cell and by ``ui.figure`` for every chart text. A value the pack does not name shows as itself.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -13,6 +21,13 @@ from typing import Any
 import yaml
 
 LANGS = ("zh", "en")
+
+#: value of the data → {language: display name}, for the run in this context (see :func:`use_labels`).
+_LABELS: ContextVar[Mapping[str, Mapping[str, str]] | None] = ContextVar("opsnb_labels", default=None)
+#: The language of the pages being rendered in this context (what :func:`display_name` uses without one).
+_LANG: ContextVar[str] = ContextVar("opsnb_lang", default="zh")
+#: Separators of a value made of several (a campaign's channels "微信私域+老带新", a list "抖音、KOL").
+_JOINED = re.compile(r"(\s*(?:\+|、|，|,|/|→|·|&)\s*)")
 
 
 def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
@@ -48,9 +63,49 @@ def t(key: str, lang: str, /, **kwargs: Any) -> str:
         template = cat[key]
     except KeyError:
         raise KeyError(f"no text for key {key!r} in the {lang!r} catalogue (opsnb/i18n/{lang}/*.yaml)") from None
-    return template.format(**kwargs) if kwargs else template
+    if not kwargs:
+        return template
+    if _LABELS.get():  # a value of the data passed into a sentence shows by its display name
+        kwargs = {k: display_name(v, lang) if isinstance(v, str) else v for k, v in kwargs.items()}
+    return template.format(**kwargs)
 
 
 def has(key: str, lang: str) -> bool:
     """Whether ``key`` exists in the ``lang`` catalogue."""
     return key in catalogue(lang)
+
+
+def use_labels(names: Mapping[str, Mapping[str, str]], lang: str | None = None) -> None:
+    """Make ``names`` (value → {language: display name}) the display names of this context's pages.
+
+    ``lang``: the pages' language, used where a caller has none to pass (a chart's texts).
+    """
+    _LABELS.set({str(k): dict(v) for k, v in names.items()})
+    if lang is not None:
+        if lang not in LANGS:
+            raise ValueError(f"unknown language {lang!r}; known: {list(LANGS)}")
+        _LANG.set(lang)
+
+
+def labels_in_use() -> tuple[Mapping[str, Mapping[str, str]], str]:
+    """The display names of this context and its pages' language (see :func:`use_labels`)."""
+    return _LABELS.get() or {}, _LANG.get()
+
+
+def display_name(value: str, lang: str | None = None) -> str:
+    """``value`` as the pack names it in ``lang`` (default: the pages' language), else ``value`` itself.
+
+    A text joined from several values (``微信私域+老带新``, ``直播 · 抖音``, ``A · 会员专享日``) has each part
+    that is a named value named; the rest of it is left as it is.
+    """
+    names = _LABELS.get()
+    if not names or not isinstance(value, str):
+        return value
+    lang = lang or _LANG.get()
+    hit = names.get(value) or names.get(value.strip())
+    if hit is not None:
+        return hit.get(lang, value)
+    parts = _JOINED.split(value)
+    if len(parts) < 3 or not any(p in names for p in parts[0::2]):
+        return value
+    return "".join(names[p].get(lang, p) if i % 2 == 0 and p in names else p for i, p in enumerate(parts))

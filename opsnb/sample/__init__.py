@@ -32,6 +32,7 @@ from opsnb.sample.shared import BIG_TABLES, SMALL_TABLES
 from opsnb.sample.shared import attribution_gap as _attribution_gap
 from opsnb.sample.shared import weekly_churn as _weekly_churn
 from opsnb.sample.shared import write_csv as _write_csv
+from opsnb.sample.shared import write_pack_yaml as _write_pack_yaml
 from opsnb.sample.shared import write_parquet as _write_parquet
 from opsnb.sample.units import generate_units
 
@@ -132,6 +133,7 @@ def generate(out: str | Path, *, seed: int = 7, scale: float = 1.0) -> dict[str,
     }
     (folder / "scenario.json").write_text(json.dumps(scenario, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(_readme(scenario), encoding="utf-8")
+    _write_pack_yaml(folder / "pack.yaml")
     return scenario
 
 

@@ -59,3 +59,14 @@ def attribution_gap(sim: behaviour.Simulation) -> dict[str, float]:
     k = len(brand.CHANNELS)
     share = np.bincount(ch, weights=no_touch, minlength=k) / np.maximum(np.bincount(ch, minlength=k), 1)
     return {c: round(float(share[i]), 4) for i, c in enumerate(brand.CHANNELS)}
+
+
+def write_pack_yaml(path: Path) -> None:
+    """``pack.yaml`` with the display names of the sample's category values (:data:`brand.LABELS`), in English."""
+    import yaml
+
+    labels = {col: {v: {"en": name} for v, name in values.items()} for col, values in brand.LABELS.items()}
+    head = ("# Display names of the sample's category values (docs/ingest.md, \"Display names\"): en pages show\n"
+            "# these; zh pages show the values as they are.\n")
+    path.write_text(head + yaml.safe_dump({"labels": labels}, allow_unicode=True, sort_keys=False, width=120, default_flow_style=None),
+                    encoding="utf-8")

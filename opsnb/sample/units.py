@@ -46,7 +46,7 @@ import yaml
 
 from opsnb.sample import behaviour, brand, tables
 from opsnb.sample.calendar import DAY, END, N_DAYS, REVIEW_PERIOD, START, Calendar, build_calendar, day_index, sec
-from opsnb.sample.shared import BIG_TABLES, ROW_GROUP, attribution_gap, weekly_churn, write_csv
+from opsnb.sample.shared import BIG_TABLES, ROW_GROUP, attribution_gap, weekly_churn, write_csv, write_pack_yaml
 
 __all__ = ["CITIES", "SHARED_TABLES", "UNIT_COLUMN", "UNIT_TABLES", "City", "generate_units", "planted_units"]
 
@@ -386,6 +386,7 @@ def generate_units(out: str | Path, *, units: int = 12, seed: int = 7, scale: fl
     scenario = _scenario(done, roles, seed, scale, counts, overdue)
     (folder / "scenario.json").write_text(json.dumps(scenario, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(_readme(scenario), encoding="utf-8")
+    write_pack_yaml(folder / "pack.yaml")
     if params_dir is not None:
         scenario["params"] = _write_params(cities, folder, params_dir)
     return scenario

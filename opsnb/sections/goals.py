@@ -631,11 +631,12 @@ def drivers_table(r: dm.DriverResult, lang: str, currency: str = "¥") -> ui.Tab
         t("goals.col.current", lang): _driver_value(x["driver"], x["current"], lang, currency),
         t("goals.col.change", lang): _pct(x["change"], lang) if _missing(x["change"])
         else fmt.pct(x["change"], lang, signed=True),
-        t("goals.col.contribution", lang): ("+" if x["contribution"] > 0 else "") + fmt.money(x["contribution"], lang,
-                                                                                              currency=currency),
+        t("goals.col.contribution", lang): x["contribution"],
         t("goals.col.share", lang): _pct(x["share"], lang),
     } for _, x in r.table.iterrows()]
-    return ui.table(pd.DataFrame(rows), lang, currency=currency)
+    # one scale for the column of contributions (never "+¥35,824" beside "+¥14.8万")
+    return ui.table(pd.DataFrame(rows), lang, formats={t("goals.col.contribution", lang): "+currency"},
+                    currency=currency)
 
 
 def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list[str]:

@@ -467,7 +467,8 @@ def budget_table(r: m.Reallocation, ctx: Context) -> ui.Table:
                         c("plan.col.expected_gmv"): [None if pd.isna(x) else float(x) for x in t["expected_gmv"]]})
     money = {k: "currency" for k in (c("plan.col.cost"), c("plan.col.gmv"), c("plan.col.new_budget"),
                                      c("plan.col.change"), c("plan.col.expected_gmv"))}
-    return ui.table(out, ctx.lang, formats={**money, c("plan.col.roi"): "roi"}, currency=ctx.settings.currency)
+    return ui.table(out, ctx.lang, formats={**money, c("plan.col.change"): "+currency", c("plan.col.roi"): "roi"},
+                    currency=ctx.settings.currency)  # a change is signed: "+¥3,207.23", "-¥1,480.50"
 
 
 def budget_bullets(r: m.Reallocation, ctx: Context) -> list[str]:

@@ -633,11 +633,13 @@ def _anomaly_table(res: dict[str, Any], ctx: Context) -> Any:
         first, last = e["first"].date().isoformat(), e["last"].date().isoformat()
         when = first if e["n"] == 1 else t(f"problems.span.{an.SERIES[e['series']].grain}", lang, a=first, b=last,
                                             n=e["n"])
+        # actual and usual in one format (never "¥10,984" beside "¥5,845.23")
+        value, expected = fmt.column([e["value"], e["expected"]], unit, lang, currency=cur)
         rows.append({t("problems.col.series", lang): _series_label(e["series"], lang),
                      t("problems.col.date", lang): when,
                      t("problems.col.direction", lang): t(f"problems.direction.{e['kind']}", lang),
-                     t("problems.col.value", lang): fmt.value(e["value"], unit, lang, currency=cur),
-                     t("problems.col.expected", lang): fmt.value(e["expected"], unit, lang, currency=cur),
+                     t("problems.col.value", lang): value,
+                     t("problems.col.expected", lang): expected,
                      t("problems.col.z", lang): f"{e['z']:.1f}",
                      t("problems.col.context", lang): events_text(near, lang)})
     table = pd.DataFrame(rows)

@@ -8,7 +8,8 @@ tested on planted defects in ``tests/unit/test_reader_checks.py``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -29,11 +30,13 @@ ZH_ALLOWED = {"GMV", "ROI", "KPI", "KPIs", "NPS", "DAU", "WAU", "MAU", "UV", "PV
 
 @dataclass(frozen=True)
 class Page:
-    """One published page: its file name, its visible text lines and the text drawn in its charts."""
+    """One published page: its file name, its visible text lines, the text drawn in its charts and its tables
+    (each a list of rows of cell texts, the header row first)."""
 
     name: str
     lines: list[str]
     svg: list[str]
+    tables: list[list[list[str]]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -45,6 +48,8 @@ def read_page(path: Path) -> Page:
     soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
     for tag in soup(["script", "style", "head", "title", "nav"]):  # nav: the table of contents repeats headings
         tag.decompose()
+    tables = [[[c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"])] for tr in t.find_all("tr")]
+              for t in soup.find_all("table")]
     svg = [t.get_text(" ", strip=True) for t in soup.find_all("text")]
     for s in soup.find_all("svg"):
         s.decompose()
@@ -62,7 +67,7 @@ def read_page(path: Path) -> Page:
             s = el.get_text(" ", strip=True)
             if s:
                 lines.append(s)
-    return Page(path.name, lines, [s for s in svg if s])
+    return Page(path.name, lines, [s for s in svg if s], tables)
 
 
 def read_review(run_dir: Path) -> list[Page]:
@@ -154,3 +159,66 @@ def find_repeated_lines(page: Page, *, longer_than: int = 30) -> list[str]:
         if len(line) > longer_than:
             seen[line] = seen.get(line, 0) + 1
     return [f"{page.name}: shown {n}× {line[:120]!r}" for line, n in seen.items() if n > 1]
+
+
+def find_unnamed_values(page: Page, labels: Mapping[str, Mapping[str, str]], lang: str) -> list[str]:
+    """Values of the data that the pack names in ``lang`` (``pack.yaml`` labels) shown as they are instead.
+
+    Only values in a script other than the page's are looked for (Chinese values on an English page): a
+    value in the page's own script ("App", "KOL") may rightly be its own name.
+    """
+    other = re.compile(r"[\u3400-\u9fff]") if lang == "en" else re.compile(r"[A-Za-z]")
+    wanted = sorted((v for v, names in labels.items() if lang in names and names[lang] != v and other.search(v)),
+                    key=len, reverse=True)
+    out = []
+    for line in page.lines + page.svg:
+        for v in wanted:
+            if v in line:
+                out.append(f"{page.name}: {v!r} not named {labels[v][lang]!r} in {line[:120]!r}")
+                break
+    return out
+
+
+# a whole cell that is one number: sign, currency, digits, decimals, scale (万/亿, K/M/B), unit
+_FIGURE = re.compile(r"^(?P<sign>[+\-−]?)(?P<cur>[¥£$€]?)(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?"
+                     r"(?P<scale>万|亿|K|M|B)?(?P<unit>%|个百分点| pp|小时| h)?$")
+
+
+def _figure(cell: str) -> tuple[tuple[str, str], tuple[str, int]] | None:
+    """(kind: currency and unit, format: scale and decimals) of a cell that is one number, else None."""
+    m = _FIGURE.match(cell.strip())
+    if m is None:
+        return None
+    return (m["cur"], m["unit"] or ""), (m["scale"] or "", len(m["dec"] or ""))
+
+
+def _mixed(cells: Iterable[str]) -> tuple[bool, str]:
+    """(one kind of figure, and it in more than one format; the formats seen) over ``cells``."""
+    figs = [f for f in map(_figure, cells) if f is not None]
+    kinds = {k for k, _ in figs}
+    formats = {f for _, f in figs}
+    return len(kinds) == 1 and len(formats) > 1, ", ".join(sorted(f"{sc or '1'}/{d}dp" for sc, d in formats))
+
+
+def find_mixed_formats(page: Page) -> list[str]:
+    """A table column of one kind of figure (amounts, counts, percentages) in more than one scale or precision
+    ("¥5,481.63" beside "¥14,984", "¥255.1万" beside "¥3,070.79"); and where a table has a row per metric (columns
+    holding several kinds), a row of those columns in one kind but several formats ("GMV | ¥10.9万 | ¥58,626")."""
+    out = []
+    for n, table in enumerate(page.tables):
+        head, body = (table[0], table[1:]) if table else ([], [])
+        width = max((len(r) for r in body), default=0)
+        per_metric = []  # columns whose rows are different metrics
+        for j in range(width):
+            column = [r[j] for r in body if j < len(r)]
+            if len({k for k, _ in filter(None, map(_figure, column))}) > 1:
+                per_metric.append(j)
+            bad, seen = _mixed(column)
+            if bad:
+                name = head[j] if j < len(head) else str(j)
+                out.append(f"{page.name}: table {n + 1}, column {name!r} in {seen}: {column[:6]}")
+        for r in body:
+            bad, seen = _mixed([r[j] for j in per_metric if j < len(r)])
+            if bad:
+                out.append(f"{page.name}: table {n + 1}, row {r[0]!r} in {seen}: {r[1:6]}")
+    return out

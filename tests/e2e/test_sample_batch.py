@@ -75,17 +75,24 @@ def test_manifest_records_the_run(run):
 
 
 def test_report_finds_planted_facts(run, project):
+    from opsnb.pack.config import load_labels
+
     lang, res = run
     scenario = json.loads((project / "pack" / "scenario.json").read_text(encoding="utf-8"))
     problems = (res.out_dir / "04_problems.html").read_text(encoding="utf-8")
     campaigns = (res.out_dir / "02_campaigns.html").read_text(encoding="utf-8")
+    labels, _ = load_labels(project / "pack")
+
+    def shown(value: str) -> str:  # the page names a value of the data by its display name (pack.yaml labels)
+        return labels.get(value, {}).get(lang, value)
+
     for item in scenario["planted"]:
         if item["kind"] == "low_roi_campaign":
-            assert item["name"] in campaigns
+            assert shown(item["name"]) in campaigns
         if item["kind"] in ("budget_imbalance", "attribution_gap"):
-            assert item["channel"] in problems
+            assert shown(item["channel"]) in problems
         if item["kind"] == "tracking_break":
-            assert item["platform"] in problems
+            assert shown(item["platform"]) in problems
 
 
 def test_no_missing_glyph_warnings_in_any_kernel(run):

@@ -177,3 +177,74 @@ def test_a_legend_covering_data_is_moved_off_it():
     ax.legend(loc="upper left")
     html = ui.figure(ax)._repr_html_()  # the same check runs on every chart of the report
     assert "data-legend-covers-data" not in html
+
+
+# ---------------------------------------------------------------- no chart text over another (issue 32)
+
+
+def _stacked_panels(titles: list[str]):
+    """Panels of monthly ticks drawn as the problems page's anomaly chart was: each title prints over the date
+    ticks of the panel above."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(titles), 1, figsize=(8.0, 2.6 * len(titles)))  # as that chart was drawn
+    x = pd.date_range("2025-11-01", periods=60, freq="W")
+    for a, title in zip(axes, titles, strict=True):
+        a.plot(x, range(60))
+        a.set_title(title)
+    return fig
+
+
+def test_overlapping_texts_are_found_by_their_outlines():
+    fig = _stacked_panels(["weekly churn", "DAU", "daily paying conversion"])
+    found = charts.text_overlaps(fig)
+    assert any("'DAU' (title)" in f and "(x tick)" in f for f in found)
+    assert all(" × " in f for f in found)
+    # a rotated label is a slanted box, not its bounding box: two slanted neighbours that do not touch are apart
+    assert not charts.outlines_overlap(((0, 0), (10, 10), (8, 12), (-2, 2)), ((14, 0), (24, 10), (22, 12), (12, 2)))
+    assert charts.outlines_overlap(((0, 0), (10, 0), (10, 10), (0, 10)), ((5, 5), (15, 5), (15, 15), (5, 15)))
+    assert not charts.outlines_overlap(((0, 0), (10, 0), (10, 10), (0, 10)), ((10.5, 0), (20, 0), (20, 10), (10.5, 10)))
+
+
+def test_subplot_titles_are_spaced_off_the_ticks_above():
+    fig = _stacked_panels(["weekly churn", "DAU", "daily paying conversion"])
+    assert charts.text_overlaps(fig)
+    assert charts.keep_text_apart(fig) == [] and charts.text_overlaps(fig) == []
+
+
+def test_crowded_x_tick_labels_are_slanted():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    names = ["Organic search", "In-feed ads", "WeChat private traffic", "Referrals", "Xiaohongshu", "Douyin"]
+    ax.bar(names, range(6))
+    assert any("(x tick) × " in f for f in charts.text_overlaps(fig))
+    assert charts.keep_text_apart(fig) == []
+    assert ax.get_xticklabels()[0].get_rotation() in charts.TICK_ANGLES
+
+
+def test_a_chart_with_its_own_layout_keeps_it_and_is_marked():
+    fig = _stacked_panels(["weekly churn", "DAU"])
+    ui.fixed_layout(fig)
+    html = ui.figure(fig, alt="x")._repr_html_()
+    assert "data-text-overlaps=" in html and "DAU" in html.split("data-text-overlaps=")[1].split('"')[1]
+    html = ui.figure(_stacked_panels(["weekly churn", "DAU"]), alt="x")._repr_html_()
+    assert "data-text-overlaps" not in html  # laid out again by ui.figure: nothing left to mark
+
+
+def test_chart_values_show_by_their_display_names():
+    import matplotlib.pyplot as plt
+
+    from opsnb.render import i18n
+
+    i18n.use_labels({"小程序": {"en": "Mini program"}, "华东": {"en": "East China"}}, "en")
+    try:
+        ax = charts.bar(pd.DataFrame({"p": ["App", "小程序", "Web"], "n": [3, 2, 1]}), x="p", y="n", unit="count",
+                        lang="en")
+        ax.plot([0, 2], [1, 1], label="华东")
+        ax.legend()
+        texts = svg_texts(ax)  # through ui.figure, as every chart of a page
+        assert "Mini program" in texts and "East China" in texts and "小程序" not in texts and "华东" not in texts
+    finally:
+        i18n.use_labels({}, "zh")
+        plt.close("all")

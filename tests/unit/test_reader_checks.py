@@ -91,3 +91,35 @@ def test_a_table_row_is_read_whole_even_with_wrapped_cells(tmp_path):
     page = _page(tmp_path, '<table><tr><td>GMV</td><td><div class="opsnb-wrap">Last year\'s monthly shares</div></td>'
                            "<td>¥190.0K</td></tr></table>")
     assert page.lines == ["GMV | Last year's monthly shares | ¥190.0K"]
+
+
+def test_unnamed_category_values_on_an_english_page(tmp_path):
+    labels = {"小程序": {"en": "Mini program"}, "华东": {"en": "East China"}, "App": {"en": "App"},
+              "KOL": {"en": "KOL"}, "高": {"zh": "高"}}
+    bad = _page(tmp_path, "<table><tr><td>小程序</td><td>41.7%</td></tr></table><svg><text>华东</text></svg>"
+                          "<p>Share of active users by platform: App 41.7%, KOL 3.0%.</p>")
+    found = R.find_unnamed_values(bad, labels, "en")
+    assert len(found) == 2 and "'小程序' not named 'Mini program'" in found[0] and "East China" in found[1]
+    ok = _page(tmp_path, "<table><tr><td>Mini program</td></tr></table><p>East China, App and KOL; 高</p>")
+    assert R.find_unnamed_values(ok, labels, "en") == []  # 高 has no English name: shown as it is
+    assert R.find_unnamed_values(bad, labels, "zh") == []  # a Chinese page shows Chinese values
+
+
+def test_mixed_formats_in_a_column_or_a_metric_row(tmp_path):
+    spend = ("<table><tr><th>渠道</th><th>投放费用</th><th>GMV</th><th>占比</th></tr>"
+             "<tr><td>自然搜索</td><td>¥5,481.63</td><td>¥19.6万</td><td>19.9%</td></tr>"
+             "<tr><td>微信私域</td><td>¥14,984</td><td>¥13.5万</td><td>11.5%</td></tr></table>")
+    found = R.find_mixed_formats(_page(tmp_path, spend))
+    assert len(found) == 1 and "column '投放费用'" in found[0]  # GMV in 万 beside spend in yuan: each column one format
+    rfm = ("<table><tr><th>分层</th><th>累计消费额</th></tr><tr><td>重要价值客户</td><td>¥255.1万</td></tr>"
+           "<tr><td>新客户</td><td>¥3,070.79</td></tr></table>")
+    assert "column '累计消费额'" in R.find_mixed_formats(_page(tmp_path, rfm))[0]
+    # a row per metric: its columns hold several kinds; a row of one kind keeps one format
+    compare = ("<table><tr><th>指标</th><th>A</th><th>B</th><th>z</th></tr>"
+               "<tr><td>GMV</td><td>¥10.9万</td><td>¥58,626</td><td>3.8</td></tr>"
+               "<tr><td>参与人数</td><td>773</td><td>331</td><td>-3.7</td></tr>"
+               "<tr><td>转化率</td><td>44.1%</td><td>52.9%</td><td>2.0</td></tr></table>")
+    found = R.find_mixed_formats(_page(tmp_path, compare))
+    assert len(found) == 1 and "row 'GMV'" in found[0]  # the z column (one kind) is not part of a metric's row
+    fixed = compare.replace("¥58,626", "¥5.9万")
+    assert R.find_mixed_formats(_page(tmp_path, fixed)) == []

@@ -93,3 +93,124 @@ def test_toc_does_not_number_headings_that_carry_their_own_numbers():
     plain = '<h2 class="opsnb-h" id="a">行动计划</h2><h2 class="opsnb-h" id="b">甘特图</h2>'
     assert "<ul>" in _toc(numbered, "目录") and "<ol>" not in _toc(numbered, "目录")  # not "1. 1. 关键指标"
     assert "<ol>" in _toc(plain, "目录")
+
+
+# ---------------------------------------------------------------- one format per column (issue 32)
+
+
+@pytest.mark.parametrize(
+    ("values", "unit", "lang", "shown"),
+    [
+        # the channel spend column of the sample: cents below 1万, none above, in one column
+        ([5481.63, 14984.0, 84156.2], "currency", "zh", ["¥5,482", "¥14,984", "¥84,156"]),
+        ([5481.63, 305.7], "currency", "zh", ["¥5,481.63", "¥305.70"]),
+        # RFM: 万 only when every amount reaches 1万
+        ([2551234.0, 3070.79, 13198.4], "currency", "zh", ["¥2,551,234", "¥3,071", "¥13,198"]),
+        ([2551234.0, 823512.0, 13198.4], "currency", "zh", ["¥255.1万", "¥82.4万", "¥1.3万"]),
+        # en: M only when every amount reaches 1M, else K
+        ([1070312.0, 943012.0], "currency", "en", ["¥1,070.3K", "¥943.0K"]),
+        ([1070312.0, 2943012.0], "currency", "en", ["¥1.07M", "¥2.94M"]),
+        ([234567890.0, 123456789.0], "count", "zh", ["2.35亿", "1.23亿"]),
+        ([123456, 9999, None], "count", "zh", ["123,456", "9,999", "不适用"]),
+        ([123456, 19999, 0], "count", "zh", ["12.3万", "2.0万", "0.0万"]),
+        ([0, 0], "currency", "en", ["¥0.00", "¥0.00"]),
+        ([0.153, None], "ratio", "en", ["15.3%", "n/a"]),
+    ],
+)
+def test_a_column_has_one_scale_and_one_precision(values, unit, lang, shown):
+    assert fmt.column(values, unit, lang, currency="¥") == shown
+
+
+def test_a_column_of_changes_is_signed_in_one_scale():
+    assert fmt.column([35824.0, 147612.0, -2159.89], "currency", "zh", currency="¥", signed=True) == \
+        ["+¥35,824", "+¥147,612", "-¥2,160"]
+    assert fmt.column([-0.4, 0.4], "currency", "en", currency="£", signed=True) == ["-£0.40", "+£0.40"]
+    assert fmt.column_scale([1.2e5, 3.4e4], "count", "zh") == fmt.Scale(1e4, "万", 1)
+    with pytest.raises(ValueError, match="count or currency"):
+        fmt.column_scale([1.0], "ratio", "zh")
+
+
+def test_table_formats_each_column_in_one_scale():
+    df = pd.DataFrame({"渠道": ["自然搜索", "微信私域"], "投放费用": [5481.63, 14984.0], "GMV": [196000.0, 135000.0],
+                       "贡献": [35824.0, -2159.89]})
+    out = ui.table(df, "zh", formats={"投放费用": "currency", "GMV": "currency", "贡献": "+currency"},
+                   currency="¥").formatted()
+    assert out["投放费用"].tolist() == ["¥5,482", "¥14,984"]
+    assert out["GMV"].tolist() == ["¥19.6万", "¥13.5万"]
+    assert out["贡献"].tolist() == ["+¥35,824", "-¥2,160"]
+
+
+def test_table_shows_values_by_their_display_names():
+    from opsnb.render import i18n
+
+    i18n.use_labels({"小程序": {"en": "Mini program"}, "华东": {"en": "East China", "zh": "华东"}}, "en")
+    try:
+        df = pd.DataFrame({"平台": ["小程序", "App", ""], "华东": [1, 2, 3]})
+        out = ui.table(df, "en", formats={"华东": "int"}).formatted()
+        assert out.columns.tolist() == ["平台", "East China"]  # a column named by a value is named too
+        assert out["平台"].tolist() == ["Mini program", "App", ""]  # unnamed values as they are, blanks blank
+        assert out["East China"].tolist() == ["1", "2", "3"]
+        assert ui.table(df, "zh").formatted()["平台"].tolist() == ["小程序", "App", ""]  # no zh name: the value
+    finally:
+        i18n.use_labels({}, "zh")
+
+
+# ---------------------------------------------------------------- no table scrolls at 1280 px (issue 32)
+
+
+def test_text_width_estimate_follows_the_table_font():
+    assert ui.text_px("同期群") == pytest.approx(3 * 12.5)
+    assert ui.text_px("2,345") == pytest.approx((4 * 0.56 + 0.3) * 12.5)
+    assert ui.column_px("人数", ["2,345"], wrapped=False) == pytest.approx(4.5 * 12.5)  # the header's min-width
+    assert ui.column_px("Month 10", ["55.3% (1,296)"], wrapped=False) > \
+        ui.column_px("Month 10", ["55.3% (1,296)"], wrapped=False, stacked=True)
+
+
+def _cohort(months: int) -> pd.DataFrame:
+    return pd.DataFrame({"Cohort": ["2025-11", "2025-12"], "Users": ["2,345", "2,124"],
+                         **{f"Month {m}": ["55.3% (1,296)", "100.0% (2,124)"] for m in range(months)}})
+
+
+def test_a_table_that_fits_is_left_as_it_is():
+    assert ui.layout_columns(_cohort(3), set()) == (False, [["Users", "Month 0", "Month 1", "Month 2"]])
+    html = ui.table(_cohort(3), "en")._repr_html_()
+    assert html.count("<table") == 1 and "opsnb-stacked" not in html
+
+
+def test_a_wide_table_stacks_figures_over_their_bases_then_splits():
+    stacked, parts = ui.layout_columns(_cohort(12), set())  # the sample's cohort table: fits once stacked
+    assert stacked and len(parts) == 1
+    html = ui.table(_cohort(12), "en")._repr_html_()
+    assert html.count("<table") == 1 and 'class="dataframe opsnb-table opsnb-stacked"' in html
+    assert '55.3% <span class="opsnb-base">(1,296)</span>' in html
+    wide = _cohort(30)  # too wide even stacked: as many parts as it takes, of about equal width, each fitting
+    stacked, parts = ui.layout_columns(wide, set())
+    assert stacked and len(parts) == 2 and [c for p in parts for c in p] == list(wide.columns[1:])
+    assert abs(len(parts[0]) - len(parts[1])) <= 1
+    for cols in parts:
+        assert sum(ui.column_px(c, wide[c].tolist(), wrapped=False, stacked=True)
+                   for c in ["Cohort", *cols]) <= ui.TABLE_BUDGET_PX
+    html = ui.table(wide, "zh")._repr_html_()
+    assert html.count("<table") == 2 and html.count(">Cohort</th>") == 2  # the row names repeat in each part
+    assert html.count("续表") == 1  # the later part says it continues the table
+
+
+def test_every_part_of_a_split_table_fits_the_page():
+    wide = pd.DataFrame({"Step": ["1. Visit"], **{f"{c} overall conversion": ["100.0%"] for c in
+                                                   ("Organic search", "In-feed ads", "Douyin", "Xiaohongshu",
+                                                    "WeChat private traffic", "Referrals", "Weibo", "KOL", "A", "B",
+                                                    "C", "D", "E")}})
+    stacked, parts = ui.layout_columns(wide, set())
+    assert not stacked and len(parts) == 2 and abs(len(parts[0]) - len(parts[1])) <= 2
+    for cols in parts:
+        assert sum(ui.column_px(c, wide[c].tolist(), wrapped=False) for c in ["Step", *cols]) <= ui.TABLE_BUDGET_PX
+
+
+def test_columns_of_words_align_left_and_figures_right():
+    assert ui.is_text_column(["exceeded", "missed", "n/a", "不适用"])
+    assert not ui.is_text_column(["¥968.3K", "n/a", "n/a", "n/a（无目标）", "3,340"])  # n/a says nothing either way
+    assert not ui.is_text_column(["-¥2,160", "+¥35,824", "2026-10-08"])
+    df = pd.DataFrame({"KPI": ["GMV", "NPS"], "Target": ["¥968.3K", "n/a"], "Status": ["exceeded", "n/a"]})
+    html = ui.table(df, "en")._repr_html_()
+    assert '<div class="opsnb-left">Status</div>' in html and '<div class="opsnb-left">exceeded</div>' in html
+    assert "<td>¥968.3K</td>" in html and '<div class="opsnb-left">Target</div>' not in html

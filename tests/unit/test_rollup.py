@@ -282,3 +282,26 @@ def test_a_union_limited_to_the_units_of_the_roll_up(tmp_path, shared):
                 unit_column="region")
     d = rollup_data(tmp_path, PERIOD, ["east", "south"], lang="zh", failed={"south": "超时"})
     assert d["kpis"][0]["group"]["value"] == 2.0  # east alone: u1, u2
+
+
+def test_contribution_table_has_one_scale_each_figure_computed_then_shown():
+    """One format on the page (issue 32: "¥148,116.93" beside "¥18.6万" in the heat table): the contributions
+    table's amounts in one scale across its columns, each figure computed exactly, then rounded for display
+    (a change shown is its exact change rounded, never adjusted to make a sum)."""
+    from opsnb.rollup import _shown
+
+    def con(unit: str, scale: int, *pairs: tuple[int, int]) -> dict:
+        units = [{"previous_minor": p, "actual_minor": a, "change_minor": a - p} for p, a in pairs]
+        return {"unit": unit, "scale": scale, "units": units,
+                **{f: sum(u[f] for u in units) for f in ("previous_minor", "actual_minor", "change_minor")}}
+
+    gmv = con("currency", 100, (14811693, 18555750), (15345151, 20729345))  # beijing, shanghai 2026-10
+    assert _shown(gmv, "previous", "zh", "¥") == (["¥14.8万", "¥15.3万"], "¥30.2万")  # 14.81 + 15.35 = 30.16
+    assert _shown(gmv, "actual", "zh", "¥") == (["¥18.6万", "¥20.7万"], "¥39.3万")
+    assert _shown(gmv, "change", "zh", "¥", signed=True) == (["+¥3.7万", "+¥5.4万"], "+¥9.1万")  # not +¥37,441
+    assert _shown(gmv, "change", "en", "¥", signed=True) == (["+¥37.4K", "+¥53.8K"], "+¥91.3K")
+    small = con("currency", 100, (90005, 100010), (60030, 50020))
+    assert _shown(small, "actual", "en", "£") == (["£1,000.10", "£500.20"], "£1,500.30")
+    assert _shown(small, "change", "en", "£", signed=True, part=[1]) == (["+£100.05", "-£100.10"], "-£100.10")
+    users = con("count", 1, (502, 582), (534, 463))
+    assert _shown(users, "change", "zh", "¥", signed=True) == (["+80", "-71"], "+9")

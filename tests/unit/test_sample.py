@@ -51,7 +51,7 @@ def test_same_seed_and_scale_give_byte_identical_files(tmp_path: Path) -> None:
     generate(c, seed=4, scale=0.05)
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
-    assert len(names) == len(BIG_TABLES) + len(SMALL_TABLES) + 2
+    assert len(names) == len(BIG_TABLES) + len(SMALL_TABLES) + 3  # README.md, scenario.json, pack.yaml
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "events.parquet").read_bytes() != (c / "events.parquet").read_bytes()
@@ -310,3 +310,33 @@ def test_scenario_lists_every_planted_kind_and_the_readme(pack: tuple[Path, dict
     assert json.loads((folder / "scenario.json").read_text(encoding="utf-8")) == scenario
     assert {"kind": "tracking_break", "platform": "Web", "date": "2026-10-20"} in scenario["planted"]
     assert "栖木家居" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_pack_yaml_names_every_category_value_in_english(tmp_path: Path) -> None:
+    """Issue 32: en pages showed 小程序, 华东, 质量 …: the sample's pack.yaml names each value it uses."""
+    import pandas as pd
+
+    from opsnb.pack.config import load_labels
+    from opsnb.render import i18n
+
+    generate(tmp_path, seed=3, scale=0.05)
+    labels, problems = load_labels(tmp_path)
+    assert problems == []
+    columns = {"users": ("channel", "region", "platform"), "events": ("platform", "channel"),
+               "campaigns": ("name", "type", "channel"), "content": ("type", "channel"),
+               "feedback": ("category", "priority"), "channel_spend": ("channel",), "experiments": ("experiment",),
+               "actions": ("title", "metric", "problem"), "risks": ("risk", "mitigation")}
+    used: set[str] = set()
+    for table, cols in columns.items():
+        path = tmp_path / f"{table}.parquet"
+        df = pd.read_parquet(path) if path.is_file() else pd.read_csv(tmp_path / f"{table}.csv")
+        for col in cols:
+            used |= {str(v) for v in df[col].dropna().unique()}
+    i18n.use_labels(labels, "en")
+    try:
+        unnamed = sorted(v for v in used if i18n.display_name(v) == v and any("\u4e00" <= ch <= "\u9fff" for ch in v))
+    finally:
+        i18n.use_labels({}, "zh")
+    assert unnamed == []  # every Chinese value has an English name (joined ones, 微信私域+老带新, part by part)
+    assert labels["小程序"] == {"en": "Mini program"} and labels["华东"] == {"en": "East China"}
+    assert labels["质量"] == {"en": "Quality"}
