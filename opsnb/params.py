@@ -568,12 +568,33 @@ class PublishSettings(_Model):
 
 # ---------------------------------------------------------------- delivery (notify:, alerts:, delivery:)
 
-ChannelKind = Literal["wecom", "dingtalk", "feishu", "slack", "email"]
 Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$"
-_CHAT = ("wecom", "dingtalk", "feishu", "slack")
+
+
+def _channel_kind(v: Any) -> str:
+    """A kind registered in :mod:`opsnb.notify.channels` (the one list of kinds); else the error a Literal gives."""
+    from opsnb.notify.channels import kinds
+    from opsnb.notify.channels.registry import listed
+
+    known = kinds()
+    if isinstance(v, str) and v in known:
+        return v
+    expected = listed([repr(k) for k in known], "or")
+    raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+
+
+def _channel_kinds_schema(schema: dict[str, Any]) -> None:
+    from opsnb.notify.channels import kinds
+
+    schema.update({"enum": list(kinds()), "type": "string"})
+
+
+#: ``notify[].kind``: one of the kinds registered in :mod:`opsnb.notify.channels`.
+ChannelKind = Annotated[str, PlainValidator(_channel_kind, json_schema_input_type=str),
+                        Field(json_schema_extra=_channel_kinds_schema)]
 
 
 def _env_name(v: str | None, field: str) -> str | None:
@@ -594,7 +615,7 @@ class Channel(_Model):
     name: str = Field(pattern=_NAME)
     kind: ChannelKind
     webhook_env: str | None = None  # chat bots: env var with the webhook URL
-    secret_env: str | None = None  # dingtalk / feishu "signed" bots: env var with the signing secret
+    secret_env: str | None = None  # "signed" bots (a kind that signs): env var with the signing secret
     digest: bool = True  # send the review card after each publish
     sections: list[str] = Field(default_factory=lambda: list(SECTIONS))  # what the card shows
     severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES))  # alerts it receives
@@ -622,13 +643,12 @@ class Channel(_Model):
 
     @model_validator(mode="after")
     def _complete(self) -> Channel:
-        if self.kind in _CHAT and not self.webhook_env:
-            raise ValueError(f"a {self.kind} channel needs webhook_env: the name of the environment variable "
-                             "holding the bot's webhook URL")
-        if self.secret_env and self.kind not in ("dingtalk", "feishu"):
-            raise ValueError(f"secret_env signs dingtalk and feishu messages; a {self.kind} channel has no signature")
-        if self.kind == "email" and (not self.sender or not self.to):
-            raise ValueError("an email channel needs sender and to (a list of addresses)")
+        """The kind's class says what its settings lack (webhook_env, sender and to …)."""
+        from opsnb.notify.channels import get
+
+        problem = get(self.kind).settings_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
 

@@ -22,15 +22,15 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsnb.errors import OpsnbError
-from opsnb.notify import sendlog
-from opsnb.notify.alerts import evaluate
-from opsnb.notify.channels import Delivery, Message, render_text, send
-from opsnb.notify.messages import Finding, alert_message, card
-from opsnb.notify.review import Review, load_review
-from opsnb.params import Channel, Settings, load_params
+from opsnb.notify.channels import Delivery, Message, get, render_text, send
+
+if TYPE_CHECKING:
+    from opsnb.notify.messages import Finding
+    from opsnb.notify.review import Review
+    from opsnb.params import Channel, Settings
 
 CARD = ("card", "card")  # the (rule, id) under which the review card is logged
 
@@ -114,6 +114,14 @@ def notify(folder: Path, *, settings: Settings | None = None, overrides: list[st
     so a channel fixed after the run is used. ``sender``: the transport (tests); ``env``: where secrets
     are read. Never raises for a failed delivery (see :attr:`Report.ok`).
     """
+    # Imported here, not above: params asks opsnb.notify.channels for the channel kinds, and importing that
+    # package runs this file first, which at its top needs only the transport (channels).
+    from opsnb.notify import sendlog
+    from opsnb.notify.alerts import evaluate
+    from opsnb.notify.messages import alert_message, card
+    from opsnb.notify.review import load_review
+    from opsnb.params import load_params
+
     review = load_review(folder)
     s = settings or load_params(unit=review.unit, params_file=params_file, overrides=overrides)
     report = Report(review.unit, review.period, dry_run=dry_run)
@@ -132,7 +140,7 @@ def notify(folder: Path, *, settings: Settings | None = None, overrides: list[st
             report.sent.append(Sent(ch.name, what, True, findings=n, preview=preview))
             return
         try:
-            if ch.kind == "email" and ch.attach_pdf:
+            if get(ch.kind).attachments and ch.attach_pdf:
                 msg = _with_pdf(review, msg)
             d = transport(ch, msg, env=env, tries=s.delivery.tries, budget_s=s.delivery.budget_s)
         except OpsnbError as exc:  # a missing secret, a PDF that could not be made: this channel only

@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parents[2] / "opsnb"
 #: Each layer may import its own and lower ranks only.
 RANK = {
     "errors": 0, "paths": 0, "periods": 0, "facts": 0, "render": 0, "runfolder": 0, "invariants": 0,
-    "params": 1,
+    "params": 1, "notify.channels": 1,
     "pack": 2,
     "metrics": 3, "importers": 3, "sample": 3,
     "runspec": 4, "context": 4,
@@ -32,8 +32,10 @@ def _module(p: Path) -> str:
 
 
 def _layer(module: str) -> str:
+    """The room of ``module``: its package under opsnb, or a ranked room inside it (``notify.channels``)."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "opsnb"
+    inner = ".".join(parts[1:3])
+    return inner if len(parts) > 2 and inner in RANK else parts[1] if len(parts) > 1 else "opsnb"
 
 
 def _type_only(tree: ast.Module) -> set[int]:
