@@ -471,10 +471,12 @@ class FunnelBySegment(Explorer):
         from opsnb.metrics import funnel as fm
         from opsnb.sections.insights_activity import FunnelView
 
-        steps, window = ctx.settings.insights.funnel_steps, int(values["window"])
-        overall = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window)
+        s = ctx.settings.insights
+        steps, window = s.funnel_steps, int(values["window"])
+        overall = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window, entry=s.funnel_entry)
         try:
-            split = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window, by=values["by"])
+            split = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window, by=values["by"],
+                              entry=s.funnel_entry)
         except NoData:  # no users.channel / events.platform: the overall funnel alone, with a note
             split = None
         return FunnelView(overall, split, str(values["by"]) if split is not None else None, window)

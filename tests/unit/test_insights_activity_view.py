@@ -59,14 +59,27 @@ def _ctx(pack, lang: str = "zh") -> Context:
 
 
 def test_retention_bullet_written_review_style(pack) -> None:
+    """The latest complete cohort against the cohorts before it: a gap is claimed only when Newcombe's
+    interval excludes 0, and a cohort under min_base is shown with its n and no verdict."""
     long = rm.retention(pack, MAR, interval="month", cohorts=3)
-    v = view.RetentionView(long, rm.retention_average(long), "month", "first_time")
-    zh = view.retention_bullets(v, "zh")
-    # Jan cohort: 10/20 = 50.0% next month; Feb cohort: 6/10 = 60.0% → 10 points higher
-    assert zh[0] == "最新完整同期群（2026-02）次月留存率60.0%，较上一同期群高10.0个百分点。"
-    assert zh[1] == "第1月加权平均留存率53.3%（2个同期群）。"
+    v = view.RetentionView(long, rm.retention_average(long), "month", "first_time")  # min_base 30
+    # Jan cohort: 10/20 = 50.0% next month; Feb cohort: 6/10 = 60.0%, on 10 users
+    assert view.retention_bullets(v, "zh") == ["最新完整同期群（2026-02）仅10人，不足30人，次月留存率60.0%仅供参考，不作比较。"]
+    v = view.RetentionView(long, rm.retention_average(long), "month", "first_time", min_base=5)
+    assert view.retention_bullets(v, "zh")[0] == \
+        "最新完整同期群（2026-02，10人）次月留存率60.0%，与此前1个同期群的平均50.0%无显著差异。"
     en = view.retention_bullets(v, "en")
-    assert en[0] == "The latest complete cohort (2026-02) has next-month retention of 60.0%, up 10.0 pp on the cohort before."
+    assert en[0] == ("The latest complete cohort (2026-02, 10 users) has next-month retention of 60.0%, "
+                     "no different from the 50.0% of the 1 earlier cohort(s).")
+    # 60 of 100 against 500 of 1,000: a real gap (Newcombe's interval excludes 0)
+    big = long.copy()
+    big["cohort_size"] = big["cohort_size"] * 100
+    big["users"] = big["users"] * 100
+    big.loc[(big["cohort_label"] == "2026-02") & (big["period"] == 1), "users"] = 600
+    big.loc[(big["cohort_label"] == "2026-01") & (big["period"] == 1), "users"] = 500
+    vb = view.RetentionView(big, rm.retention_average(big), "month", "first_time")
+    assert view.retention_bullets(vb, "zh")[0] == ("最新完整同期群（2026-02，1,000人）次月留存率60.0%，高于此前1个同期群的平均"
+                                                    "25.0%（高35.0个百分点，差异显著）。")
 
 
 def test_heatmap_masks_incomplete_cells(pack) -> None:
@@ -106,12 +119,14 @@ def test_activity_and_funnel_bullets(pack) -> None:
     ctx = _ctx(pack)
     res = view.SUBSECTIONS[0].compute(ctx)
     lines = view.activity_bullets(res, "zh")
-    # March: 12 + 6 users on one day each, u1 again on 03-31 → 19 user-days / 31 days; MAU 18
-    assert lines[0].startswith("日均活跃用户0.6，环比")
-    assert lines[1] == "月活跃用户18，环比-10.0%。"  # February MAU 20
+    # March: 20 user-days / 31 days over MAU 18; February: 20 / 28 over MAU 20 → both 3.6% as shown
+    assert lines[0] == "活跃下滑：日均活跃用户环比-9.7%，月活跃用户环比-10.0%，粘性持平于3.6%。"
+    assert lines[1] == "单日活跃在3月10日最高（12）；本期多数日子无人活跃。"  # the median day has nobody
     f = view.SUBSECTIONS[5].compute(ctx)
     fl = view.funnel_bullets(f, "zh")
-    assert fl[0] == "漏斗整体转化率5.6%：18名用户完成“访问”，其中1人在14天内完成“注册”。"  # events by display name
+    # entrants: March visitors not registered before (u20-u25 registered in February); u0 registers 03-20
+    assert fl[0] == ("漏斗整体转化率8.3%：入口人群为本期首次“访问”时尚未完成“注册”及之后步骤的用户，共12人"
+                     "（另有6名本期“访问”用户此前已完成“注册”等后续步骤，不计入）；其中1人在14天内完成“注册”。")
     assert f.by == "channel"
 
 
