@@ -11,7 +11,7 @@
 * Rows: a region with nothing in it — no new user, active user, buyer or GMV in either period —
   is left out (its registered users alone are not news). With ``min_base``, regions whose base
   (active users, else buyers, else registered users) is under it are folded into one ``(other)``
-  row when there are at least two of them; the row sums their figures, and its growth follows the
+  row when there are at least two of them and at least one region stays; the row sums their figures, and its growth follows the
   same rule on the summed base.
 * Concentration (of GMV, and of users when there is no GMV): share of the top region and the
   Herfindahl–Hirschman index Σ sᵢ² of the shares (1 = one region, 1/n = even over n regions),
@@ -139,7 +139,7 @@ def regions(pack: Pack, period: Period, *, min_base: int | None = None) -> Regio
     if min_base is not None:
         base_col = next(c for c in ("active_users", "buyers", "users") if c in df)
         small = df[base_col] < min_base
-        if int(small.sum()) >= 2:
+        if 2 <= int(small.sum()) < len(df):  # folding every region would leave nothing to compare
             folded = int(small.sum())
             other = df[small].drop(columns="region").sum(numeric_only=True)
             df = pd.concat([df[~small], pd.DataFrame([{"region": OTHER, **other.to_dict()}])], ignore_index=True)

@@ -215,7 +215,9 @@ def platforms_bullets(view: PlatformView, lang: str) -> list[str]:
     ch = view.change()
     moved = ch[ch["change"].notna()]
     if moved.empty:
-        return [t(f"{k}.top", lang, platform=_platform(top["platform"], lang), share=fmt.pct(top["user_share"], lang))]
+        why = "no_previous" if view.previous is None else "small"
+        return [t(f"{k}.top_{why}", lang, platform=_platform(top["platform"], lang),
+                  share=fmt.pct(top["user_share"], lang), min=view.min_base)]
     vals = moved["change"].astype(float)
     big = moved.loc[vals.abs().idxmax()]
     others = moved.drop(index=big.name)
@@ -363,7 +365,7 @@ def new_users_line(nu: nm.NewUsers | None, labels: dict[str, str], period_label:
     if len(counts) == 1:
         return ""
     k = "insights.new_users"
-    num = lambda v: fmt.number(v, lang, compact=False)  # noqa: E731
+    num = lambda v: fmt.number(v, lang)  # noqa: E731  (as the goals page shows a count)
     goal = t(f"{k}.goals_label", lang, label=labels["new_users"]) if labels.get("new_users") else ""
     parts = [t(f"{k}.signed_up", lang, n=num(nu.signed_up), goals=goal),
              t(f"{k}.first_active", lang, n=num(nu.first_active), cohort=period_label)]
@@ -371,7 +373,8 @@ def new_users_line(nu: nm.NewUsers | None, labels: dict[str, str], period_label:
         parts.append(t(f"{k}.registered", lang, n=num(nu.registered)))
     sep = "；" if lang == "zh" else "; "
     gaps = [t(f"{k}.gap.{g}", lang, n=num(v), as_of=_date(nu.as_of, lang))
-            for g, v in (("signed_up_not_active", nu.signed_up_not_active),
+            for g, v in (("signed_up_never_active", nu.signed_up_never_active),
+                         ("signed_up_active_elsewhere", nu.signed_up_active_elsewhere),
                          ("active_not_signed_up", nu.active_not_signed_up),
                          ("active_not_registered", nu.active_not_registered),
                          ("registered_not_active", nu.registered_not_active)) if v]
@@ -393,6 +396,7 @@ class DayNView:
     previous: rm.DayNRetention | None
     kind: str = "month"  # the review period's kind
     min_base: int = 30
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def _rate(res: rm.DayNRetention, group: str, n: int) -> Rate:
@@ -424,8 +428,9 @@ def day_n_table(view: DayNView, lang: str) -> ui.Table:
             row[f"D{r.day_n}"] = fmt.na(lang) if _missing(r.rate) else \
                 f"{fmt.pct(r.rate, lang)} ({fmt.number(r.retained, lang, compact=False)})"
         rows.append(row)
+    d30 = view.labels.get("retention_d30")
     cap = t("insights.new_vs_returning.caption", lang, span=_days(cur.cohort, lang), as_of=_date(cur.as_of, lang),
-            n=cur.max_n)
+            n=cur.max_n, goals=t("insights.new_vs_returning.goals_d30", lang, label=d30) if d30 else "")
     return ui.table(pd.DataFrame(rows), lang, formats={t(f"{c}.users", lang): "int"}, caption=cap)
 
 
@@ -726,13 +731,48 @@ def _group_bullets(view: FunnelView, lang: str) -> list[str]:
 # ---------------------------------------------------------------- subsections
 
 
-def goals_labels(ctx: Context) -> dict[str, str]:
-    """The goals page's names of the built-in ``new_users`` and ``paying_users`` KPIs (when declared)."""
-    out: dict[str, str] = {}
+#: Built-in KPIs of the goals page whose figures the insights page relates its own to.
+RELATED_KPIS = ("new_users", "paying_users", "retention_d30")
+
+
+def goals_kpis(ctx: Context) -> dict[str, Any]:
+    """The goals page's KPIs (by built-in definition) among :data:`RELATED_KPIS`, when declared."""
+    out: dict[str, Any] = {}
     for kpi in ctx.settings.goals.kpis:
-        if kpi.source == "builtin" and kpi.definition in ("new_users", "paying_users"):
-            out.setdefault(kpi.definition, kpi.label(ctx.lang))
+        if kpi.source == "builtin" and kpi.definition in RELATED_KPIS:
+            out.setdefault(kpi.definition, kpi)
     return out
+
+
+def goals_labels(ctx: Context) -> dict[str, str]:
+    """The goals page's names of :data:`RELATED_KPIS` (when declared)."""
+    return {d: k.label(ctx.lang) for d, k in goals_kpis(ctx).items()}
+
+
+def _kpi_fact(ctx: Context, definition: str, value: int, source: str) -> list[Fact]:
+    """The goals page's fact for a KPI figure this page also shows (one figure, one value: checked by the batch)."""
+    kpi = goals_kpis(ctx).get(definition)
+    if kpi is None:
+        return []
+    where = facts.span(ctx.period, ctx.data_last_day)
+    return [facts.make(facts.key(f"kpi.{kpi.key}", "actual", where), value, kpi.unit,
+                       fmt.value(value, kpi.unit, ctx.lang), period=ctx.period.label, source=source,
+                       definition=f"{kpi.label('en')}: actual")]
+
+
+def retention_facts(view: RetentionView, ctx: Context) -> list[Fact]:
+    """The goals page's new users, as the line relating the three counts shows them."""
+    nu = view.new_users
+    if nu is None or not new_users_line(nu, view.labels, view.period_label, ctx.lang):
+        return []
+    return _kpi_fact(ctx, "new_users", nu.signed_up, "insights.retention")
+
+
+def funnel_facts(view: FunnelView, ctx: Context) -> list[Fact]:
+    """The goals page's paying users, as the funnel's last line shows them."""
+    if view.payers is None or not view.payers.payers or view.flat:
+        return []
+    return _kpi_fact(ctx, "paying_users", view.payers.payers, "insights.funnel")
 
 
 def _activity(ctx: Context) -> am.ActivityResult:
@@ -775,7 +815,7 @@ def _day_n(ctx: Context) -> DayNView:
         prev = rm.day_n_retention(ctx.pack, ctx.period.previous(), days=days)
     except NoData:
         prev = None
-    return DayNView(cur, prev, ctx.period.kind, ctx.settings.min_base)
+    return DayNView(cur, prev, ctx.period.kind, ctx.settings.min_base, goals_labels(ctx))
 
 
 def _lifecycle(ctx: Context) -> pd.DataFrame:
@@ -831,7 +871,7 @@ SUBSECTIONS: list[Subsection] = [
         lambda r, ctx: retention_chart(
             r, title=ctx.t("insights.retention.chart_title", mode=ctx.t(f"insights.retention.mode.{r.mode}")),
             xlabel=ctx.t(f"insights.retention.axis.{r.interval}"), ylabel=ctx.t("insights.retention.col.cohort")),
-        retention_table, retention_bullets),
+        retention_table, retention_bullets, retention_facts),
     _subsection(
         "insights.new_vs_returning", _day_n,
         lambda r, ctx: day_n_chart(r, lang=ctx.lang, title=ctx.t("insights.new_vs_returning.chart_title")),
@@ -846,5 +886,5 @@ SUBSECTIONS: list[Subsection] = [
     _subsection(
         "insights.funnel", _funnel,
         lambda r, ctx: funnel_chart(r, title=ctx.t("insights.funnel.chart_title", days=r.window_days), lang=ctx.lang),
-        funnel_table, funnel_bullets),
+        funnel_table, funnel_bullets, funnel_facts),
 ]

@@ -162,3 +162,23 @@ def test_nothing_to_compare_is_a_sentence_not_a_chart() -> None:
     _, objs = render(ctx, "insights.channels")
     text = "".join(o._repr_html_() for o in objs)
     assert "<svg" not in text and "没有用户的获客渠道" in text and "未知" not in text
+
+
+def test_platform_changes_need_a_base_and_d_n_facts_fall_with_n(pack) -> None:
+    ctx = _ctx(pack)
+    pv = view._platforms(ctx)  # March: ios 12, web 6; February: 10 each
+    assert view.platforms_bullets(pv, "zh") == [
+        "ios是活跃用户最多的平台，覆盖66.7%的月活用户；各平台用户数不足30人，环比不作比较。"]
+    assert view.platforms_table(pv, "zh").formatted()["活跃用户环比"].tolist() == ["基数仅10", "基数仅6"]
+    pv5 = view.PlatformView(pv.current, pv.previous, min_base=5)
+    assert view.platforms_bullets(pv5, "zh") == [
+        "web活跃用户环比-40.0%，降幅最大（现占月活33.3%）；其他平台：ios+20.0%。"]
+    # D-N facts: keyed by the base's first-active days, one base per group, never rising with N
+    s = Settings(lang="zh")
+    s.insights.day_n = [1, 7, 30]
+    ctx = Context(s, pack, MAR, "insights", *pack.day_range())
+    fs = view.day_n_facts(view._day_n(ctx), ctx)
+    new = [f for f in fs if f.key.startswith("retention.new.d")]
+    assert [f.key for f in new] == [f"retention.new.d{n}@2026-02-01..2026-02-28" for n in (1, 7, 30)]
+    assert all(a.value >= b.value for a, b in zip(new, new[1:], strict=False))
+    assert {f.key: f.value for f in fs}["retention.new.base@2026-02-01..2026-02-28"] == 10
