@@ -732,7 +732,7 @@ def _group_bullets(view: FunnelView, lang: str) -> list[str]:
 
 
 #: Built-in KPIs of the goals page whose figures the insights page relates its own to.
-RELATED_KPIS = ("new_users", "paying_users", "retention_d30")
+RELATED_KPIS = ("new_users", "paying_users", "retention_d30", "active_users", "mau")
 
 
 def goals_kpis(ctx: Context) -> dict[str, Any]:
@@ -749,7 +749,7 @@ def goals_labels(ctx: Context) -> dict[str, str]:
     return {d: k.label(ctx.lang) for d, k in goals_kpis(ctx).items()}
 
 
-def _kpi_fact(ctx: Context, definition: str, value: int, source: str) -> list[Fact]:
+def _kpi_fact(ctx: Context, definition: str, value: float, source: str) -> list[Fact]:
     """The goals page's fact for a KPI figure this page also shows (one figure, one value: checked by the batch)."""
     kpi = goals_kpis(ctx).get(definition)
     if kpi is None:
@@ -758,6 +758,12 @@ def _kpi_fact(ctx: Context, definition: str, value: int, source: str) -> list[Fa
     return [facts.make(facts.key(f"kpi.{kpi.key}", "actual", where), value, kpi.unit,
                        fmt.value(value, kpi.unit, ctx.lang), period=ctx.period.label, source=source,
                        definition=f"{kpi.label('en')}: actual")]
+
+
+def activity_facts(res: am.ActivityResult, ctx: Context) -> list[Fact]:
+    """The goals page's average DAU and MAU of the period, as the activity table shows them."""
+    return _kpi_fact(ctx, "active_users", res.summary.avg_dau, "insights.activity") + \
+        _kpi_fact(ctx, "mau", res.summary.mau, "insights.activity")
 
 
 def retention_facts(view: RetentionView, ctx: Context) -> list[Fact]:
@@ -861,7 +867,7 @@ SUBSECTIONS: list[Subsection] = [
         "insights.activity", _activity,
         lambda r, ctx: activity_chart(r, title=ctx.t("insights.activity.chart_title"),
                                       labels=_activity_labels(ctx.lang), lang=ctx.lang),
-        activity_table, activity_bullets),
+        activity_table, activity_bullets, activity_facts),
     _subsection(
         "insights.platforms", _platforms,
         lambda r, ctx: platforms_chart(r, lang=ctx.lang, title=ctx.t("insights.platforms.chart_title")),

@@ -94,6 +94,16 @@ def test_incomplete_cells_are_missing_not_zero() -> None:
     assert pd.isna(wide.loc["average", 1])
 
 
+def test_cells_after_the_as_of_day_are_not_read() -> None:
+    """A review of February with data into April: no March column, and February's cells are all complete."""
+    ev = pd.DataFrame({"user_id": ["a", "a", "a", "b"], "ts": ["2026-01-10", "2026-02-10", "2026-03-10", "2026-04-02"],
+                       "event": "visit"})
+    df = retention(from_frames({"events": ev}), Period.parse("2026-02"), interval="month", cohorts=2)
+    assert sorted(set(df["cohort_label"])) == ["2026-01", "2026-02"] and int(df["period"].max()) == 1
+    assert df["complete"].all()
+    assert _cells(df)[("2026-01", 1)] == (1, 1.0, True)  # a's March visit is not read
+
+
 def test_daily_interval_uses_local_days() -> None:
     ev = pd.DataFrame({"user_id": ["a", "a"], "ts": ["2026-01-31T15:59:00Z", "2026-01-31T16:00:00Z"], "event": "visit"})
     p = from_frames({"events": ev}, tz="Asia/Shanghai")
