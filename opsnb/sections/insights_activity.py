@@ -71,16 +71,22 @@ def activity_chart(res: am.ActivityResult, *, ax: Any = None, title: str | None 
     return ax
 
 
+def _kind_key(key: str, kind: str) -> str:
+    """``mau`` / ``stickiness`` of a month; ``mau_quarter`` … of longer periods (their actives are not monthly)."""
+    return key if kind == "month" or key == "avg_dau" else f"{key}_{kind}"
+
+
 def activity_table(res: am.ActivityResult, lang: str) -> ui.Table:
-    """Average DAU, MAU and stickiness: this period, previous, last year, MoM and YoY."""
+    """Average DAU, the period's active users and stickiness: this period, previous, last year, MoM and YoY."""
     cur, prev, ly = res.summary, res.previous, res.last_year
+    kind = cur.period.kind
     rows = []
     for key, unit in (("avg_dau", "count"), ("mau", "count"), ("stickiness", "ratio")):
         c = getattr(cur, key)
         p = getattr(prev, key) if prev else None
         y = getattr(ly, key) if ly else None
         rows.append({
-            _col("metric", lang): _col(key, lang),
+            _col("metric", lang): _col(_kind_key(key, kind), lang),
             _col("current", lang): fmt.value(c, unit, lang),
             _col("previous", lang): fmt.value(p, unit, lang) if prev else fmt.na(lang),
             _col("mom", lang): fmt.change(c, p, unit, lang) if prev else fmt.na(lang),
@@ -101,36 +107,50 @@ def _shown_ratio_move(new: Any, old: Any, lang: str, key: str) -> str:
     return t(f"{key}.move_{word}", lang, old=fmt.pct(old, lang), new=fmt.pct(new, lang))
 
 
-def activity_bullets(res: am.ActivityResult, lang: str) -> list[str]:
+#: Days at the start of the data's history that no finding rests on (the user base is still being built).
+WARM_UP_DAYS = 28
+
+
+def activity_bullets(res: am.ActivityResult, lang: str, *, first_day: Any = None) -> list[str]:
     """What moved and why, conclusion first: DAU against MAU (so stickiness), then the day range.
 
     Never one table row in words: the first line reads the three rows together (more users but
-    fewer visits each, or both moving one way), the second the daily extremes against the median.
+    fewer visits each, or both moving one way), the second the daily extremes against the median, over
+    open days after the first :data:`WARM_UP_DAYS` days of the data (``first_day``: the data's first day).
     """
     cur, prev, ly = res.summary, res.previous, res.last_year
     k = "insights.activity.bullet"
+    mau_name = _col(_kind_key("mau", cur.period.kind), lang)
     digits = 1 if cur.avg_dau < 100 else 0
     yoy = t(f"{k}.yoy", lang, yoy=fmt.change(cur.avg_dau, ly.avg_dau, "count", lang)) if ly and ly.avg_dau else ""
     out = []
     if prev is None or not prev.avg_dau or not prev.mau:
         out.append(t(f"{k}.no_previous", lang, dau=fmt.number(cur.avg_dau, lang, digits=digits),
-                     mau=fmt.number(cur.mau, lang), stickiness=fmt.pct(cur.stickiness, lang), yoy=yoy))
+                     mau=fmt.number(cur.mau, lang), stickiness=fmt.pct(cur.stickiness, lang), yoy=yoy,
+                     mau_name=mau_name))
     else:
         dau_s = _sign(cur.avg_dau / prev.avg_dau - 1)
         mau_s = _sign(cur.mau / prev.mau - 1)
         case = "apart_sparser" if mau_s > 0 > dau_s else "apart_denser" if dau_s > 0 > mau_s else \
             "up" if dau_s + mau_s > 0 else "down" if dau_s + mau_s < 0 else "flat"
         out.append(t(f"{k}.{case}", lang, dau_mom=fmt.change(cur.avg_dau, prev.avg_dau, "count", lang),
-                     mau_mom=fmt.change(cur.mau, prev.mau, "count", lang), yoy=yoy,
+                     mau_mom=fmt.change(cur.mau, prev.mau, "count", lang), yoy=yoy, mau_name=mau_name,
                      stickiness=_shown_ratio_move(cur.stickiness, prev.stickiness, lang, k)))
     d = res.daily[res.daily["open"]] if "open" in res.daily else res.daily  # a closed day is not a low day
+    warm = ""
+    if first_day is not None:
+        settled = pd.Timestamp(first_day) + pd.Timedelta(days=WARM_UP_DAYS)
+        if (d["date"] < settled).any():
+            d = d[d["date"] >= settled]
+            warm = t(f"{k}.warm_up", lang, days=WARM_UP_DAYS)
     if len(d) > 1 and d["dau"].max() > 0:
         hi = d.iloc[int(d["dau"].to_numpy().argmax())]
         lo = d.iloc[int(d["dau"].to_numpy().argmin())]
         med = float(d["dau"].median())
         out.append(t(f"{k}.range" if med > 0 else f"{k}.peak", lang, peak_day=_day(hi["date"], lang), peak=fmt.number(hi["dau"], lang),
                      low_day=_day(lo["date"], lang), low=fmt.number(lo["dau"], lang),
-                     median=fmt.number(med, lang), gap=fmt.pct(1 - float(lo["dau"]) / med, lang) if med else fmt.na(lang)))
+                     median=fmt.number(med, lang), gap=fmt.pct(1 - float(lo["dau"]) / med, lang) if med else fmt.na(lang),
+                     warm=warm))
     return out
 
 
@@ -368,7 +388,8 @@ def new_users_line(nu: nm.NewUsers | None, labels: dict[str, str], period_label:
     num = lambda v: fmt.number(v, lang)  # noqa: E731  (as the goals page shows a count)
     goal = t(f"{k}.goals_label", lang, label=labels["new_users"]) if labels.get("new_users") else ""
     parts = [t(f"{k}.signed_up", lang, n=num(nu.signed_up), goals=goal),
-             t(f"{k}.first_active", lang, n=num(nu.first_active), cohort=period_label)]
+             t(f"{k}.first_active", lang, n=num(nu.first_active),
+               cohort=t(f"{k}.cohort", lang, cohort=period_label) if period_label else "")]
     if nu.registered is not None:
         parts.append(t(f"{k}.registered", lang, n=num(nu.registered)))
     sep = "；" if lang == "zh" else "; "
@@ -678,14 +699,7 @@ def funnel_bullets(view: FunnelView, lang: str) -> list[str]:
              rate=fmt.pct(last["overall"], lang),
              excluded=t(f"{k}.excluded", lang, n=fmt.number(excluded, lang), first=first_name,
                         second=event_name(d.iloc[1]["event"], lang)) if excluded else "")]
-    steps = d.iloc[1:]
-    prev_users = d["users"].shift(1).iloc[1:]
-    steps = steps[steps["step_rate"].notna() & (prev_users >= view.min_base)]
-    if len(steps) and int(steps["drop_off"].max()) > 0:
-        worst = steps.iloc[int(steps["step_rate"].astype(float).to_numpy().argmin())]
-        prev_event = d.loc[d["step"] == worst["step"] - 1, "event"].iloc[0]
-        out.append(t(f"{k}.drop", lang, src=event_name(prev_event, lang), dst=event_name(worst["event"], lang),
-                     rate=fmt.pct(worst["step_rate"], lang), lost=fmt.number(worst["drop_off"], lang)))
+    out += _weakest_step(view, lang)
     open_n = int(a.get("open_window", 0))
     if open_n and "as_of" in a:
         full = n1 - open_n
@@ -699,10 +713,35 @@ def funnel_bullets(view: FunnelView, lang: str) -> list[str]:
         p = view.payers
         label = t(f"{k}.goals_label", lang, label=view.labels["paying_users"]) if view.labels.get("paying_users") \
             else ""
-        out.append(t(f"{k}.payers", lang, payers=fmt.number(p.payers, lang), goals=label,
+        out.append(t(f"{k}.payers" if p.others else f"{k}.payers_all", lang, payers=fmt.number(p.payers, lang),
+                     goals=label,
                      entrants=fmt.number(p.entrants, lang), others=fmt.number(p.others, lang), last=last_name,
                      converted=fmt.number(last["users"], lang), days=view.window_days))
     return out
+
+
+def _weakest_step(view: FunnelView, lang: str) -> list[str]:
+    """The step with the lowest step conversion (on a previous step of ``min_base`` users); when Newcombe's
+    interval cannot tell it from the next lowest, both are named: the data do not rank them."""
+    k = "insights.funnel.bullet"
+    d = view.overall.reset_index(drop=True)
+    cand = []
+    for i in range(1, len(d)):
+        prev, n = int(d.at[i - 1, "users"]), int(d.at[i, "users"])
+        if prev >= view.min_base and prev > n:
+            cand.append((Rate(n, prev), d.at[i - 1, "event"], d.at[i, "event"]))
+    if not cand:
+        return []
+    cand.sort(key=lambda c: c[0].value or 0)
+    (r1, s1, d1) = cand[0]
+    lost1 = r1.base - r1.num
+    if len(cand) > 1 and not cand[1][0].differs_from(r1):
+        r2, s2, d2 = cand[1]
+        return [t(f"{k}.drop_tie", lang, src=event_name(s1, lang), dst=event_name(d1, lang), rate=fmt.pct(r1.value, lang),
+                  src2=event_name(s2, lang), dst2=event_name(d2, lang), rate2=fmt.pct(r2.value, lang),
+                  lost=fmt.number(lost1 + r2.base - r2.num, lang))]
+    return [t(f"{k}.drop", lang, src=event_name(s1, lang), dst=event_name(d1, lang), rate=fmt.pct(r1.value, lang),
+              lost=fmt.number(lost1, lang))]
 
 
 def _group_bullets(view: FunnelView, lang: str) -> list[str]:
@@ -810,8 +849,10 @@ def _retention(ctx: Context) -> RetentionView:
     long = rm.retention(ctx.pack, ctx.period, interval=s.retention_period, mode=s.retention_mode,
                         cohorts=s.retention_cohorts, start_event=s.retention_start_event,
                         return_event=s.retention_return_event)
+    # the cohort row holding the period's first-active users exists only for a monthly table and a month
+    cohort = ctx.period.label if s.retention_period == "month" and ctx.period.kind == "month" else ""
     return RetentionView(long, rm.retention_average(long), s.retention_period, s.retention_mode,
-                         ctx.settings.min_base, _new_users(ctx), goals_labels(ctx), ctx.period.label)
+                         ctx.settings.min_base, _new_users(ctx), goals_labels(ctx), cohort)
 
 
 def _day_n(ctx: Context) -> DayNView:
@@ -863,11 +904,13 @@ def _subsection(key: str, compute: Callable[[Context], Any], chart: Callable[[An
 
 
 SUBSECTIONS: list[Subsection] = [
-    _subsection(
+    Subsection(
         "insights.activity", _activity,
-        lambda r, ctx: activity_chart(r, title=ctx.t("insights.activity.chart_title"),
-                                      labels=_activity_labels(ctx.lang), lang=ctx.lang),
-        activity_table, activity_bullets, activity_facts),
+        chart=lambda r, ctx: activity_chart(r, title=ctx.t("insights.activity.chart_title"),
+                                            labels=_activity_labels(ctx.lang), lang=ctx.lang),
+        table=lambda r, ctx: activity_table(r, ctx.lang),
+        bullets=lambda r, ctx: activity_bullets(r, ctx.lang, first_day=ctx.data_first_day),
+        facts=activity_facts),
     _subsection(
         "insights.platforms", _platforms,
         lambda r, ctx: platforms_chart(r, lang=ctx.lang, title=ctx.t("insights.platforms.chart_title")),

@@ -124,12 +124,17 @@ def channels_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
                                             budget=fmt.pct(b, ctx.lang), ret=fmt.pct(r, ctx.lang))))
     lines = [text for _, text in sorted(out, key=lambda x: -x[0])]
     graded = df[df["grade"].notna()]
-    for letter in ("C", "S"):
-        g = graded[graded["grade"] == letter]
+    # a C grade is relative (the weakest scores among the channels); cutting budget is advised only where ROI is
+    # also under the problems page's threshold, as that page judges it
+    thr = ctx.settings.problems.roi_threshold
+    losing = graded["roi"].map(lambda r: r is not None and float(r) < thr)
+    for key, g in (("C", graded[(graded["grade"] == "C") & losing]),
+                   ("C_above", graded[(graded["grade"] == "C") & ~losing]), ("S", graded[graded["grade"] == "S"])):
         if not g.empty:
             items = [ctx.t("insights.channels.bullet.grade_item", channel=_name(c, ctx), roi=fmt.ratio_x(r, ctx.lang),
                            cac=_money(a, ctx)) for c, r, a in zip(g["channel"], g["roi"], g["cac"], strict=True)]
-            lines.append(ctx.t(f"insights.channels.bullet.grade_{letter}", channels=_sep(ctx).join(items)))
+            lines.append(ctx.t(f"insights.channels.bullet.grade_{key}", channels=_sep(ctx).join(items),
+                               threshold=fmt.ratio_x(thr, ctx.lang)))
     no_cac = [_name(c, ctx) for c, na in zip(df["channel"], df["na"], strict=True)
               if na.get("cac") == "no_new_users"]
     if no_cac:

@@ -182,3 +182,23 @@ def test_platform_changes_need_a_base_and_d_n_facts_fall_with_n(pack) -> None:
     assert [f.key for f in new] == [f"retention.new.d{n}@2026-02-01..2026-02-28" for n in (1, 7, 30)]
     assert all(a.value >= b.value for a, b in zip(new, new[1:], strict=False))
     assert {f.key: f.value for f in fs}["retention.new.base@2026-02-01..2026-02-28"] == 10
+
+
+def test_activity_range_skips_closed_days_and_the_warm_up() -> None:
+    """The lowest day is an open day after the first 28 days of the data (the user base is still being built)."""
+    from datetime import date
+
+    from opsnb.metrics.activity import ActivityResult, ActivitySummary
+
+    days = pd.date_range("2026-01-01", "2026-02-28")
+    dau = [5 if d.day == 1 and d.month == 1 else 0 if d == pd.Timestamp("2026-02-14") else 100 + (d.day % 7)
+           for d in days]
+    dau[days.get_loc(pd.Timestamp("2026-02-20"))] = 60
+    daily = pd.DataFrame({"date": days, "dau": dau, "wau": 0, "mau": 0, "open": days != pd.Timestamp("2026-02-14")})
+    p = Period(date(2026, 1, 1), date(2026, 3, 1), "quarter")
+    res = ActivityResult(daily, ActivitySummary(p, 59, 1000, 100.0, 500, 0.2), None, None)
+    lines = view.activity_bullets(res, "zh", first_day=date(2026, 1, 1))
+    assert lines[0] == "日均活跃用户100，季度活跃用户500，粘性20.0%；上期无数据，无法比较。"
+    assert lines[1] == ("单日活跃在2月20日最低（60，比本期日中位数103低41.7%），在2月6日最高（106）；"
+                        "数据开始后的前28天不计入比较。")
+    assert view.activity_bullets(res, "zh")[1].startswith("单日活跃在1月1日最低（5，")  # no first day given

@@ -84,3 +84,16 @@ def test_small_bases_show_their_n_and_empty_rows_are_left_out() -> None:
     assert reg["GMV环比"].tolist() == ["基数仅1", "不适用", "不适用"]  # bj: one buyer in September
     ctx1 = Context(Settings(lang="zh", min_base=1), _pack(), Period.parse("2026-10"))
     assert view.regions_table(view._regions(ctx1), ctx1).formatted()["GMV环比"].tolist()[0] == "+400.0%"
+
+
+def test_a_c_grade_advises_cutting_only_under_the_roi_threshold() -> None:
+    from opsnb.sections import insights_customers as view
+
+    s = Settings(lang="zh", min_base=1)
+    ctx = Context(s, _pack(), Period.parse("2026-10"))
+    lines = view.channels_bullets(view._channels(ctx), ctx)
+    assert "低效渠道（C级）：<b>kol</b>（ROI 1:0.0，获客成本¥80.00），ROI低于1:1.0，建议压缩预算或优化投放。" in lines
+    s.problems.roi_threshold = 0.0
+    ctx = Context(s, _pack(), Period.parse("2026-10"))
+    lines = view.channels_bullets(view._channels(ctx), ctx)
+    assert any(line.startswith("相对较弱（C级）：<b>kol</b>（ROI 1:0.0") for line in lines)
