@@ -401,7 +401,7 @@ def new_users_line(nu: nm.NewUsers | None, labels: dict[str, str], period_label:
                          ("registered_not_active", nu.registered_not_active)) if v]
     day = ""
     if nu.day is not None and nu.day_users * 2 >= nu.differing:
-        which = "all" if nu.day_users == nu.differing else "most"
+        which = "one" if nu.differing == 1 else "all" if nu.day_users == nu.differing else "most"
         day = t(f"{k}.day_{which}", lang, n=num(nu.differing), k=num(nu.day_users), day=_date(nu.day, lang))
     return t(f"{k}.line", lang, parts=sep.join(parts), gaps=("，" if lang == "zh" else ", ").join(gaps), day=day)
 

@@ -331,14 +331,18 @@ def attribution_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
     out = []
     diff = (df["markov"] - df["last"]) / a["attributed"]
     i = diff.abs().idxmax()
-    if abs(diff[i]) >= 0.05:
+    misjudged = abs(diff[i]) >= 0.05
+    top = df.iloc[0]
+    kw = {"channel": _name(top["channel"], ctx), "share": fmt.pct(top["markov"] / a["attributed"], ctx.lang),
+          "last": fmt.pct(top["last"] / a["attributed"], ctx.lang)}
+    if misjudged and i == df.index[0]:  # the same channel: one sentence, not two
+        key = "top_undervalued" if diff[i] > 0 else "top_overvalued"
+        return [ctx.t(f"insights.attribution.bullet.{key}", **kw, diff=fmt.pp(abs(diff[i]), ctx.lang, signed=False))]
+    if misjudged:
         key = "undervalued" if diff[i] > 0 else "overvalued"
         out.append(ctx.t(f"insights.attribution.bullet.{key}", channel=_name(df.at[i, "channel"], ctx),
                          diff=fmt.pp(abs(diff[i]), ctx.lang, signed=False)))
-    top = df.iloc[0]
-    out.append(ctx.t("insights.attribution.bullet.top", channel=_name(top["channel"], ctx),
-                     share=fmt.pct(top["markov"] / a["attributed"], ctx.lang),
-                     last=fmt.pct(top["last"] / a["attributed"], ctx.lang)))
+    out.append(ctx.t("insights.attribution.bullet.top", **kw))
     return out
 
 
