@@ -9,7 +9,7 @@ import pandas as pd
 from opsnb.metrics.new_users import new_users
 from opsnb.pack import from_frames
 from opsnb.periods import Period
-from opsnb.sections.insights_activity import new_users_line
+from opsnb.sections.insights_cohorts import new_users_line
 
 FEB = Period.parse("2026-02")
 STEPS = ["visit", "register", "purchase"]
