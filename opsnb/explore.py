@@ -399,7 +399,7 @@ class KPITrend(Explorer):
 class CohortHeatmap(Explorer):
     """Cohort retention heatmap by interval (day, week, month), mode and acquisition channel.
 
-    ``last_result`` is a :class:`opsnb.sections.insights_activity.RetentionView`.
+    ``last_result`` is a :class:`opsnb.sections.insights_cohorts.RetentionView`.
     """
 
     key = "cohort"
@@ -424,7 +424,7 @@ class CohortHeatmap(Explorer):
 
     def compute(self, ctx: Context, values: dict[str, Any]) -> Any:
         from opsnb.metrics import retention as rm
-        from opsnb.sections.insights_activity import RetentionView
+        from opsnb.sections.insights_cohorts import RetentionView
 
         s = ctx.settings.insights
         pack = ctx.pack if values["channel"] == ALL else ChannelPack.of(ctx.pack, str(values["channel"]))
@@ -434,7 +434,7 @@ class CohortHeatmap(Explorer):
         return RetentionView(long, rm.retention_average(long), str(values["interval"]), str(values["mode"]))
 
     def view(self, result: Any, ctx: Context, values: dict[str, Any]) -> list[Any]:
-        from opsnb.sections.insights_activity import retention_chart, retention_table
+        from opsnb.sections.insights_cohorts import retention_chart, retention_table
 
         chan = self.t("all") if values["channel"] == ALL else str(values["channel"])
         ax = retention_chart(result, title=self.t("chart", mode=self.t(f"mode_opt.{result.mode}"), channel=chan),
@@ -448,7 +448,7 @@ class CohortHeatmap(Explorer):
 class FunnelBySegment(Explorer):
     """The ordered funnel split by acquisition channel or platform, with a conversion-window slider.
 
-    ``last_result`` is a :class:`opsnb.sections.insights_activity.FunnelView` (``split`` is None
+    ``last_result`` is a :class:`opsnb.sections.insights_funnel.FunnelView` (``split`` is None
     when the breakdown column is missing).
     """
 
@@ -469,12 +469,14 @@ class FunnelBySegment(Explorer):
 
     def compute(self, ctx: Context, values: dict[str, Any]) -> Any:
         from opsnb.metrics import funnel as fm
-        from opsnb.sections.insights_activity import FunnelView
+        from opsnb.sections.insights_funnel import FunnelView
 
-        steps, window = ctx.settings.insights.funnel_steps, int(values["window"])
-        overall = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window)
+        s = ctx.settings.insights
+        steps, window = s.funnel_steps, int(values["window"])
+        overall = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window, entry=s.funnel_entry)
         try:
-            split = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window, by=values["by"])
+            split = fm.funnel(ctx.pack, ctx.period, steps=steps, window_days=window, by=values["by"],
+                              entry=s.funnel_entry)
         except NoData:  # no users.channel / events.platform: the overall funnel alone, with a note
             split = None
         return FunnelView(overall, split, str(values["by"]) if split is not None else None, window)

@@ -216,6 +216,7 @@ class InsightsSettings(_Model):
     funnel_steps: list[str] = Field(default_factory=lambda: ["visit", "register", "add_to_cart", "purchase"])
     funnel_window_days: int = Field(default=14, ge=1)
     funnel_breakdown: Literal["channel", "platform"] | None = "channel"  # users.channel or events.platform
+    funnel_entry: Literal["new", "all"] = "new"
     retention_start_event: str | None = None  # event that enters a cohort (None: any event)
     retention_return_event: str | None = None  # event that counts as retained (None: any event)
     day_n: list[int] = Field(default_factory=lambda: [1, 7, 30], min_length=1)  # D-N retention days

@@ -57,6 +57,9 @@ COMMENTS: dict[str, str] = {
     "insights.retention_cohorts": "number of cohorts in the retention table",
     "insights.funnel_steps": "ordered funnel steps (event names)",
     "insights.funnel_window_days": "conversion window in days, measured from step 1, inclusive",
+    "insights.funnel_entry": "who enters the funnel: new = users whose first step-1 event in the period came before "
+                             "any later step (the register step then counts only users not yet registered); "
+                             "all = every user with a step-1 event in the period",
     "insights.rfm_segments": "RFM segment map, applied in order, first match wins; r/f/m are inclusive score ranges 1-5",
     "insights.attribution_lookback_days": "touchpoints this many days before a conversion count in its path",
     "insights.time_decay_half_life_days": "half-life of the time-decay attribution model",

@@ -194,7 +194,7 @@ class ActivitySummary:
 
 @dataclass(frozen=True)
 class ActivityResult:
-    """``daily``: columns ``date, dau, wau, mau`` for each day of the period (clipped to the data).
+    """``daily``: columns ``date, dau, wau, mau, open`` for each day of the period (clipped to the data).
 
     ``previous`` (MoM/QoQ) and ``last_year`` (YoY) are None when those periods have no events;
     ``previous_reason`` / ``last_year_reason`` say why.
@@ -274,7 +274,8 @@ def activity(pack: Pack, period: Period) -> ActivityResult:
     Returns
     -------
     ActivityResult
-        ``daily`` has one row per day of the (clipped) period, zero-activity days included.
+        ``daily`` has one row per day of the (clipped) period, zero-activity days included; ``open`` says
+    whether the unit trades that day (``pack.business``; every day without business days).
 
     Raises
     ------
@@ -283,6 +284,12 @@ def activity(pack: Pack, period: Period) -> ActivityResult:
     """
     summary = activity_summary(pack, period)
     daily = _daily(pack, summary.period)
+    p = summary.period
+    if pack.business is not None:
+        open_days = set(pack.business.open_days(p.start, p.end))
+        daily["open"] = [d.date() in open_days for d in daily["date"]]
+    else:
+        daily["open"] = True
     others: list[tuple[ActivitySummary | None, str]] = []
     for other in (period.previous(), period.last_year()):
         try:

@@ -28,7 +28,8 @@ across the paid channels where it is defined — ``(x - min) / (max - min)``, re
 lower is better; when every defined value is equal the normalised value is 0.5 (no channel is
 better). The score is the weighted mean of the normalised metrics a channel has
 (``settings.channel_grade_weights``, renormalised over the defined ones). Only paid channels
-(cost > 0) are graded; ``score ≥ cuts[0]`` → S, ``≥ cuts[1]`` → A, ``≥ cuts[2]`` → B, else C
+(cost > 0) are graded, and none whose graded metric rests on fewer than ``min_base`` users (a grade
+is a verdict); ``score ≥ cuts[0]`` → S, ``≥ cuts[1]`` → A, ``≥ cuts[2]`` → B, else C
 (``settings.channel_grade_cuts``, default 0.75/0.5/0.25).
 """
 
@@ -50,8 +51,10 @@ from opsnb.periods import Period
 UNKNOWN = "(unknown)"
 GRADED = {"roi": "higher", "cac": "lower", "retention": "higher"}
 COLUMNS = ["channel", "visits", "active_users", "traffic_share", "new_users", "paying_users", "conversion_rate",
-           "cost", "impressions", "clicks", "ctr", "cpc", "cac", "gmv", "roi", "retention", "score", "grade",
+           "cost", "impressions", "clicks", "ctr", "cpc", "cac", "gmv", "roi", "cohort", "retention", "score", "grade",
            "budget_share", "return_share", "na"]
+#: Per-user ratios and the count of users each rests on (``min_base`` applies to it).
+USER_BASES = {"conversion_rate": "active_users", "cac": "new_users", "retention": "cohort"}
 
 
 def _in(t: ibis.Table, col: str, period: Period) -> ibis.expr.types.BooleanValue:
@@ -151,13 +154,16 @@ def _grade(df: pd.DataFrame, settings: InsightsSettings) -> None:
     for letter, cut in reversed(list(zip("SAB", cuts, strict=True))):
         grade[score >= cut] = letter
     grade[score < cuts[2]] = "C"
+    # a grade is a verdict: none when a graded metric was left out for a base under min_base
+    thin = pd.Series([any(df.at[i, "na"].get(k) == "small_base" for k in weights) for i in df.index], index=df.index)
+    score = score.where(~thin)
     df["score"] = score.astype(object).where(score.notna(), None)
     df["grade"] = grade.where(score.notna(), None)
     for i in df.index[score.isna()]:
-        df.at[i, "na"]["grade"] = "no_cost" if not paid[i] else "no_graded_metric"
+        df.at[i, "na"]["grade"] = "no_cost" if not paid[i] else "small_base" if thin[i] else "no_graded_metric"
 
 
-def channels(pack: Pack, period: Period, settings: InsightsSettings) -> pd.DataFrame:
+def channels(pack: Pack, period: Period, settings: InsightsSettings, *, min_base: int | None = None) -> pd.DataFrame:
     """Channel performance table for ``period`` (see the module docstring for every definition).
 
     Parameters
@@ -166,14 +172,18 @@ def channels(pack: Pack, period: Period, settings: InsightsSettings) -> pd.DataF
         The data pack and the review period.
     settings
         ``settings.insights``: grade weights and cuts.
+    min_base
+        ``settings.min_base``: a per-user ratio (:data:`USER_BASES`) on fewer users is ``None`` with
+        reason ``small_base`` (shown with its n, and left out of the grade); None: no minimum.
 
     Returns
     -------
     pandas.DataFrame
         One row per channel (sorted by GMV, then cost, descending) with columns
         ``channel, visits, active_users, traffic_share, new_users, paying_users, conversion_rate,
-        cost, impressions, clicks, ctr, cpc, cac, gmv, roi, retention, score, grade,
-        budget_share, return_share, na``. Counts are integers (0 when none), ``cost``,
+        cost, impressions, clicks, ctr, cpc, cac, gmv, roi, cohort, retention, score, grade,
+        budget_share, return_share, na`` (``cohort``: the previous period's new users, the base of
+        ``retention``). Counts are integers (0 when none), ``cost``,
         ``impressions``, ``clicks`` and ``gmv`` are ``None`` when the source table or column is
         absent, ratios are ``None`` when undefined with the reason code in ``na``.
 
@@ -227,6 +237,13 @@ def channels(pack: Pack, period: Period, settings: InsightsSettings) -> pd.DataF
     for c in COLUMNS:
         if c not in df:
             df[c] = None
+    if min_base is not None:
+        for ratio, base in USER_BASES.items():
+            for i in df.index:
+                n = df.at[i, base]
+                if df.at[i, ratio] is not None and n is not None and int(n) < min_base:
+                    df.at[i, ratio] = None
+                    df.at[i, "na"][ratio] = "small_base"
     if "cost" not in df.columns or not has_spend:
         df["cost"] = None
     _grade(df, settings)

@@ -1,4 +1,4 @@
-"""Cohort retention on calendar periods, and D1/D7/D30 retention of new vs returning users.
+"""Cohort retention on calendar periods, and D1/D7/D30 retention of new vs returning users on one matured base.
 
 Definitions follow PostHog's retention insight (posthog.com/docs/product-analytics/retention):
 
@@ -19,7 +19,8 @@ review is reproducible when later data arrives; a cell whose period ends after t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
 import ibis
@@ -33,7 +34,6 @@ from opsnb.metrics.activity import (
     index_of,
     index_start,
     interval_index,
-    last_day,
     reference_end,
     ts_literal,
     user_days_between,
@@ -199,65 +199,94 @@ def retention_wide(long: pd.DataFrame, values: Literal["rate", "users"] = "rate"
     return wide
 
 
-def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 30)) -> pd.DataFrame:
-    """D1/D7/D30 retention of the period's new and returning users.
+@dataclass(frozen=True)
+class DayNRetention:
+    """D-N retention of one matured cohort (see :func:`day_n_retention`).
 
-    Definition (ours, in the spirit of PostHog's "on day N" retention): every user active in
-    ``period`` has a *first day* — their first active local day in the period. They are *new*
-    when they had no event before the period, *returning* otherwise. The user is retained on
-    day N when they have any event on exactly day ``first day + N``. The base for day N is
-    only the users whose day N is on or before the pack's last day (users whose day N is not
-    yet in the data are left out, not counted as lost). Data after the period is used: D30
-    of October's users needs November.
+    ``table``: ``group`` (``new``, ``returning``, ``all``), ``day_n``, ``users`` (the group's base,
+    the same for every N), ``retained``, ``rate`` (Float64; missing with ``reason`` on an empty
+    base). ``cohort``: the days whose first-active users form the base (a month, clipped to the
+    last matured day); ``as_of``: the last day read.
+    """
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``group`` (``new``, ``returning``, ``all``), ``day_n``, ``users`` (active in the
-        period), ``eligible`` (day N within the data), ``retained``, ``rate`` (Float64;
-        missing with ``reason`` when nobody is eligible).
+    table: pd.DataFrame
+    cohort: Period
+    as_of: date
+
+    @property
+    def max_n(self) -> int:
+        return int(self.table["day_n"].max())
+
+
+def matured_cohort(as_of: date, max_n: int) -> Period:
+    """The days whose users have all had ``max_n`` days to return by ``as_of``.
+
+    The calendar month before ``as_of``'s month, clipped to its days up to ``as_of − max_n``
+    (e.g. September for an October review with D30: its last users reach day 30 on 30 October);
+    when ``max_n`` is longer than that leaves nothing of it, the month holding ``as_of − max_n``,
+    up to that day.
+    """
+    last_ok = as_of - timedelta(days=max_n)
+    month = Period.containing(as_of, "month").previous()
+    if last_ok < month.start:
+        month = Period.containing(last_ok, "month")
+    return month.clip(last_ok)
+
+
+def day_n_retention(pack: Pack, period: Period, *, days: Sequence[int] = (1, 7, 30)) -> DayNRetention:
+    """D1/D7/D30 retention on one matured cohort, new vs returning users, as of the review's last day.
+
+    Definition (ours; "unbounded" retention as Amplitude names it, Mixpanel's "on or after"):
+
+    * the **as-of day** is the review period's last day (or the pack's last day, if earlier):
+      nothing after it is read;
+    * the **base** is one set of users for every N: those first active on a day of
+      :func:`matured_cohort` (the month before the as-of month, up to ``as-of − max(days)``), so each
+      has had at least ``max(days)`` days to return. A user's *first day* is their first active
+      day in that span; they are **new** when they had no event before it, **returning**
+      otherwise;
+    * a user is **retained on day N** when they were active on day ``first day + N`` *or any
+      later day* up to the as-of day.
+
+    So D1 ≥ D7 ≥ D30 for every group: one base, and a user retained on day N is retained on
+    every earlier day. (Exact-day retention on a fixed base is not monotone: a user absent on day
+    7 may come back on day 30.)
 
     Raises
     ------
     NoData
-        No events table or no event in the period.
+        No events table, no dated activity, or nobody first active in the matured span.
     """
     ns = sorted({int(n) for n in days})
     if not ns or ns[0] < 1:
         raise ValueError("days must be positive integers, e.g. (1, 7, 30)")
-    data_last = last_day(pack)
-    if data_last is None:
-        raise NoData("events", "the pack has no dated activity")
-    last = (data_last - index_start(0, "day")).days
-    # one scan of the history up to the period's end: first day in the period, and whether any event came before
-    e = user_days_between(pack, None, period.end)
-    in_period = e.ts >= ts_literal(period.start)
-    base = e.group_by(e.user_id).aggregate(f=day_index(e.ts).min(where=in_period), returning=(~in_period).any())
+    ref_end = reference_end(pack, period)
+    as_of = ref_end - timedelta(days=1)
+    cohort = matured_cohort(as_of, ns[-1])
+    # one scan of the history up to the as-of day: first day in the cohort span, last active day, any
+    # activity before the span
+    e = user_days_between(pack, None, ref_end)
+    in_span = (e.ts >= ts_literal(cohort.start)) & (e.ts < ts_literal(cohort.end))
+    d = day_index(e.ts)
+    base = e.group_by(e.user_id).aggregate(f=d.min(where=in_span), last=d.max(),
+                                           returning=(e.ts < ts_literal(cohort.start)).any())
     base = base.filter(base.f.notnull())
-    later = user_days_between(pack, period.start, period.end + timedelta(days=ns[-1]))
-    ud = later.select(later.user_id, d=day_index(later.ts)).distinct()
-    j = base.join(ud, "user_id")
-    j = j.mutate(n=j.d - j.f).filter(ibis._.n.isin(ns))
-    hits = j.group_by(j.returning, j.n).aggregate(retained=j.count()).execute()
     aggs = {"users": base.count()}
     for n in ns:
-        aggs[f"e{n}"] = flag(base.f + n <= last).sum()
+        aggs[f"r{n}"] = flag(base.last - base.f >= n).sum()
     counts = base.group_by(base.returning).aggregate(**aggs).execute()
-    if counts.empty:
-        raise NoData("events", f"no events in {period.label}")
-    rows: list[tuple[str, int, int, int, int, float | None, str]] = []
+    if counts.empty or int(counts["users"].sum()) == 0:
+        raise NoData("events", f"nobody first active from {cohort.start} to {cohort.last_day}")
+    rows: list[tuple[str, int, int, int, float | None, str]] = []
     for group in ("new", "returning", "all"):
         sel = counts if group == "all" else counts[counts["returning"] == (group == "returning")]
-        hsel = hits if group == "all" else hits[hits["returning"] == (group == "returning")]
         users = int(sel["users"].sum())
         for n in ns:
-            eligible = int(sel[f"e{n}"].fillna(0).sum())
-            retained = int(hsel.loc[hsel["n"] == n, "retained"].sum())
-            if eligible:
-                rows.append((group, n, users, eligible, retained, retained / eligible, ""))
+            retained = int(sel[f"r{n}"].fillna(0).sum())
+            if users:
+                rows.append((group, n, users, retained, retained / users, ""))
             else:
-                reason = "no users" if users == 0 else f"day {n} not yet in the data"
-                rows.append((group, n, users, eligible, retained, None, reason))
-    out = pd.DataFrame(rows, columns=["group", "day_n", "users", "eligible", "retained", "rate", "reason"])
-    return out.astype({"day_n": "int64", "users": "int64", "eligible": "int64", "retained": "int64",
-                       "rate": "Float64"})
+                rows.append((group, n, users, retained, None, "no users"))
+    out = pd.DataFrame(rows, columns=["group", "day_n", "users", "retained", "rate", "reason"])
+    out = out.astype({"day_n": "int64", "users": "int64", "retained": "int64", "rate": "Float64"})
+    return DayNRetention(out, cohort, as_of)

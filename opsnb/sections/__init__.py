@@ -11,7 +11,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "summary": ("summary",),
     "goals": ("goals",),
     "campaigns": ("campaigns",),
-    "insights": ("insights_activity", "insights_customers"),
+    "insights": ("insights_activity", "insights_cohorts", "insights_funnel", "insights_customers"),
     "problems": ("problems",),
     "plan": ("plan",),
 }

@@ -12,8 +12,8 @@ import pandas as pd
 
 from opsnb.errors import NoData
 from opsnb.metrics.attribution import MODELS, attribution
-from opsnb.metrics.channels import UNKNOWN, channels
-from opsnb.metrics.regions import RegionsResult, regions
+from opsnb.metrics.channels import UNKNOWN, USER_BASES, channels
+from opsnb.metrics.regions import GROWTH_BASE, OTHER, RegionsResult, regions
 from opsnb.metrics.rfm import OTHERS, rfm_segments
 from opsnb.render import charts, fmt, ui
 from opsnb.render.theme import PALETTE
@@ -30,6 +30,18 @@ def _name(x: Any, ctx: Context) -> str:
     return ctx.t("insights.customers.unknown") if x == UNKNOWN else str(x)
 
 
+def _small_cells(df: pd.DataFrame, col: str, unit: str, small: list[bool], bases: list[Any], ctx: Context) -> list[str]:
+    """Column ``col`` as the table would show it (``unit``), with cells on a base under ``min_base`` replaced by
+    their n ("基数仅12"): a rate on a tiny base is shown with its n and no value to act on."""
+    shown = ui.Table(df[[col]], ctx.lang, {col: unit}, ctx.settings.currency).formatted()[col].tolist()
+    return [ctx.t("insights.word.small_base", n=fmt.number(b, ctx.lang)) if m else v
+            for v, m, b in zip(shown, small, bases, strict=True)]
+
+
+def _date(d: Any, ctx: Context) -> str:
+    return f"{d.year}年{d.month}月{d.day}日" if ctx.lang == "zh" else d.strftime("%d %b %Y")
+
+
 def _money(x: Any, ctx: Context) -> str:
     return fmt.money(x, ctx.lang, currency=ctx.settings.currency)
 
@@ -42,7 +54,8 @@ def _sep(ctx: Context) -> str:
 
 
 def _channels(ctx: Context) -> pd.DataFrame:
-    df = ctx.memo("insights.channels", lambda: channels(ctx.pack, ctx.effective_period, ctx.settings.insights))
+    df = ctx.memo("insights.channels", lambda: channels(ctx.pack, ctx.effective_period, ctx.settings.insights,
+                                                        min_base=ctx.settings.min_base))
     if len(df) and set(df["channel"]) <= {UNKNOWN}:  # nothing to compare: say so once instead of a one-row grid
         raise NoData("users", ctx.t("insights.channels.no_channel"))
     return df
@@ -77,49 +90,60 @@ def channels_chart(df: pd.DataFrame, ctx: Context) -> Any:
 
 
 def channels_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
-    """The channel table with translated headers."""
+    """The channel table with translated headers; a per-user ratio on a base under ``min_base`` shows its n."""
     cols = {"channel": "channel", "traffic_share": "ratio", "new_users": "int", "conversion_rate": "ratio",
             "cost": "currency", "ctr": "ratio", "cpc": "currency", "cac": "currency", "gmv": "currency",
             "roi": "roi", "retention": "ratio", "grade": "grade"}
     out = df[list(cols)].copy()
     out["channel"] = [_name(c, ctx) for c in out["channel"]]
+    formats = {c: u for c, u in cols.items() if u not in ("channel", "grade")}
+    for ratio, base in USER_BASES.items():
+        small = [na.get(ratio) == "small_base" for na in df["na"]]
+        if any(small):
+            out[ratio] = _small_cells(out, ratio, cols[ratio], small, df[base].tolist(), ctx)
+            formats.pop(ratio)
     labels = {c: ctx.t(f"insights.channels.col.{c}") for c in cols}
-    formats = {labels[c]: u for c, u in cols.items() if u not in ("channel", "grade")}
-    return ui.table(out.rename(columns=labels), ctx.lang, formats=formats, currency=ctx.settings.currency)
+    return ui.table(out.rename(columns=labels), ctx.lang, formats={labels[c]: u for c, u in formats.items()},
+                    currency=ctx.settings.currency)
 
 
 def channels_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
-    """Traffic leader, best and worst graded channels, budget share against return share."""
-    out: list[str] = []
-    traffic = df[df["traffic_share"].notna()]
-    if not traffic.empty:
-        top = traffic.loc[traffic["traffic_share"].astype(float).idxmax()]
-        out.append(ctx.t("insights.channels.bullet.traffic", channel=_name(top["channel"], ctx),
-                         share=fmt.pct(top["traffic_share"], ctx.lang), n=len(df)))
-    graded = df[df["grade"].notna()]
-    for letter in ("S", "C"):
-        g = graded[graded["grade"] == letter]
-        if not g.empty:
-            row = g.iloc[0]
-            out.append(ctx.t(f"insights.channels.bullet.grade_{letter}",
-                             channels=_sep(ctx).join(_name(c, ctx) for c in g["channel"]),
-                             roi=fmt.ratio_x(row["roi"], ctx.lang), cac=_money(row["cac"], ctx)))
+    """What to do with the budget, ranked: mismatches of budget and return (largest gap first), the C and S
+    grades, channels without new users. The grades rest only on ratios with a base of ``min_base``."""
+    out: list[tuple[float, str]] = []
     gap = ctx.settings.problems.budget_gap_pp / 100
     for _, row in df.iterrows():
         b, r = row["budget_share"], row["return_share"]
         if b is None or r is None:
             continue
         if b - r >= gap:
-            out.append(ctx.t("insights.channels.bullet.over_budget", channel=_name(row["channel"], ctx),
-                             budget=fmt.pct(b, ctx.lang), ret=fmt.pct(r, ctx.lang)))
+            out.append((b - r, ctx.t("insights.channels.bullet.over_budget", channel=_name(row["channel"], ctx),
+                                     budget=fmt.pct(b, ctx.lang), ret=fmt.pct(r, ctx.lang))))
         elif r - b >= gap:
-            out.append(ctx.t("insights.channels.bullet.under_budget", channel=_name(row["channel"], ctx),
-                             budget=fmt.pct(b, ctx.lang), ret=fmt.pct(r, ctx.lang)))
+            out.append((r - b - 1e-9, ctx.t("insights.channels.bullet.under_budget", channel=_name(row["channel"], ctx),
+                                            budget=fmt.pct(b, ctx.lang), ret=fmt.pct(r, ctx.lang))))
+    lines = [text for _, text in sorted(out, key=lambda x: -x[0])]
+    graded = df[df["grade"].notna()]
+    # a C grade is relative (the weakest scores among the channels); cutting budget is advised only where ROI is
+    # also under the problems page's threshold, as that page judges it
+    thr = ctx.settings.problems.roi_threshold
+    losing = graded["roi"].map(lambda r: r is not None and float(r) < thr)
+    for key, g in (("C", graded[(graded["grade"] == "C") & losing]),
+                   ("C_above", graded[(graded["grade"] == "C") & ~losing]), ("S", graded[graded["grade"] == "S"])):
+        if not g.empty:
+            items = [ctx.t("insights.channels.bullet.grade_item", channel=_name(c, ctx), roi=fmt.ratio_x(r, ctx.lang),
+                           cac=_money(a, ctx)) for c, r, a in zip(g["channel"], g["roi"], g["cac"], strict=True)]
+            lines.append(ctx.t(f"insights.channels.bullet.grade_{key}", channels=_sep(ctx).join(items),
+                               threshold=fmt.ratio_x(thr, ctx.lang)))
     no_cac = [_name(c, ctx) for c, na in zip(df["channel"], df["na"], strict=True)
               if na.get("cac") == "no_new_users"]
     if no_cac:
-        out.append(ctx.t("insights.channels.bullet.no_cac", channels=_sep(ctx).join(no_cac)))
-    return out or [ctx.t("insights.channels.bullet.none")]
+        lines.append(ctx.t("insights.channels.bullet.no_cac", channels=_sep(ctx).join(no_cac)))
+    small = [_name(c, ctx) for c, na in zip(df["channel"], df["na"], strict=True)
+             if any(na.get(r) == "small_base" for r in USER_BASES)]
+    if small:
+        lines.append(ctx.t("insights.channels.bullet.small_base", n=len(small), min=ctx.settings.min_base))
+    return lines[:5] or [ctx.t("insights.channels.bullet.none")]
 
 
 # ---------------------------------------------------------------- RFM
@@ -148,44 +172,63 @@ def rfm_chart(df: pd.DataFrame, ctx: Context) -> Any:
 
 
 def rfm_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
-    """Segments with size, revenue and mean R/F/M."""
+    """Segments with customers (empty segments left out), revenue and mean R/F/M; the caption names the base."""
     cols = {"label": None, "customers": "int", "share": "ratio", "revenue": "currency", "revenue_share": "ratio",
             "recency": "score", "frequency": "score", "monetary": "currency"}
     labels = {c: ctx.t(f"insights.rfm.col.{c}") for c in cols}
     formats = {labels[c]: u for c, u in cols.items() if u}
-    return ui.table(df[list(cols)].rename(columns=labels), ctx.lang, formats=formats, currency=ctx.settings.currency)
+    d = ctx.settings.insights.rfm_analysis_date or ctx.effective_period.last_day
+    cap = ctx.t("insights.rfm.caption", n=fmt.number(int(df["customers"].sum()), ctx.lang), date=_date(d, ctx))
+    shown = df[df["customers"] > 0]
+    return ui.table(shown[list(cols)].rename(columns=labels), ctx.lang, formats=formats,
+                    currency=ctx.settings.currency, caption=cap)
+
+
+#: Segments whose customers used to buy often and well and have not bought for long (default and r_rfm maps).
+AT_RISK = ("At Risk", "Can't Lose", "Can't Lose Them")
 
 
 def rfm_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
-    """Largest segment, the segment carrying most revenue, and the revenue at risk."""
-    total = int(df["customers"].sum())
-    d = ctx.settings.insights.rfm_analysis_date or ctx.effective_period.last_day  # the last day with orders counted
-    day = f"{d.year}年{d.month}月{d.day}日" if ctx.lang == "zh" else d.strftime("%d %b %Y")
-    out = [ctx.t("insights.rfm.bullet.total", n=fmt.number(total, ctx.lang), date=day)]
-    big = df.loc[df["customers"].idxmax()]
-    out.append(ctx.t("insights.rfm.bullet.largest", segment=big["label"], share=fmt.pct(big["share"], ctx.lang)))
-    if df["revenue_share"].notna().any():
-        rich = df.loc[df["revenue_share"].astype(float).idxmax()]
-        out.append(ctx.t("insights.rfm.bullet.revenue", segment=rich["label"],
-                         share=fmt.pct(rich["share"], ctx.lang), revenue=fmt.pct(rich["revenue_share"], ctx.lang)))
-        risk = df[df["segment"].isin(["At Risk", "Can't Lose", "Can't Lose Them"])]  # default and r_rfm maps
-        if int(risk["customers"].sum()) > 0:
-            out.append(ctx.t("insights.rfm.bullet.at_risk", n=fmt.number(int(risk["customers"].sum()), ctx.lang),
+    """Conclusion first: where the revenue sits (the fewest segments, by spend per customer, holding half of
+    it), then the revenue at risk and how long those customers have been away."""
+    d = df[(df["customers"] > 0)].copy()
+    out = []
+    if d["revenue_share"].notna().any():
+        d["_m"] = d["revenue"] / d["customers"]
+        top = d.sort_values("_m", ascending=False)
+        cum = top["revenue_share"].astype(float).cumsum()
+        n = int((cum < 0.5).sum()) + 1
+        head = top.head(n)
+        out.append(ctx.t("insights.rfm.bullet.concentration", segments=_sep(ctx).join(f"“{x}”" for x in head["label"]),
+                         share=fmt.pct(float(head["share"].astype(float).sum()), ctx.lang),
+                         revenue=fmt.pct(float(head["revenue_share"].astype(float).sum()), ctx.lang)))
+        risk = d[d["segment"].isin(AT_RISK)]
+        n_risk = int(risk["customers"].sum())
+        if n_risk > 0:
+            days = float((risk["recency"].astype(float) * risk["customers"]).sum()) / n_risk
+            out.append(ctx.t("insights.rfm.bullet.at_risk", segments=_sep(ctx).join(f"“{x}”" for x in risk["label"]),
+                             n=fmt.number(n_risk, ctx.lang), days=f"{days:,.0f}",
                              revenue=fmt.pct(float(risk["revenue_share"].astype(float).sum()), ctx.lang)))
-    return out
+    return out or [ctx.t("insights.rfm.bullet.none")]
 
 
 # ---------------------------------------------------------------- regions
 
 
 def _regions(ctx: Context) -> RegionsResult:
-    return regions(ctx.pack, ctx.effective_period)
+    return regions(ctx.pack, ctx.effective_period, min_base=ctx.settings.min_base)
+
+
+def _region(x: Any, r: RegionsResult, ctx: Context) -> str:
+    if x == OTHER:
+        return ctx.t("insights.regions.other", n=r.folded)
+    return _name(x, ctx)
 
 
 def regions_chart(r: RegionsResult, ctx: Context) -> Any:
-    """GMV (or users) per region, top 15."""
+    """GMV (or users) per region, top 15 (the folded small regions as one bar)."""
     d = r.table.head(15)
-    data = pd.DataFrame({"region": [_name(x, ctx) for x in d["region"]],
+    data = pd.DataFrame({"region": [_region(x, r, ctx) for x in d["region"]],
                          "value": [float(v or 0.0) for v in d[r.basis]]})
     ax = charts.new_ax(figsize=(8.0, max(2.4, 0.35 * len(d) + 1.0)))
     return charts.bar(data, x="region", y="value", horizontal=True, ax=ax, colors=[PALETTE["accent"]] * len(d),
@@ -194,14 +237,25 @@ def regions_chart(r: RegionsResult, ctx: Context) -> Any:
 
 
 def regions_table(r: RegionsResult, ctx: Context) -> ui.Table:
-    """Per-region users, GMV, share and growth."""
+    """Per-region users, GMV, share and growth; a growth on a base under ``min_base`` shows its n."""
     cols = {"region": None, "users": "int", "new_users": "int", "active_users": "int", "gmv": "currency",
             "share": "ratio", "gmv_growth": "change", "active_users_growth": "change"}
     out = r.table[list(cols)].copy()
-    out["region"] = [_name(x, ctx) for x in out["region"]]
+    out["region"] = [_region(x, r, ctx) for x in out["region"]]
+    formats = {c: u for c, u in cols.items() if u}
+    for g in ("gmv_growth", "active_users_growth"):
+        small = [na.get(g) == "small_base" for na in r.table["na"]]
+        if any(small):
+            base = f"{GROWTH_BASE[g.removesuffix('_growth')]}_prev"
+            out[g] = _small_cells(out, g, "change", small, r.table[base].tolist(), ctx)
+            formats.pop(g)
     labels = {c: ctx.t(f"insights.regions.col.{c}") for c in cols}
-    formats = {labels[c]: u for c, u in cols.items() if u}
-    return ui.table(out.rename(columns=labels), ctx.lang, formats=formats, currency=ctx.settings.currency)
+    cap = None
+    if r.folded and r.min_base is not None:
+        cap = ctx.t("insights.regions.caption_folded", n=r.folded, min=r.min_base,
+                    base=ctx.t(f"insights.regions.base.{'active' if r.table['active_users'].notna().any() else 'buyers'}"))
+    return ui.table(out.rename(columns=labels), ctx.lang, formats={labels[c]: u for c, u in formats.items()},
+                    currency=ctx.settings.currency, caption=cap)
 
 
 def growth_case(best: float, worst: float) -> str:
@@ -218,14 +272,14 @@ def growth_case(best: float, worst: float) -> str:
 
 
 def regions_bullets(r: RegionsResult, ctx: Context) -> list[str]:
-    """Top region and concentration; fastest-growing and shrinking regions."""
+    """Concentration first (top region and HHI in one sentence), then the regions that moved most among those
+    whose growth rests on a base of ``min_base`` buyers (the folded "other" row is not a region)."""
     if r.top_region is None:
         return [ctx.t("insights.regions.bullet.none")]
-    out = [ctx.t(f"insights.regions.bullet.top_{r.basis}", region=_name(r.top_region, ctx),
-                 share=fmt.pct(r.top_share, ctx.lang), n=len(r.table), hhi=f"{r.hhi:.2f}")]
     level = "high" if (r.hhi or 0) >= 0.25 else "moderate" if (r.hhi or 0) >= 0.15 else "low"
-    out.append(ctx.t(f"insights.regions.bullet.hhi_{level}", hhi=f"{r.hhi:.2f}"))
-    g = r.table[r.table["gmv_growth"].notna()]
+    out = [ctx.t(f"insights.regions.bullet.concentration_{level}_{r.basis}", region=_name(r.top_region, ctx),
+                 share=fmt.pct(r.top_share, ctx.lang), n=r.regions, hhi=f"{r.hhi:.2f}")]
+    g = r.table[r.table["gmv_growth"].notna() & (r.table["region"] != OTHER)]
     if len(g) >= 2:
         vals = g["gmv_growth"].astype(float)
         up, down = g.loc[vals.idxmax()], g.loc[vals.idxmin()]
@@ -254,37 +308,41 @@ def attribution_chart(df: pd.DataFrame, ctx: Context) -> Any:
 
 
 def attribution_table(df: pd.DataFrame, ctx: Context) -> ui.Table:
-    """Side-by-side credits; the caption reports unattributed conversions."""
+    """Side-by-side credits; the caption names the base: paying users and those without a touchpoint."""
     out = df.copy()
     out["channel"] = [_name(c, ctx) for c in out["channel"]]
     out[list(MODELS)] = out[list(MODELS)].round(1)
     labels = {"channel": ctx.t("insights.attribution.col.channel")}
     labels |= {m: ctx.t(f"insights.attribution.model.{m}") for m in MODELS}
-    cap = ctx.t("insights.attribution.caption", conversions=fmt.number(df.attrs["conversions"], ctx.lang),
-                unattributed=fmt.number(df.attrs["unattributed"], ctx.lang),
+    a = df.attrs
+    cap = ctx.t("insights.attribution.caption", conversions=fmt.number(a["conversions"], ctx.lang),
+                attributed=fmt.number(a["attributed"], ctx.lang),
+                unattributed=fmt.number(a["unattributed"], ctx.lang),
+                share=fmt.pct(a["unattributed"] / a["conversions"], ctx.lang) if a["conversions"] else fmt.na(ctx.lang),
                 lookback=ctx.settings.insights.attribution_lookback_days)
     return ui.table(out.rename(columns=labels), ctx.lang, caption=cap)
 
 
 def attribution_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
-    """Coverage, the top channel by the data-driven model, and where last touch misleads most."""
+    """The channel the data-driven model credits most against last touch, and where last touch misleads most."""
     a = df.attrs
-    out = [ctx.t("insights.attribution.bullet.coverage", conversions=fmt.number(a["conversions"], ctx.lang),
-                 attributed=fmt.number(a["attributed"], ctx.lang),
-                 unattributed=fmt.number(a["unattributed"], ctx.lang),
-                 share=fmt.pct(a["unattributed"] / a["conversions"], ctx.lang))]
     if a["attributed"] == 0 or df.empty:
-        return out
-    top = df.iloc[0]
-    out.append(ctx.t("insights.attribution.bullet.top", channel=_name(top["channel"], ctx),
-                     share=fmt.pct(top["markov"] / a["attributed"], ctx.lang),
-                     last=fmt.pct(top["last"] / a["attributed"], ctx.lang)))
+        return [ctx.t("insights.attribution.bullet.none", conversions=fmt.number(a["conversions"], ctx.lang))]
+    out = []
     diff = (df["markov"] - df["last"]) / a["attributed"]
     i = diff.abs().idxmax()
-    if abs(diff[i]) >= 0.05:
+    misjudged = abs(diff[i]) >= 0.05
+    top = df.iloc[0]
+    kw = {"channel": _name(top["channel"], ctx), "share": fmt.pct(top["markov"] / a["attributed"], ctx.lang),
+          "last": fmt.pct(top["last"] / a["attributed"], ctx.lang)}
+    if misjudged and i == df.index[0]:  # the same channel: one sentence, not two
+        key = "top_undervalued" if diff[i] > 0 else "top_overvalued"
+        return [ctx.t(f"insights.attribution.bullet.{key}", **kw, diff=fmt.pp(abs(diff[i]), ctx.lang, signed=False))]
+    if misjudged:
         key = "undervalued" if diff[i] > 0 else "overvalued"
         out.append(ctx.t(f"insights.attribution.bullet.{key}", channel=_name(df.at[i, "channel"], ctx),
                          diff=fmt.pp(abs(diff[i]), ctx.lang, signed=False)))
+    out.append(ctx.t("insights.attribution.bullet.top", **kw))
     return out
 
 

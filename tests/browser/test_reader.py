@@ -64,7 +64,7 @@ def _check_facts(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["facts"]["conflicts"] == [] and manifest["facts"]["count"] == len(shown)
     page_of = {"goals": "01_goals.html", "campaigns": "02_campaigns.html", "plan": "05_plan.html",
-               "problems": "04_problems.html", "summary": "index.html"}
+               "problems": "04_problems.html", "summary": "index.html", "insights": "03_insights.html"}
     texts = {p.name: p.text for p in R.read_review(run_dir)}
     for f in shown:  # a recorded fact is what the reader sees on its page
         page = page_of[f.source.split(".")[0]]

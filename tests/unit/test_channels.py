@@ -108,3 +108,18 @@ def test_empty_period_and_no_channel_data() -> None:
     with pytest.raises(NoData):
         channels(from_frames({"kpis": pd.DataFrame({"metric": ["gmv"], "period": ["2026-10"], "target": [1.0]})}),
                  OCT, S)
+
+
+def test_small_bases_give_no_ratio_and_no_grade() -> None:
+    """With min_base 2: a per-user ratio on one user is left out with its reason (shown with its n), and a
+    channel whose graded metric is left out gets no grade (a grade is a verdict)."""
+    df = channels(from_frames(_frames()), OCT, S, min_base=2).set_index("channel")
+    ads, seo = df.loc["ads"], df.loc["seo"]
+    assert ads["conversion_rate"] == pytest.approx(0.5) and ads["retention"] == pytest.approx(0.5)
+    assert ads["cohort"] == 2  # the retention's base is in the table
+    assert ads["cac"] is None and ads["na"]["cac"] == "small_base"  # one new user
+    assert ads["grade"] is None and ads["na"]["grade"] == "small_base"
+    assert seo["conversion_rate"] is None and seo["na"]["conversion_rate"] == "small_base"  # one active user
+    assert seo["cac"] == pytest.approx(5.0) and seo["grade"] == "S"  # conversion is not graded
+    # without a minimum the same channel is graded
+    assert channels(from_frames(_frames()), OCT, S).set_index("channel").loc["ads", "grade"] == "B"

@@ -361,7 +361,9 @@ def test_keyed_analyses_equal_on_store_and_files(tmp_path):
     oct_ = Period.parse("2026-10")
     settings = InsightsSettings()
     for by in (None, "channel", "platform"):
-        pd.testing.assert_frame_equal(funnel(stored, oct_, by=by), funnel(plain, oct_, by=by), obj=str(by))
+        for entry in ("new", "all"):  # the entry population's join runs on the key too
+            pd.testing.assert_frame_equal(funnel(stored, oct_, by=by, entry=entry), funnel(plain, oct_, by=by, entry=entry),
+                                          obj=f"{by} {entry}")
     # user i does the first i % 5 steps: i = 1, 2, 3, 4, 6, 7 visit; 2, 3, 4, 7 register; 3, 4 add; 4 buys
     assert funnel(stored, oct_)["users"].tolist() == [6, 4, 2, 1]
     # groups by entered users, ties by name (3 ios, 3 web), a missing channel last

@@ -51,10 +51,9 @@ def test_channel_bullets_exact_zh() -> None:
     ctx = Context(Settings(lang="zh"), _pack(), Period.parse("2026-10"))
     result, _ = render(ctx, "insights.channels")
     lines = channels_bullets(result, ctx)
-    # traffic by users' channel (events carry none): ads 2 of 4 active users
-    assert lines[0] == "流量来源：ads贡献50.0%的流量，为3个渠道中最高。"
-    # budget: kol 80/135 = 59.3% vs return 0% → mismatch
-    assert "预算错配：<b>kol</b>预算占比59.3%，回报占比仅0.0%，预算占比明显高于回报。" in lines
+    # ranked: the largest budget mismatch first (kol 80/135 = 59.3% of the budget, no return)
+    assert lines[0] == "预算错配：<b>kol</b>预算占比59.3%，回报占比仅0.0%，预算占比明显高于回报。"
+    assert len(lines) <= 5 and not any(line.startswith("流量来源") for line in lines)
 
 
 def test_empty_period_shows_note() -> None:
@@ -63,3 +62,38 @@ def test_empty_period_shows_note() -> None:
         result, objs = render(ctx, key)
         assert result is None
         assert "No data" in objs[-1]._repr_html_() or "no data" in objs[-1]._repr_html_().lower(), key
+
+
+def test_small_bases_show_their_n_and_empty_rows_are_left_out() -> None:
+    """With min_base 30 every base of this pack is small: ratios show their n, no channel is graded, RFM rows
+    without customers are left out, and regions are not all folded away (nothing would be left to compare)."""
+    from opsnb.sections import insights_customers as view
+
+    ctx = Context(Settings(lang="zh"), _pack(), Period.parse("2026-10"))
+    ch = view._channels(ctx)
+    tab = view.channels_table(ch, ctx).formatted()
+    assert tab["付费转化率"].tolist() == ["基数仅2", "基数仅1", "基数仅1"]
+    assert tab["评级"].tolist() == ["不适用"] * 3
+    assert view.channels_bullets(ch, ctx)[-1] == \
+        "3个渠道的部分比率基数不足30人（表中标“基数仅n”）：这些渠道不评级，其比率也不作比较。"
+    rfm = view.rfm_table(view._rfm(ctx), ctx).formatted()
+    assert rfm["客户分层"].tolist() == ["即将沉睡", "流失风险客户"]
+    r = view._regions(ctx)
+    reg = view.regions_table(r, ctx).formatted()
+    assert reg["地区"].tolist() == ["bj", "sh", "未知"] and r.folded == 0
+    assert reg["GMV环比"].tolist() == ["基数仅1", "不适用", "不适用"]  # bj: one buyer in September
+    ctx1 = Context(Settings(lang="zh", min_base=1), _pack(), Period.parse("2026-10"))
+    assert view.regions_table(view._regions(ctx1), ctx1).formatted()["GMV环比"].tolist()[0] == "+400.0%"
+
+
+def test_a_c_grade_advises_cutting_only_under_the_roi_threshold() -> None:
+    from opsnb.sections import insights_customers as view
+
+    s = Settings(lang="zh", min_base=1)
+    ctx = Context(s, _pack(), Period.parse("2026-10"))
+    lines = view.channels_bullets(view._channels(ctx), ctx)
+    assert "低效渠道（C级）：<b>kol</b>（ROI 1:0.0，获客成本¥80.00），ROI低于1:1.0，建议压缩预算或优化投放。" in lines
+    s.problems.roi_threshold = 0.0
+    ctx = Context(s, _pack(), Period.parse("2026-10"))
+    lines = view.channels_bullets(view._channels(ctx), ctx)
+    assert any(line.startswith("相对较弱（C级）：<b>kol</b>（ROI 1:0.0") for line in lines)

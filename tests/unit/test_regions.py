@@ -65,3 +65,34 @@ def test_empty_and_missing() -> None:
     users = _frames()["users"].drop(columns="region")
     with pytest.raises(NoData, match="region"):
         regions(from_frames({"users": users}), OCT)
+
+
+def _many_regions() -> dict[str, pd.DataFrame]:
+    """bj and sh: 3 buyers both months; gz and sz: one buyer each (gz only in September); xa: a registered user
+    and nothing else."""
+    ids = [f"b{i}" for i in range(3)] + [f"s{i}" for i in range(3)] + ["g0", "z0", "x0"]
+    region = ["bj"] * 3 + ["sh"] * 3 + ["gz", "sz", "xa"]
+    users = pd.DataFrame({"user_id": ids, "signup_at": "2026-01-01", "region": region})
+    rows = [(u, "2026-09-10", 10.0) for u in ids[:6] + ["g0"]]
+    rows += [(u, "2026-10-10", 20.0) for u in ids[:3] + ["z0"]] + [(u, "2026-10-10", 15.0) for u in ids[3:6]]
+    orders = pd.DataFrame({"order_id": [str(i) for i in range(len(rows))], "user_id": [r[0] for r in rows],
+                           "ts": [r[1] for r in rows], "amount": [r[2] for r in rows]})
+    return {"users": users, "orders": orders}
+
+
+def test_small_regions_fold_into_other_and_growth_needs_a_base() -> None:
+    r = regions(from_frames(_many_regions()), OCT, min_base=3)
+    df = r.table.set_index("region")
+    # xa has nothing in either month: left out; gz (September only) and sz (one buyer) fold into (other)
+    assert list(df.index) == ["bj", "sh", "(other)"] and r.folded == 2
+    assert df.loc["bj", "gmv_growth"] == pytest.approx(1.0)  # 30 → 60 on 3 buyers
+    assert df.loc["sh", "gmv"] == 45.0 and df.loc["sh", "gmv_growth"] == pytest.approx(0.5)
+    other = df.loc["(other)"]
+    assert (other["gmv"], other["gmv_prev"], other["buyers"], other["buyers_prev"]) == (20.0, 10.0, 1, 1)
+    assert other["gmv_growth"] is None and other["na"]["gmv_growth"] == "small_base"
+    # concentration over every region before folding: bj 60, sh 45, sz 20 of 125
+    assert r.regions == 3 and r.top_region == "bj" and r.hhi == pytest.approx((60 ** 2 + 45 ** 2 + 20 ** 2) / 125 ** 2)
+    assert abs(float(r.table["share"].sum()) - 1.0) < 1e-12  # shares of the folded table still add to 100 %
+    # without a minimum: no folding, every growth on a non-zero base (gz: -100 % on one buyer)
+    plain = regions(from_frames(_many_regions()), OCT).table.set_index("region")
+    assert list(plain.index) == ["bj", "sh", "sz", "gz"] and plain.loc["gz", "gmv_growth"] == pytest.approx(-1.0)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opsnb.errors import NoData
-from opsnb.metrics.retention import day_n_retention, retention, retention_average
+from opsnb.metrics.retention import day_n_retention, matured_cohort, retention, retention_average
 from opsnb.pack import from_frames
 from opsnb.periods import Period
 
@@ -94,6 +94,16 @@ def test_incomplete_cells_are_missing_not_zero() -> None:
     assert pd.isna(wide.loc["average", 1])
 
 
+def test_cells_after_the_as_of_day_are_not_read() -> None:
+    """A review of February with data into April: no March column, and February's cells are all complete."""
+    ev = pd.DataFrame({"user_id": ["a", "a", "a", "b"], "ts": ["2026-01-10", "2026-02-10", "2026-03-10", "2026-04-02"],
+                       "event": "visit"})
+    df = retention(from_frames({"events": ev}), Period.parse("2026-02"), interval="month", cohorts=2)
+    assert sorted(set(df["cohort_label"])) == ["2026-01", "2026-02"] and int(df["period"].max()) == 1
+    assert df["complete"].all()
+    assert _cells(df)[("2026-01", 1)] == (1, 1.0, True)  # a's March visit is not read
+
+
 def test_daily_interval_uses_local_days() -> None:
     ev = pd.DataFrame({"user_id": ["a", "a"], "ts": ["2026-01-31T15:59:00Z", "2026-01-31T16:00:00Z"], "event": "visit"})
     p = from_frames({"events": ev}, tz="Asia/Shanghai")
@@ -108,28 +118,74 @@ def test_no_cohort_users_raises() -> None:
         retention(p, MAR, cohorts=2, interval="month")
 
 
-def test_day_n_new_vs_returning(pack) -> None:
-    df = day_n_retention(pack, Period.parse("2026-02"), days=(1, 7, 26))
-    got = {(r.group, r.day_n): (r.users, r.eligible, r.retained, None if pd.isna(r.rate) else r.rate)
-           for r in df.itertuples()}
-    # Feb users: a (returning, first day 02-03), c (new, 02-15), d (new, 02-01 local). Last day 03-31.
-    # Day 26: a → 03-01 (active), c → 03-13, d → 02-27 (inactive)
-    assert got[("returning", 26)] == (1, 1, 1, 1.0)
-    assert got[("new", 26)] == (2, 2, 0, 0.0)
-    assert got[("all", 1)] == (3, 3, 0, 0.0)
+def test_day_n_on_one_matured_base() -> None:
+    """D1, D7 and D30 of one row are measured on the same users: February's, matured by 31 March.
+
+    n3 comes back only on day 30: exact-day retention would read D1 0 %, D7 0 %, D30 100 % (a curve that
+    rises); "on day N or later" counts n3 retained on every day, so the curve cannot rise with N.
+    """
+    rows = [
+        ("n1", "2026-02-01"), ("n1", "2026-02-02"), ("n1", "2026-03-03"),  # days 1 and 30
+        ("n2", "2026-02-10"), ("n2", "2026-02-17"),                          # day 7 only
+        ("n3", "2026-02-20"), ("n3", "2026-03-22"),                          # day 30 only
+        ("n4", "2026-02-28"),                                                # never back
+        ("r1", "2026-01-05"), ("r1", "2026-02-03"), ("r1", "2026-04-10"),   # back only after the as-of day
+        ("late", "2026-03-05"), ("late", "2026-03-31"),                      # March's user: not in the base
+    ]
+    ev = pd.DataFrame(rows, columns=["user_id", "ts"]).assign(event="visit")
+    res = day_n_retention(from_frames({"events": ev}), MAR, days=(1, 7, 30))
+    assert (res.cohort, res.as_of) == (Period.parse("2026-02"), datetime(2026, 3, 31).date())
+    got = {(r.group, r.day_n): (r.users, r.retained) for r in res.table.itertuples()}
+    assert got == {("new", 1): (4, 3), ("new", 7): (4, 3), ("new", 30): (4, 2),
+                   ("returning", 1): (1, 0), ("returning", 7): (1, 0), ("returning", 30): (1, 0),
+                   ("all", 1): (5, 3), ("all", 7): (5, 3), ("all", 30): (5, 2)}
+    new = res.table[res.table["group"] == "new"]["rate"].tolist()
+    assert new == [0.75, 0.75, 0.5]
 
 
-def test_day_n_eligibility_and_missing() -> None:
-    ev = pd.DataFrame({"user_id": ["a", "a", "b"], "ts": ["2026-02-20", "2026-02-21", "2026-02-27"], "event": "visit"})
-    df = day_n_retention(from_frames({"events": ev}), Period.parse("2026-02"), days=(1, 7))
-    got = {(r.group, r.day_n): (r.eligible, r.retained, None if pd.isna(r.rate) else r.rate, r.reason)
-           for r in df.itertuples()}
-    # last day 02-27: a's day 7 (02-27) is in the data, b's day 1 (02-28) is not
-    assert got[("new", 1)] == (1, 1, 1.0, "")
-    assert got[("new", 7)] == (1, 0, 0.0, "")
-    assert got[("returning", 1)] == (0, 0, None, "no users")
-    with pytest.raises(NoData):
-        day_n_retention(from_frames({"events": ev}), Period.parse("2026-01"))
+def test_matured_cohort_is_the_month_before_clipped_to_the_last_matured_day() -> None:
+    d = datetime(2026, 10, 31).date()
+    assert matured_cohort(d, 30) == Period.parse("2026-09")
+    feb = matured_cohort(datetime(2026, 2, 28).date(), 30)  # January's last users reach day 30 only on 2 March
+    assert (feb.start, feb.last_day) == (datetime(2026, 1, 1).date(), datetime(2026, 1, 29).date())
+    assert matured_cohort(datetime(2026, 3, 31).date(), 90) == Period.parse("2025-12")
+
+
+def test_day_n_groups_without_users_and_no_matured_cohort() -> None:
+    ev = pd.DataFrame({"user_id": ["a", "a", "b", "x"], "ts": ["2026-01-20", "2026-02-21", "2026-02-27", "2026-03-30"],
+                       "event": "visit"})
+    res = day_n_retention(from_frames({"events": ev}), MAR, days=(1, 7))  # base: February (matured by 24 March)
+    got = {(r.group, r.day_n): (r.users, r.retained, None if pd.isna(r.rate) else r.rate, r.reason)
+           for r in res.table.itertuples()}
+    assert got[("new", 1)] == (1, 0, 0.0, "")  # b, never back
+    assert got[("returning", 7)] == (1, 0, 0.0, "")  # a: first February day 02-21, nothing after
+    march = ev.assign(ts=["2026-03-20", "2026-03-21", "2026-03-27", "2026-03-30"])
+    with pytest.raises(NoData, match="nobody first active"):
+        day_n_retention(from_frames({"events": march}), MAR)
+    old = pd.DataFrame({"user_id": ["a", "a", "a"], "ts": ["2025-12-05", "2026-01-10", "2026-02-20"], "event": "visit"})
+    res = day_n_retention(from_frames({"events": old}), Period.parse("2026-02"), days=(1,))
+    assert res.table.set_index("group").loc["new", "reason"] == "no users"
+    assert res.table.set_index("group").loc["returning", "retained"] == 1  # back on 02-20
+
+
+_dn_event = st.tuples(st.sampled_from(["u1", "u2", "u3", "u4", "u5", "u6"]), st.integers(0, 150))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_dn_event, min_size=1, max_size=30), days=st.sets(st.integers(1, 40), min_size=1, max_size=4))
+def test_day_n_curve_never_rises_on_its_fixed_base(rows, days) -> None:
+    base = datetime(2026, 1, 1)
+    ev = pd.DataFrame({"user_id": [r[0] for r in rows], "ts": [(base + timedelta(days=r[1])).isoformat() for r in rows],
+                       "event": "visit"})
+    try:
+        res = day_n_retention(from_frames({"events": ev}), Period.parse("2026-05"), days=sorted(days))
+    except NoData:
+        return
+    for _, g in res.table.groupby("group"):
+        g = g.sort_values("day_n")
+        assert g["users"].nunique() == 1  # one base for every N
+        r = g["retained"].tolist()
+        assert all(a >= b for a, b in zip(r, r[1:], strict=False))
 
 
 _event = st.tuples(st.sampled_from(["u1", "u2", "u3", "u4", "u5"]), st.integers(0, 120), st.sampled_from(["visit", "buy"]))

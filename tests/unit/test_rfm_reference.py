@@ -244,7 +244,7 @@ def test_section_uses_the_settings(lang: str) -> None:
     """The insights RFM subsection passes scoring, map and date through; labels come from the rules (zh/en)."""
     from opsnb.nb import Context
     from opsnb.params import Settings
-    from opsnb.sections.insights_customers import _rfm, rfm_bullets
+    from opsnb.sections.insights_customers import _rfm, rfm_table
 
     settings = Settings(lang=lang, insights={"rfm_scoring": "quantile_breaks", "rfm_segment_map": "r_rfm",
                                              "rfm_analysis_date": "2026-10-20"})
@@ -258,6 +258,6 @@ def test_section_uses_the_settings(lang: str) -> None:
     labels = dict(zip(df["segment"], df["label"], strict=True))
     assert labels["Champions"] == ("重要价值客户" if lang == "zh" else "Champions")
     assert labels["Others"] == ("其他" if lang == "zh" else "Others")
-    first = rfm_bullets(df, ctx)[0]
-    assert ("2026年10月20日" if lang == "zh" else "20 Oct 2026") in first and "10" in first
+    cap = rfm_table(df, ctx).caption or ""  # the base (customers and analysis date) is the table's caption
+    assert ("2026年10月20日" if lang == "zh" else "20 Oct 2026") in cap and "10" in cap
 
