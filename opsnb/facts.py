@@ -85,6 +85,50 @@ def _plain(v: Any) -> Any:
     return v
 
 
+#: A cell is named by the columns that tell its row apart: at most this many leading columns.
+ROW_KEYS = 3
+
+
+def _row_names(shown: Any, index: bool) -> tuple[list[str], int] | None:
+    """Each row's name in a shown table, and how many leading columns make it (0: the index); None when no
+    combination of up to :data:`ROW_KEYS` leading columns tells the rows apart."""
+    if index:
+        names = [str(i) for i in shown.index]
+        return (names, 0) if len(set(names)) == len(names) else None
+    for k in range(1, min(ROW_KEYS, shown.shape[1] - 1) + 1):
+        names = [" / ".join(str(shown.iat[i, j]) for j in range(k)) for i in range(len(shown))]
+        if len(set(names)) == len(names):
+            return names, k
+    return None
+
+
+def cells(tables: Any, *, source: str, period: str) -> list[Fact]:
+    """Every cell of the shown tables as a fact: ``cell.<column label>|<row name>@<period>``, its text as shown.
+
+    So one label for one subject never shows two values on any page (:func:`conflicts`), in a table as in a
+    sentence. ``tables``: a table (``opsnb.render.ui.Table``: ``data``, ``formatted()``, ``shown_formats()``,
+    ``index``) or an object with ``parts``. A row is named by its first columns (as few as tell the rows apart).
+    """
+    out: list[Fact] = []
+    for tab in getattr(tables, "parts", None) or [tables]:
+        if not hasattr(tab, "formatted"):
+            continue
+        shown = tab.formatted()
+        raw, formats = tab.data, tab.shown_formats()
+        named = _row_names(shown, bool(tab.index))
+        if named is None or len(shown) == 0:
+            continue
+        names, k = named
+        for j in range(k, shown.shape[1]):
+            label = str(shown.columns[j])
+            unit = formats.get(shown.columns[j], "text")
+            for i, name in enumerate(names):
+                text = str(shown.iat[i, j])
+                out.append(Fact(f"cell.{label}|{name}@{period}", f"{source}: {label}", _number(raw.iat[i, j]),
+                                unit, period, source, text))
+    return out
+
+
 def save(facts: list[Fact], path: Path) -> None:
     """Write ``facts`` as JSON (atomically: a reader never sees half a file)."""
     tmp = path.with_suffix(".tmp")

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from opsnb import facts as _facts
 from opsnb.context import Context
 from opsnb.errors import NoData
 from opsnb.params import Settings
@@ -118,6 +119,7 @@ def render(ctx: Context, key: str) -> tuple[Any, list[Any]]:
         tab = sub.table(result, ctx)
         if tab is not None:
             objs.append(tab)
+            ctx.record(_facts.cells(tab, source=key, period=ctx.period.label))
     if sub.bullets is not None:
         objs.append(ui.bullets(sub.bullets(result, ctx)))
     if sub.facts is not None:

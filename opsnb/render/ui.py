@@ -278,9 +278,22 @@ def table(df: pd.DataFrame, lang: str, *, formats: Mapping[str, str] | None = No
     return Table(df, lang, dict(formats or {}), currency, index, caption)
 
 
-def tables(*parts: Table) -> Html:
+@dataclass(frozen=True)
+class Tables:
+    """Several tables shown as one block; ``parts`` keeps each (its cells are recorded as facts)."""
+
+    parts: tuple[Table, ...]
+
+    def _repr_html_(self) -> str:
+        return "".join(p._repr_html_() for p in self.parts)
+
+    def __repr__(self) -> str:
+        return "\n\n".join(repr(p) for p in self.parts)
+
+
+def tables(*parts: Table) -> Tables:
     """Several tables shown as one block (a wide table split so that each part fits the page)."""
-    return Html("".join(p._repr_html_() for p in parts), "\n\n".join(repr(p) for p in parts))
+    return Tables(tuple(parts))
 
 
 _FIXED: weakref.WeakSet[Any] = weakref.WeakSet()

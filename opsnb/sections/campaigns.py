@@ -133,7 +133,7 @@ def results_tables(res: pd.DataFrame, lang: str, currency: str | None = None) ->
                             caption=t("campaigns.results.targets_caption", lang))]
 
 
-def results_table(res: pd.DataFrame, lang: str, currency: str | None = None) -> ui.Table | ui.Html:
+def results_table(res: pd.DataFrame, lang: str, currency: str | None = None) -> ui.Table | ui.Tables:
     """:func:`results_tables` as one block."""
     parts = results_tables(res, lang, currency)
     return parts[0] if len(parts) == 1 else ui.tables(*parts)

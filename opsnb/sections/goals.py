@@ -482,12 +482,12 @@ def ytd_table(ytd: pd.DataFrame, lang: str, currency: str = "¥") -> ui.Table | 
         t("goals.col.kpi", lang): _label(r, lang),
         t("goals.col.ytd_actual", lang): _val(r["actual"], r["unit"], lang, currency, r["reason"]),
         t("goals.col.annual_target", lang): _val(r["annual_target"], r["unit"], lang, currency),
-        t("goals.col.source", lang): _source(r["target_source"], lang),
+        t("goals.col.annual_source", lang): _source(r["target_source"], lang),
         t("goals.col.progress", lang): _pct(r["progress"], lang),
         t("goals.col.expected", lang): _pct(r["expected_share"], lang),
         t("goals.col.projection", lang): _val(r["projection"], r["unit"], lang, currency),
         t("goals.col.projected_attainment", lang): _pct(r["projected_attainment"], lang),
-        t("goals.col.status", lang): _status(r["status"], lang),
+        t("goals.col.annual_status", lang): _status(r["status"], lang),
     } for _, r in d.iterrows()]
     return ui.table(pd.DataFrame(rows), lang, currency=currency)
 

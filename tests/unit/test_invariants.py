@@ -110,3 +110,37 @@ def test_scope_of_a_review_ends_at_the_data_when_earlier():
     s = inv.scope_of(Settings(min_base=12), Period.parse("2011-12"), date(2011, 12, 9))
     assert (s.as_of, s.min_base) == (date(2011, 12, 9), 12)
     assert inv.scope_of(Settings(), OCT, date(2026, 11, 30)).as_of == date(2026, 10, 31)
+
+
+def test_table_cells_are_facts_and_one_label_shows_one_value():
+    """The issue's own case: "活动归因新增用户" 144 in the results table, 412 in the uplift table."""
+    import pandas as pd
+
+    from opsnb import facts
+    from opsnb.render import ui
+
+    results = ui.table(pd.DataFrame({"活动": ["会员专享日"], "活动归因新增用户": [144]}), "zh",
+                       formats={"活动归因新增用户": "int"})
+    uplift = ui.table(pd.DataFrame({"活动": ["会员专享日"], "活动归因新增用户": [412]}), "zh",
+                      formats={"活动归因新增用户": "int"})
+    shown = facts.cells(results, source="campaigns.results", period="2026-10")
+    assert [(f.key, f.value, f.text) for f in shown] == [("cell.活动归因新增用户|会员专享日@2026-10", 144.0, "144")]
+    clash = facts.cells(ui.tables(results, uplift), source="campaigns.uplift", period="2026-10")
+    assert facts.describe(facts.conflicts(clash)) == [
+        "cell.活动归因新增用户|会员专享日@2026-10: 144 (campaigns.uplift) ≠ 412 (campaigns.uplift)"]
+    renamed = ui.table(pd.DataFrame({"活动": ["会员专享日"], "全站新增用户（活动期间）": [412]}), "zh")
+    assert facts.conflicts(shown + facts.cells(renamed, source="campaigns.uplift", period="2026-10")) == {}
+
+
+def test_rows_are_named_by_as_few_leading_columns_as_tell_them_apart():
+    import pandas as pd
+
+    from opsnb import facts
+    from opsnb.render import ui
+
+    anomalies = ui.table(pd.DataFrame({"指标": ["日活", "日活", "GMV"], "日期": ["10-20", "10-21", "10-20"],
+                                       "实际": ["826", "1,100", "¥3.1万"]}), "zh")
+    keys = [f.key for f in facts.cells(anomalies, source="problems.anomalies", period="2026-10")]
+    assert keys == ["cell.实际|日活 / 10-20@2026-10", "cell.实际|日活 / 10-21@2026-10", "cell.实际|GMV / 10-20@2026-10"]
+    same = ui.table(pd.DataFrame({"a": ["x", "x"], "b": ["1", "1"]}), "zh")
+    assert facts.cells(same, source="s", period="p") == []  # rows no column tells apart: not recorded
