@@ -408,7 +408,7 @@ def attainment(folder: str | Path, period: Period, kpis: Sequence[Any]) -> pd.Da
         def change(old: float | None, new: float | None = actual, unit: str = k.unit) -> float | None:
             if new is None or old is None:
                 return None
-            if unit == "ratio":
+            if unit in ("ratio", "roi"):  # points for ratios, the difference of x for ROI (1:x)
                 return new - old
             return (new - old) / abs(old) if old != 0 else None
 
