@@ -499,7 +499,7 @@ def _ours_funnel(pack: Any, period: Any, settings: Any) -> Any:
     from opsnb.metrics.funnel import funnel
 
     s = settings.insights
-    return funnel(pack, period, steps=s.funnel_steps, window_days=s.funnel_window_days)
+    return funnel(pack, period, steps=s.funnel_steps, window_days=s.funnel_window_days, entry=s.funnel_entry)
 
 
 def _ours_rfm(pack: Any, period: Any, settings: Any) -> Any:
@@ -535,7 +535,8 @@ def _peer(name: str) -> Callable[[Path, Any, Any], Any]:
         if name == "retention":
             return peers.retention(folder, period, cohorts=ins.retention_cohorts)
         if name == "funnel":
-            return peers.funnel(folder, period, steps=ins.funnel_steps, window_days=ins.funnel_window_days)
+            return peers.funnel(folder, period, steps=ins.funnel_steps, window_days=ins.funnel_window_days,
+                                entry=ins.funnel_entry)
         if name == "rfm":
             return peers.rfm_segments(folder, period, ins.rfm_segments)
         if name == "attribution":

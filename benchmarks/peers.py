@@ -118,15 +118,23 @@ def retention(folder: str | Path, period: Period, *, cohorts: int = 12) -> pd.Da
 
 def funnel(folder: str | Path, period: Period, *,
            steps: Sequence[str] = ("visit", "register", "add_to_cart", "purchase"),
-           window_days: int = 14) -> pd.DataFrame:
-    """Peer of ``opsnb.metrics.funnel.funnel`` (no breakdown): ``step, event, users, overall, step_rate``."""
+           window_days: int = 14, entry: str = "new") -> pd.DataFrame:
+    """Peer of ``opsnb.metrics.funnel.funnel`` (no breakdown): ``step, event, users, overall, step_rate``.
+
+    ``entry="new"``: users who had done a later step before their entry are left out; nothing after the
+    as-of day (the period's end, or the day after the data's last day) is read.
+    """
     steps = list(steps)
-    horizon = period.end + timedelta(days=window_days + 1)
-    ev = read(folder, "events", ["user_id", "ts", "event"], since=period.start, until=horizon)
+    ref_end = min(period.end, last_day(folder) + timedelta(days=1))
+    ev = read(folder, "events", ["user_id", "ts", "event"], until=ref_end)
     ev = ev[ev["event"].isin(steps)]
     window = pd.Timedelta(days=window_days)
-    first = _between(ev[ev["event"] == steps[0]], "ts", period.start, period.end)
+    first = _between(ev[ev["event"] == steps[0]], "ts", period.start, ref_end)
     cur = first.groupby("user_id", sort=False)["ts"].min().rename("t1").reset_index()
+    if entry == "new":
+        t0 = ev[ev["event"].isin(steps[1:])].groupby("user_id", sort=False)["ts"].min().rename("t0").reset_index()
+        cur = cur.merge(t0, on="user_id", how="left")
+        cur = cur[cur["t0"].isna() | (cur["t0"] >= cur["t1"])].drop(columns="t0")
     cur["t"] = cur["t1"]
     counts = [len(cur)]
     for k in range(1, len(steps)):
