@@ -135,8 +135,9 @@ def write_nav(folder: Path, block: str, pages: list[str] | None = None) -> int:
 def refresh(root: Path, *, unit: str, period: str, log: Callable[[str], None] | None = None) -> Path:
     """After ``unit`` published ``period``: its links and its neighbours', then the archive page. Returns the page.
 
-    Every page of the reviews of ``period`` (each language) gets its links; the index pages of the previous and
-    next period and, for the group, of the units' reviews of the period get theirs updated. Serialised by a
+    Every page of the unit's reviews of ``period`` (each language: the one just published and the others, which
+    now link to it) gets its links; the index pages of the previous and next period and, for the group, of the
+    units' reviews of the period get theirs updated. Serialised by a
     lock on ``outputs/``, so two publishes never interleave their rewrites.
     """
     outputs = outputs_dir(root)
@@ -145,6 +146,8 @@ def refresh(root: Path, *, unit: str, period: str, log: Callable[[str], None] | 
         span = Period.parse(period)
         near = {span.previous().label, span.next().label}
         for r in everything:
+            # every page of the period's reviews (each language links the others); the index page of the
+            # neighbouring periods and, after a group publish, of the units' reviews of that period
             own = r.unit == unit and r.period == period
             if own or (r.unit == unit and r.period in near) or (unit == GROUP and r.period == period):
                 write_nav(r.run.path, nav_html(nav_links(r, everything)), None if own else [rf.INDEX])

@@ -107,3 +107,13 @@ def test_period_202401_rejected_by_name():
 def test_unknown_kpi_names_known_ones():
     with pytest.raises(ParamsError, match="gmv"):
         Settings().kpi("nope")
+
+
+def test_default_yaml_is_exactly_what_the_script_writes():
+    """No drift: edit the model (opsnb/params/), then run scripts/build_default_params.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_default_params", ROOT / "scripts" / "build_default_params.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert (ROOT / "params" / "default.yaml").read_text(encoding="utf-8") == mod.text()
