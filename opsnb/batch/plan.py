@@ -135,7 +135,7 @@ def make_plan(spec: Any, *, root: Path, nb_dir: Path, log: Any, t_start: float, 
     started = now.strftime("%Y-%m-%d %H:%M UTC")
     header = [(t("common.unit", lang_), settings.unit), (t("common.period", lang_), per.label),
               (t("common.generated_at", lang_), started),
-              (t("common.data_as_of", lang_), str(the_pack.day_range()[1]))]
+              (t("common.data_as_of", lang_), per.clip(the_pack.day_range()[1]).last_day.isoformat())]
     # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).
     env = dict(os.environ, OPSNB_HOME=str(root), OPSNB_BATCH="1")
     full = [s for s in SECTIONS if s in settings.batch.sections or s in (sections or [])]

@@ -238,7 +238,10 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
         (ctx.t("summary.info.engine"), f"{getattr(ctx.pack.engine, 'label', ctx.pack.engine.name)} "
                                        f"{ctx.pack.engine.version}"),
         (ctx.t("summary.info.fingerprint"), ctx.pack.fingerprint),
-        (ctx.t("common.data_as_of"), str(ctx.data_last_day)), (ctx.t("summary.info.timezone"), ctx.settings.timezone),
+        # the review's as-of day (the period's last day, or the data's when earlier), and what the pack holds
+        (ctx.t("common.data_as_of"), ctx.effective_period.last_day.isoformat()),
+        (ctx.t("summary.info.data_range"), f"{ctx.data_first_day} … {ctx.data_last_day}"),
+        (ctx.t("summary.info.timezone"), ctx.settings.timezone),
         (ctx.t("summary.info.lang"), ctx.lang), ("opsnb", version("opsnb")), ("pandas", version("pandas")),
         ("ibis", version("ibis-framework")),  # the engine's version is the engine row's
     ]
