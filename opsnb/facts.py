@@ -35,7 +35,9 @@ class Fact:
     ratio, hours, score, days); ``period`` the span label; ``source`` the subsection that showed
     it; ``text`` the formatted text readers see. ``meta`` says what the figure rests on, for the
     semantic rules of :mod:`opsnb.invariants` (its base, the curve or whole it belongs to, the two
-    values a change is computed from, the day a count starts from …).
+    values a change is computed from, the day a count starts from …). ``meta["printed"]`` is False for
+    a figure a page draws (a bar, a line) or rests on without printing it (a quarter's target to date):
+    recorded so the rules can check the printed figures against it, with no text of its own to find.
     """
 
     key: str

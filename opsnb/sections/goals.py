@@ -764,9 +764,11 @@ def _where(ctx: Context, r: Any) -> str:
     return facts.span(Period.parse(r["period"]), as_of if as_of is not None else ctx.data_last_day)
 
 
-def _fact(ctx: Context, r: Any, measure: str, value: Any, unit: str, text: str, label: str, source: str) -> Fact:
+def _fact(ctx: Context, r: Any, measure: str, value: Any, unit: str, text: str, label: str, source: str,
+          **meta: Any) -> Fact:
     return facts.make(facts.key(f"kpi.{r['key']}", measure, _where(ctx, {**dict(r), "period": label})), value, unit,
-                      text, period=label, source=source, definition=f"{r.get('label_en') or r['key']}: {measure}")
+                      text, period=label, source=source, definition=f"{r.get('label_en') or r['key']}: {measure}",
+                      **meta)
 
 
 def _change_fact(ctx: Context, r: Any, which: str, source: str) -> list[Fact]:
@@ -832,8 +834,8 @@ def _sentence_facts(att: pd.DataFrame, ctx: Context) -> list[Fact]:
 
 
 def trends_facts(trends: dict[str, pd.DataFrame], ctx: Context) -> list[Fact]:
-    """Each whole month's actual, target and attainment of the review's year, as the trend panels show them (a
-    quarter's attainment is judged against its months': :mod:`opsnb.invariants`)."""
+    """Each whole month's actual, target and attainment of the review's year, as the trend panels draw them (a
+    quarter's attainment is judged against its months': :mod:`opsnb.invariants`); drawn, not printed."""
     lang, cur, out = ctx.lang, ctx.settings.currency, []
     kpis = {k.key: k for k in ctx.settings.goals.kpis}
     year = ctx.period.year()
@@ -845,13 +847,13 @@ def trends_facts(trends: dict[str, pd.DataFrame], ctx: Context) -> list[Fact]:
                 continue  # the review's own month is the KPI table's (its target pro-rated when under way)
             r = {"key": key, "label_en": kpi.label.en, "period": month.label, "as_of": month.last_day}
             out.append(_fact(ctx, r, "actual", row["actual"], kpi.unit, _val(row["actual"], kpi.unit, lang, cur),
-                             month.label, "goals.trends"))
+                             month.label, "goals.trends", printed=False))
             if _missing(row["target"]):
                 continue
             att, _ = km.attainment_ratio(row["actual"], row["target"], kpi.direction)
             out.append(_fact(ctx, r, "target", row["target"], kpi.unit, _val(row["target"], kpi.unit, lang, cur),
-                             month.label, "goals.trends"))
-            out.append(_fact(ctx, r, "attainment", att, "ratio", _pct(att, lang), month.label, "goals.trends"))
+                             month.label, "goals.trends", printed=False))
+            out.append(_fact(ctx, r, "attainment", att, "ratio", _pct(att, lang), month.label, "goals.trends", printed=False))
     return out
 
 
@@ -865,7 +867,7 @@ def quarters_facts(q: pd.DataFrame, ctx: Context) -> list[Fact]:
         out.append(_fact(ctx, r, "attainment", r["attainment"], "ratio", _pct(r["attainment"], lang), r["period"],
                          "goals.quarters"))
         out.append(_fact(ctx, r, "target", r["target"], r["unit"], _val(r["target"], r["unit"], lang, cur), r["period"],
-                         "goals.quarters"))
+                         "goals.quarters", printed=False))  # what the attainment rests on (the footnote's rule)
     d = q[q["attainment"].map(lambda v: not _missing(v))]
     for k in dict.fromkeys(d["key"]):
         sub = d[d["key"] == k]

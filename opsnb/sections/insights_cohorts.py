@@ -307,12 +307,17 @@ def _day_n_verdicts(view: DayNView, ctx: Context) -> list[Fact]:
         pairs.append(("vs_returning", ret, "higher", "lower"))
     for name, other, hi, lo in pairs:
         assert other is not None
-        gap = fmt.shown_ratio_change(new.value, other.value)
-        verdict = (hi if (new.value or 0) > (other.value or 0) else lo) if new.differs_from(other) else "same"
-        out.append(facts.change(facts.key("retention.new", f"d{n}_{name}", where), gap, fmt.pp(gap, ctx.lang),
-                                now=new.value, before=other.value, kind="pp", unit="ratio", period=ctx.period.label,
-                                source="insights.new_vs_returning", base=min(new.base, other.base), verdict=verdict,
-                                definition=f"new users' D{n} retention against {name.removeprefix('vs_')}"))
+        key = facts.key("retention.new", f"d{n}_{name}", where)
+        definition = f"new users' D{n} retention against {name.removeprefix('vs_')}"
+        kw = {"period": ctx.period.label, "source": "insights.new_vs_returning", "base": min(new.base, other.base)}
+        if not new.differs_from(other):  # "no significant difference": the sentence gives the two rates, no gap
+            out.append(facts.make(key, other.value, "ratio", fmt.pct(other.value, ctx.lang), verdict="same",
+                                  definition=definition, **kw))
+            continue
+        gap = fmt.shown_ratio_change(new.value, other.value)  # the sentence gives it unsigned ("低29.6个百分点")
+        out.append(facts.change(key, gap, fmt.pp(abs(gap), ctx.lang, signed=False), now=new.value, before=other.value,
+                                kind="pp", unit="ratio", verdict=hi if (new.value or 0) > (other.value or 0) else lo,
+                                definition=definition, **kw))
     return out
 
 

@@ -362,8 +362,10 @@ def channels_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
     out: list[Fact] = []
     for col, what in (("traffic_share", "traffic"), ("budget_share", "budget"), ("return_share", "return")):
         rows = [(c, v, fmt.pct(v, lang)) for c, v in zip(df["channel"], df[col], strict=True) if not fmt.is_missing(v)]
+        # the traffic shares are printed in the table, the budget and return shares drawn in the chart
         out += facts.shares(f"channels.{what}_share", f"channels.{what}", rows, where=where, period=period,
-                            source="insights.channels", definition=f"the channel's share of all channels' {what}")
+                            source="insights.channels", definition=f"the channel's share of all channels' {what}",
+                            printed=None if what == "traffic" else False)
     weights = [k for k, w in ctx.settings.insights.channel_grade_weights.items() if w > 0 and k in USER_BASES]
     for r in df[df["grade"].notna()].to_dict("records"):
         bases = [int(r[USER_BASES[k]]) for k in weights if not fmt.is_missing(r[USER_BASES[k]])]

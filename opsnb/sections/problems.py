@@ -421,7 +421,7 @@ def problem_facts(df: pd.DataFrame, ctx: Context, source: str) -> list[Fact]:
         out += _evidence_facts(r["detector"], ev, ctx, source, r["severity"])
         for also in ev.get("also_rows", []):
             out += _evidence_facts(also["detector"], also["evidence"], ctx, source, r["severity"])
-        out += [_point_fact(p, ctx, source, incident=r["key"]) for p in ev.get("echoes") or []]
+        out += [_echo_fact(p, ctx, source, r["key"]) for p in ev.get("echoes") or []]
     return out
 
 
@@ -489,10 +489,9 @@ def _as_of(ctx: Context) -> date:
     return ctx.effective_period.last_day
 
 
-def _point_fact(p: dict[str, Any], ctx: Context, source: str, *, verdict: str | None = None,
-                incident: Any = None) -> Fact:
+def _point_fact(p: dict[str, Any], ctx: Context, source: str, *, verdict: str | None = None) -> Fact:
     """One anomalous point (or run of points) as the finding shows it: its value against the usual one, the days
-    it reads (nothing after the as-of day), its verdict and base; an incident's echo names the incident."""
+    it reads (nothing after the as-of day), its verdict and base."""
     spec = an.SERIES[p["series"]]
     first, last = spec.days_read(pd.Timestamp(p["date"]))
     kind = "pp" if p["unit"] == "ratio" else "relative"
@@ -501,8 +500,18 @@ def _point_fact(p: dict[str, Any], ctx: Context, source: str, *, verdict: str | 
     return facts.change(facts.key(f"anomaly.{p['series']}", "vs_usual", f"{first.isoformat()}..{last.isoformat()}"),
                         chg, _diff(v, e, p["unit"], ctx.lang, ctx.settings.currency), now=v, before=e, kind=kind,
                         unit=p["unit"], period=ctx.period.label, source=source, base=p.get("base"),
-                        verdict="echo" if incident else verdict, day=first, until=last, table=spec.table,
-                        incident=incident, definition="the point's value against its usual level")
+                        verdict=verdict, day=first, until=last, table=spec.table,
+                        definition="the point's value against its usual level")
+
+
+def _echo_fact(p: dict[str, Any], ctx: Context, source: str, incident: str) -> Fact:
+    """A point a data incident explains, as the incident's finding gives it ("显示为826"), naming the incident."""
+    spec = an.SERIES[p["series"]]
+    first, last = spec.days_read(pd.Timestamp(p["date"]))
+    return facts.make(facts.key(f"anomaly.{p['series']}", "mean", f"{first.isoformat()}..{last.isoformat()}"),
+                      p["value"], p["unit"], fmt.value(p["value"], p["unit"], ctx.lang, currency=ctx.settings.currency),
+                      period=ctx.period.label, source=source, day=first, until=last, table=spec.table,
+                      verdict="echo", incident=incident, definition="a point a data incident explains")
 
 
 def overdue_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
