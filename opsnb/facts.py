@@ -35,7 +35,9 @@ class Fact:
     ratio, hours, score, days); ``period`` the span label; ``source`` the subsection that showed
     it; ``text`` the formatted text readers see. ``meta`` says what the figure rests on, for the
     semantic rules of :mod:`opsnb.invariants` (its base, the curve or whole it belongs to, the two
-    values a change is computed from, the day a count starts from …).
+    values a change is computed from, the day a count starts from …). ``meta["printed"]`` is False for
+    a figure a page draws (a bar, a line) or rests on without printing it (a quarter's target to date):
+    recorded so the rules can check the printed figures against it, with no text of its own to find.
     """
 
     key: str
@@ -76,12 +78,31 @@ def make(key_: str, value: Any, unit: str, text: str, *, period: str, source: st
                 {k: _plain(v) for k, v in meta.items() if v is not None})
 
 
+def change(key_: str, value: Any, text: str, *, now: Any, before: Any, kind: str, unit: str, period: str, source: str,
+           definition: str = "", **meta: Any) -> Fact:
+    """A change shown beside (or instead of) the two values it is computed from (:mod:`opsnb.invariants` checks
+    that it is their difference): ``kind`` relative (a fraction), pp (a fraction of points) or diff (in ``unit``,
+    the two values' unit); the fact's unit is ``change``, ``pp`` or ``unit``."""
+    return make(key_, value, {"relative": "change", "pp": "pp"}.get(kind, unit), text, period=period, source=source,
+                definition=definition, now=_number(now), before=_number(before), change=kind, **meta)
+
+
+def shares(subject: str, whole: str, rows: Any, *, where: str, period: str, source: str, definition: str = "",
+           **meta: Any) -> list[Fact]:
+    """One fact per share of ``whole`` (``rows``: ``(name, value, text)``), keyed ``<subject>|<name>@<where>``:
+    every share of the whole, "other" included, so that :mod:`opsnb.invariants` can check they make 100 %."""
+    return [make(f"{subject}|{name}@{where}", value, "ratio", text, period=period, source=source,
+                 definition=definition, whole=f"{whole}@{where}", **meta) for name, value, text in rows]
+
+
 def _plain(v: Any) -> Any:
-    """JSON-ready: numbers as float/int, days as ISO text."""
+    """JSON-ready: numbers as float/int, days as ISO text, lists and tuples item by item."""
     if hasattr(v, "isoformat"):
-        return v.isoformat()
+        return v.isoformat()[:10] if hasattr(v, "hour") and not (v.hour or v.minute or v.second) else v.isoformat()
     if hasattr(v, "item"):
         return v.item()
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_plain(x) for x in sorted(v, key=str)] if isinstance(v, (set, frozenset)) else [_plain(x) for x in v]
     return v
 
 

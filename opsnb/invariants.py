@@ -14,11 +14,23 @@ The batch runs :func:`check` at publish time; the violations go to ``manifest.js
 What a section declares in a fact's ``meta`` (see :func:`opsnb.facts.make`):
 
 * ``curve`` + ``x`` (+ ``base``): one point of a curve on a fixed base (retention D-N of one cohort);
-* ``whole``: one share of a whole (every share of the whole is declared, "other" included);
+* ``last_day``: the last day a figure reads, where its key names no span (counts "as exported");
+  ``ahead``: a figure about days to come (a target, what the rest of the year needs), not a reading;
+* ``whole``: one share of a whole (every share of the whole is declared, "other" included; a share shown
+  on two pages is one share: shares are counted once per key);
 * ``now`` + ``before`` + ``change``: a change shown beside two values (``relative``, ``pp`` or ``diff``);
-* ``from``: a day count from that day to the as-of day (days overdue);
+  a ``pp`` change is a fraction (0.038 for +3.8 points) between the two ratios *as shown* (to 0.1 %), a
+  ``diff`` of ROI between the two ``1:x`` as shown (:func:`opsnb.render.fmt.shown_difference`);
+* ``from``: a day count from that day to the as-of day (days overdue); ``to``: a day count from the
+  as-of day to that day (days left in the year);
+* ``part_of``: the key of the total this figure is a part of (the parts of a total add up to it:
+  campaign costs to their sum, drivers' contributions to the change, the funnel's steps and drop-offs);
 * ``base`` + ``verdict``: a rate on a base of ``base`` members that the page judges (``verdict`` not None);
-* ``beside``: a plan target shown beside the one the next review will use (not instead of it).
+* ``beside``: a plan target shown beside the one the next review will use (not instead of it);
+* ``incident_days`` (+ ``table``): a data incident (a tracking break, missing days) and the days it covers;
+  ``day`` (+ ``until``) + ``verdict`` (+ ``table``): a finding that singles out a day (or the days it reads, to
+  ``until``); on an incident's day it must name the incident it follows from (``incident``: its key), never
+  stand as a finding of its own.
 """
 
 from __future__ import annotations
@@ -104,6 +116,12 @@ def _close(a: float, b: float, *, tol: float = 1e-9) -> bool:
     return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
 
 
+def _once(facts: list[Fact], meta: str) -> list[Fact]:
+    """The facts declaring ``meta``, one per key (a figure shown on two pages counts once; ``facts.conflicts``
+    checks that they agree)."""
+    return list({f.key: f for f in facts if meta in f.meta}.values())
+
+
 # ---------------------------------------------------------------- the rules
 
 
@@ -129,13 +147,15 @@ def _curves(facts: list[Fact], scope: Scope) -> list[Violation]:
 
 @register("nothing_after_as_of")
 def _as_of(facts: list[Fact], scope: Scope) -> list[Violation]:
-    """No measured figure reads a day after the review's as-of day (targets and plans look ahead: not measured)."""
+    """No measured figure reads a day after the review's as-of day (targets, plans and figures declared ``ahead``
+    look ahead: they are not readings)."""
     out = []
     for f in facts:
         sp = span_of(f.key)
         last = f.meta.get("last_day")
         read = date.fromisoformat(str(last)) if last else (sp[1] if sp else None)
-        if read is None or _measure(f.key) in ("target", "proposed") or f.meta.get("kind") in ("target", "plan"):
+        if read is None or _measure(f.key) in ("target", "proposed") or f.meta.get("ahead") \
+                or f.meta.get("kind") in ("target", "plan"):
             continue
         if read > scope.as_of:
             out.append(Violation("nothing_after_as_of", f.key,
@@ -147,8 +167,8 @@ def _as_of(facts: list[Fact], scope: Scope) -> list[Violation]:
 def _shares(facts: list[Fact], scope: Scope) -> list[Violation]:
     """The shares of one whole add up to 100% (within the rounding of what is shown)."""
     wholes: dict[str, list[Fact]] = {}
-    for f in facts:
-        if "whole" in f.meta and f.value is not None:
+    for f in _once(facts, "whole"):
+        if f.value is not None:
             wholes.setdefault(str(f.meta["whole"]), []).append(f)
     out = []
     for name, parts in wholes.items():
@@ -197,43 +217,83 @@ def _next(d: date) -> date:
     return d + timedelta(days=1)
 
 
-def expected_change(now: float, before: float, kind: str) -> float | None:
-    """The change from ``before`` to ``now``: ``relative`` (÷ |before|), ``pp`` (points) or ``diff``."""
+def expected_change(now: float, before: float, kind: str, unit: str = "") -> float | None:
+    """The change from ``before`` to ``now`` as a reader checks it against the two values shown:
+    ``relative`` (÷ |before|), ``pp`` (a fraction: between the two ratios as shown, to 0.1 %) or ``diff``
+    (between the two values as shown in ``unit``: ROI to its one decimal, amounts as computed)."""
+    from opsnb.render.fmt import shown_difference, shown_ratio_change
+
     if kind == "relative":
         return None if before == 0 else (now - before) / abs(before)
     if kind == "pp":
-        return (now - before) * 100
-    return now - before
+        return shown_ratio_change(now, before)
+    return shown_difference(now, before, unit)
 
 
 @register("change_is_the_difference")
 def _changes(facts: list[Fact], scope: Scope) -> list[Violation]:
-    """A change shown beside two values is their difference (computed from them, then shown)."""
+    """A change shown beside two values is their difference (computed from them, then shown): it reads the same,
+    to the precision it is shown at, as the change a reader computes from the two values."""
     out = []
     for f in facts:
         if not {"now", "before", "change"} <= set(f.meta) or f.meta["now"] is None or f.meta["before"] is None:
             continue
-        want = expected_change(float(f.meta["now"]), float(f.meta["before"]), str(f.meta["change"]))
+        want = expected_change(float(f.meta["now"]), float(f.meta["before"]), str(f.meta["change"]), f.unit)
         if (want is None) != (f.value is None) or (want is not None and f.value is not None
-                                                   and not _close(f.value, want, tol=1e-6)):
+                                                   and not _shown_alike(f.value, want, str(f.meta["change"]), f.unit)):
             out.append(Violation("change_is_the_difference", f.key,
                                  f"shows {f.text} ({f.value}); from {f.meta['before']} to {f.meta['now']} the "
                                  f"{f.meta['change']} change is {want}"))
     return out
 
 
+def _shown_alike(value: float, want: float, kind: str, unit: str) -> bool:
+    """Whether two changes read the same where they are shown: percentages and points to 0.1, ROI to its one
+    decimal, amounts and counts to the cent."""
+    if kind in ("relative", "pp"):
+        return f"{value * 100:.1f}" == f"{want * 100:.1f}"
+    if unit == "roi":
+        return f"{value:.1f}" == f"{want:.1f}"
+    return math.isclose(value, want, rel_tol=1e-9, abs_tol=5e-3)
+
+
 @register("days_counted_to_as_of")
 def _day_counts(facts: list[Fact], scope: Scope) -> list[Violation]:
-    """A day count (days overdue, days since) is the as-of day minus the day it counts from."""
+    """A day count (days overdue, days since) is the as-of day minus the day it counts from; a count of
+    days left (``to``) is the day it counts to minus the as-of day."""
     out = []
     for f in facts:
-        if "from" not in f.meta or f.value is None:
+        if f.value is None:
             continue
-        want = (scope.as_of - date.fromisoformat(str(f.meta["from"]))).days
-        if int(round(f.value)) != want:
-            out.append(Violation("days_counted_to_as_of", f.key,
-                                 f"shows {f.text}; from {f.meta['from']} to the as-of day "
-                                 f"{scope.as_of.isoformat()} is {want} days"))
+        for end, sign, words in (("from", 1, "from {d} to the as-of day {a}"), ("to", -1, "from the as-of day {a} to {d}")):
+            if end not in f.meta:
+                continue
+            want = sign * (scope.as_of - date.fromisoformat(str(f.meta[end]))).days
+            if int(round(f.value)) != want:
+                out.append(Violation("days_counted_to_as_of", f.key, f"shows {f.text}; " + words.format(
+                    d=f.meta[end], a=scope.as_of.isoformat()) + f" is {want} days"))
+    return out
+
+
+@register("parts_add_to_total")
+def _parts(facts: list[Fact], scope: Scope) -> list[Violation]:
+    """The parts of a total shown beside it add up to it (to the cent for money: a reconciliation)."""
+    by = {f.key: f for f in facts}
+    parts: dict[str, list[Fact]] = {}
+    for f in _once(facts, "part_of"):
+        parts.setdefault(str(f.meta["part_of"]), []).append(f)
+    out = []
+    for total_key, ps in parts.items():
+        total = by.get(total_key)
+        if total is None:
+            out.append(Violation("parts_add_to_total", total_key, f"{len(ps)} parts name it, but no figure shows it"))
+            continue
+        if total.value is None or any(p.value is None for p in ps):
+            continue
+        got = sum(float(p.value) for p in ps if p.value is not None)
+        if not math.isclose(got, float(total.value), rel_tol=1e-9, abs_tol=5e-3):
+            out.append(Violation("parts_add_to_total", total_key,
+                                 f"shows {total.text}, but its {len(ps)} parts add up to {got:,.2f}"))
     return out
 
 
@@ -278,6 +338,30 @@ def _small_bases(facts: list[Fact], scope: Scope) -> list[Violation]:
         if float(base) < scope.min_base:
             out.append(Violation("no_verdict_on_a_small_base", f.key,
                                  f"judged {f.meta['verdict']!r} on a base of {base} (min_base {scope.min_base})"))
+    return out
+
+
+@register("no_finding_on_an_incident_day")
+def _incident_days(facts: list[Fact], scope: Scope) -> list[Violation]:
+    """A figure that singles out a day (the lowest day, an anomaly) on a day a data incident covers is that
+    incident's echo: it names the incident (``incident``), never stands as a finding of its own."""
+    covered: dict[str, set[str]] = {}
+    for f in facts:
+        for d in f.meta.get("incident_days") or []:
+            covered.setdefault(str(d), set()).add(str(f.meta.get("table", "")))
+    out = []
+    for f in facts:
+        day = f.meta.get("day")
+        if day is None or f.meta.get("verdict") in (None, "") or f.meta.get("incident"):
+            continue
+        first = date.fromisoformat(str(day))
+        last = date.fromisoformat(str(f.meta.get("until", day)))
+        table = str(f.meta.get("table", ""))
+        hit = [d for d, tables in covered.items() if first <= date.fromisoformat(d) <= last
+               and (not table or "" in tables or table in tables)]
+        if hit:
+            out.append(Violation("no_finding_on_an_incident_day", f.key,
+                                 f"judged {f.meta['verdict']!r} on days ({', '.join(sorted(hit))}) a data incident covers"))
     return out
 
 

@@ -204,14 +204,18 @@ def results_facts(res: pd.DataFrame, ctx: Context) -> list[Fact]:
     shown = results_tables(res, ctx.lang, ctx.settings.currency)[0].formatted()
     col = {m: t(f"campaigns.col.{m}", ctx.lang) for m in ("gmv", "cost", "roi", "new_users")}
     units = {"gmv": "currency", "cost": "currency", "roi": "roi", "new_users": "count"}
-    out = []
+    money = lambda x: _money(x, ctx.lang, ctx.settings.currency)  # noqa: E731
+    span = facts.span(ctx.effective_period)
+    totals = {m: facts.key("campaigns", m, span) for m in ("gmv", "cost")}
+    out = [facts.make(totals[m], float(res[m].sum()), "currency", money(res[m].sum()), period=ctx.period.label,
+                      source="campaigns.results", definition=f"the campaigns' {m}, all of them") for m in totals]
     for i, r in enumerate(res.to_dict("records")):
         last = r["start"] + timedelta(days=int(r["days_read"]) - 1)
         where = f"{r['start'].isoformat()}..{last.isoformat()}"
         for measure, unit in units.items():
             out.append(facts.make(facts.key(f"campaign.{r['campaign_id']}", measure, where), _num(r[measure]), unit,
                                   str(shown[col[measure]].iloc[i]), period=ctx.period.label, source="campaigns.results",
-                                  definition=ctx.t(f"campaigns.definition.{measure}")))
+                                  definition=ctx.t(f"campaigns.definition.{measure}"), part_of=totals.get(measure)))
     return out
 
 
@@ -274,14 +278,28 @@ def spend_bullets(rec: cm.SpendReconciliation, lang: str, currency: str | None =
 
 
 def spend_facts(rec: cm.SpendReconciliation, ctx: Context) -> list[Fact]:
-    """The period's campaign costs, channel spend and marketing total, to the cent."""
+    """The period's campaign costs, channel spend and marketing total, to the cent, as parts of what they add up
+    to: each campaign's cost in the period of the campaigns' sum; channel spend and campaign costs of the total
+    (campaign costs outside the channel spend), or campaign costs and the rest of the channel spend (inside)."""
     where = facts.span(ctx.period)
+    key = {m: facts.key("spend", m, where) for m in ("campaign_costs", "channel_spend", "marketing_total", "other")}
+    inside = {"campaign_costs": key["channel_spend"], "other": key["channel_spend"]}
+    outside = {"campaign_costs": key["marketing_total"], "channel_spend": key["marketing_total"]}
+    parts = (inside if rec.inside else outside) if rec.channel_cents is not None else {}
     shown = [("campaign_costs", rec.campaign_cents), ("channel_spend", rec.channel_cents),
-             ("marketing_total", rec.total_cents)]
-    return [facts.make(facts.key("spend", measure, where), None if c is None else c / 100, "currency",
-                       fmt.na(ctx.lang) if c is None else _cents(c, ctx.lang, ctx.settings.currency),
-                       period=ctx.period.label, source="campaigns.spend",
-                       definition=ctx.t(f"campaigns.definition.{measure}")) for measure, c in shown]
+             ("marketing_total", rec.total_cents)] + ([("other", rec.other_cents)] if rec.inside else [])
+    cur = ctx.settings.currency
+    out = [facts.make(key[measure], None if c is None else c / 100, "currency",
+                      fmt.na(ctx.lang) if c is None else _cents(c, ctx.lang, cur), period=ctx.period.label,
+                      source="campaigns.spend", definition=ctx.t(f"campaigns.definition.{measure}")
+                      if measure != "other" else "channel spend outside the campaigns' costs",
+                      part_of=parts.get(measure)) for measure, c in shown]
+    out += [facts.make(facts.key(f"spend.campaign.{r['campaign_id']}", "cost_in_period", where),
+                       int(r["cost_in_cents"]) / 100, "currency", _cents(int(r["cost_in_cents"]), ctx.lang, cur),
+                       period=ctx.period.label, source="campaigns.spend", part_of=key["campaign_costs"],
+                       definition="the campaign's cost shared to the period by its days")
+            for r in rec.campaigns.to_dict("records")]
+    return out
 
 
 # ---------------------------------------------------------------- uplift
@@ -418,6 +436,16 @@ def _verdict(r: dict[str, Any], key: str, min_base: int) -> str:
     return "lower" if float(r[f"{key}_ci_high"]) < 0 else "flat"
 
 
+def shown_diff(a: Any, b: Any, diff: Any) -> float | None:
+    """The difference of two rates as a reader computes it from them as shown (``a`` − ``b`` to 0.1 %), the
+    computed ``diff`` when either is missing: a gap never reads +12.0 points beside 16.5 % and 4.6 %."""
+    if fmt.is_missing(diff):
+        return None
+    if fmt.is_missing(a) or fmt.is_missing(b):
+        return float(diff)
+    return fmt.shown_ratio_change(a, b)
+
+
 def after_chart(ae: pd.DataFrame, *, labels: tuple[str, str], ax: Any = None, title: str | None = None) -> Any:
     """Grouped bars of the follow-up purchase rate: participants vs the comparison group."""
     d = ae[ae["repurchase_comparison"].notna() & ae["repurchase_participants"].notna()]
@@ -435,6 +463,8 @@ def after_table(ae: pd.DataFrame, lang: str, *, min_base: int = 30) -> ui.Table:
     for c in ("repurchase_participants", "repurchase_comparison", "repurchase_diff", "retention_participants",
               "retention_comparison"):
         df[c] = [None if pd.isna(v) else float(v) for v in df[c]]
+    df["repurchase_diff"] = [shown_diff(a, b, d) for a, b, d in zip(
+        df["repurchase_participants"], df["repurchase_comparison"], df["repurchase_diff"], strict=True)]
     df["observed"] = [f"{o}/{d}" for o, d in zip(df["observed_days"], df["days"], strict=True)]
     df["verdict"] = [t(f"campaigns.verdict.{_verdict(r, 'repurchase', min_base)}", lang) for r in df.to_dict("records")]
     names = {"name": "name", "participants": "participants", "comparison": "comparison", "observed": "observed",
@@ -461,7 +491,9 @@ def after_bullets(ae: pd.DataFrame, lang: str, *, min_base: int = 30, as_of: dat
         if hit:
             out.append(t(f"campaigns.after_effect.bullet.{kind}", lang, days=days, items=_join([
                 t("campaigns.after_effect.word.item", lang, name=r["name"], rp=fmt.pct(r["repurchase_participants"], lang),
-                  rc=fmt.pct(r["repurchase_comparison"], lang), diff=fmt.pp(r["repurchase_diff"], lang))
+                  rc=fmt.pct(r["repurchase_comparison"], lang),
+                  diff=fmt.pp(shown_diff(r["repurchase_participants"], r["repurchase_comparison"],
+                                         r["repurchase_diff"]), lang))
                 for r in hit], lang)))
     flat = [str(r["name"]) for r in rows if verdicts[r["campaign_id"]] == "flat"]
     if flat:
@@ -630,6 +662,8 @@ def ab_table(res: pd.DataFrame, lang: str, *, min_base: int = 30) -> ui.Table:
     df["sig"] = ["" if pd.isna(s) else t("campaigns.verdict.small", lang) if _ab_small(r, min_base)
                  else t("campaigns.col.is_yes" if s else "campaigns.col.is_no", lang)
                  for s, r in zip(df["significant"], res.to_dict("records"), strict=True)]
+    df["diff"] = [shown_diff(a, b, d) for a, b, d in zip(df["conversion"], df["control_conversion"], df["diff"],
+                                                         strict=True)]
     for c in ("conversion", "diff"):
         df[c] = [None if pd.isna(v) else float(v) for v in df[c]]
     names = {"experiment": "experiment", "variant": "variant", "users": "users", "converters": "converters",
@@ -649,9 +683,11 @@ def ab_bullets(res: pd.DataFrame, lang: str, *, alpha: float = 0.05, min_base: i
         if pd.isna(r["p_value"]) or pd.isna(r["ci_low"]):
             out.append(t("campaigns.ab.bullet.undefined", lang, reason=_reason(r["reason"], lang), **kw))
             continue
+        shown = float(shown_diff(r["conversion"], r["control_conversion"], r["diff"]) or 0.0)
         kw.update(rate=fmt.pct(r["conversion"], lang), n=fmt.number(r["users"], lang),
                   crate=fmt.pct(r["control_conversion"], lang), cn=fmt.number(r["control_users"], lang),
-                  diff=fmt.pp(r["diff"], lang), gap=fmt.pp(abs(float(r["diff"])), lang, signed=False), level=level, lo=fmt.pp(r["ci_low"], lang), hi=fmt.pp(r["ci_high"], lang),
+                  diff=fmt.pp(shown, lang), gap=fmt.pp(abs(shown), lang, signed=False), level=level,
+                  lo=fmt.pp(r["ci_low"], lang), hi=fmt.pp(r["ci_high"], lang),
                   p=p_text(r["p_value"], lang), min_base=fmt.number(min_base, lang))
         if _ab_small(r, min_base):
             key = "small"
@@ -720,6 +756,123 @@ def timeline_bullets(tl: cm.Timeline, lang: str, currency: str | None = None) ->
     return out
 
 
+# ---------------------------------------------------------------- facts (what the rules of opsnb.invariants read)
+
+
+def uplift_facts(up: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Each campaign's site-wide GMV and sign-ups against its baseline and last year (changes beside the two
+    values), with the verdict the sentences give and the orders or sign-ups of the baseline it rests on."""
+    lang, period, min_base = ctx.lang, ctx.period.label, ctx.settings.min_base
+    gmv_shift = dict(zip(up["campaign_id"], _shifts(up, "orders", "orders_baseline", min_base), strict=True))
+    nu_shift = dict(zip(up["campaign_id"], _shifts(up.assign(new_users_baseline=up["new_users_baseline"].astype(
+        "Float64")), "new_users", "new_users_baseline", min_base), strict=True))
+    out = []
+    for r in up.to_dict("records"):
+        where = f"{r['start'].isoformat()}..{(r['start'] + timedelta(days=int(r['days']) - 1)).isoformat()}"
+        subject = f"campaign.{r['campaign_id']}.site"
+        for measure, now, before, verdict, base in (
+                ("gmv_uplift", r["gmv"], r["gmv_baseline"], gmv_shift[r["campaign_id"]], r["orders_baseline"]),
+                ("gmv_yoy", r["gmv"], r["gmv_ly"], None, None),
+                ("new_users_uplift", r["new_users"], r["new_users_baseline"], nu_shift[r["campaign_id"]],
+                 r["new_users_baseline"])):
+            if fmt.is_missing(r[measure]):
+                continue
+            out.append(facts.change(facts.key(subject, measure, where), r[measure],
+                                    fmt.pct(r[measure], lang, signed=True), now=now, before=before, kind="relative",
+                                    unit="count", period=period, source="campaigns.uplift",
+                                    base=_num(base),
+                                    verdict=verdict if verdict in ("up", "down", "flat") else None,
+                                    definition=f"site-wide {measure} during the campaign"))
+    return out
+
+
+def after_facts(ae: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Each campaign's follow-up: the purchase difference between participants and comparison (read to the
+    as-of day), its verdict on the smaller group's size, and the days observed when the follow-up is not over."""
+    lang, period, min_base = ctx.lang, ctx.period.label, ctx.settings.min_base
+    out = []
+    for r in ae.to_dict("records"):
+        if fmt.is_missing(r["repurchase_diff"]) or not int(r["observed_days"]):
+            continue
+        where = f"{r['follow_start'].isoformat()}..{r['follow_end'].isoformat()}"
+        verdict = _verdict(r, "repurchase", min_base)
+        diff = shown_diff(r["repurchase_participants"], r["repurchase_comparison"], r["repurchase_diff"])
+        out.append(facts.change(facts.key(f"campaign.{r['campaign_id']}.after", "repurchase_diff", where),
+                                diff, fmt.pp(diff, lang),
+                                now=r["repurchase_participants"], before=r["repurchase_comparison"], kind="pp",
+                                unit="ratio", period=period, source="campaigns.after_effect",
+                                base=min(int(r["participants"]), int(_num(r.get("repurchase_comparison_size")) or 0)),
+                                verdict=verdict if verdict in ("higher", "lower", "flat") else None,
+                                definition="follow-up purchase rate, participants less comparison"))
+        if not r["complete"]:
+            out.append(facts.make(facts.key(f"campaign.{r['campaign_id']}.after", "observed_days", where),
+                                  r["observed_days"], "days", f"{r['observed_days']}/{r['days']}", period=period,
+                                  source="campaigns.after_effect", definition="days of the follow-up observed",
+                                  **{"from": r["follow_start"] - timedelta(days=1)}))  # the campaign's last day
+    return out
+
+
+def content_facts(res: ctm.ContentResult, ctx: Context) -> list[Fact]:
+    """The content counters as exported (lifetime totals: they read every day up to the pack's last day, not
+    the period's), and the groups whose engagement the sentence judges, on their views."""
+    exported = ctx.pack.day_range()[1]
+    g = res.by_group
+    where = facts.span(ctx.period)
+    out = [facts.make(facts.key("content", "views", where), res.total_views, "count",
+                      fmt.number(res.total_views, ctx.lang), period=ctx.period.label, source="campaigns.content",
+                      definition="views of the period's items, as exported", last_day=exported)]
+    engaged = int(g["engagements"].sum())
+    er, _ = cm.ratio(engaged, res.total_views, "zero_views")
+    if er is None or len(g) <= 1:
+        return out
+    for r in g.to_dict("records"):
+        v, e = int(r["views"]), int(r["engagements"])
+        if v < ctx.settings.min_base or e > v or not Rate(e, v).differs_from(er):
+            continue
+        out.append(facts.make(facts.key(f"content.{r['type']}.{r['channel']}", "engagement_rate", where), e / v,
+                              "ratio", fmt.pct(e / v, ctx.lang), period=ctx.period.label, source="campaigns.content",
+                              base=v, verdict="high" if e / v > er else "low", last_day=exported,
+                              definition="engagements per view of the group"))
+    return out
+
+
+def programmes_facts(res: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Each programme rate's change on the previous period (beside the two rates), with its verdict and base."""
+    where = facts.span(ctx.effective_period)
+    out = []
+    for r in res.to_dict("records"):
+        if fmt.is_missing(r["value"]) or fmt.is_missing(r["prev_value"]):
+            continue
+        kind = _programme_change(r, ctx.settings.min_base)
+        chg = fmt.shown_ratio_change(r["value"], r["prev_value"])
+        out.append(facts.change(facts.key(f"programmes.{r['metric']}", "change", where), chg,
+                                fmt.change(r["value"], r["prev_value"], "ratio", ctx.lang), now=r["value"],
+                                before=r["prev_value"], kind="pp", unit="ratio", period=ctx.period.label,
+                                source="campaigns.programmes",
+                                base=min(int(r["denominator"]), int(r["prev_denominator"])),
+                                verdict=kind if kind in ("up", "down", "flat") else None,
+                                definition="the rate against the previous period's"))
+    return out
+
+
+def ab_facts(res: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Each variant's difference from its control (beside the two conversions) with the verdict and its base."""
+    out = []
+    where = facts.span(ctx.effective_period)
+    for r in res[~res["is_control"]].to_dict("records"):
+        if fmt.is_missing(r["diff"]):
+            continue
+        verdict = None if pd.isna(r["significant"]) or _ab_small(r, ctx.settings.min_base) else \
+            ("established" if r["significant"] else "not_established")
+        diff = shown_diff(r["conversion"], r["control_conversion"], r["diff"])
+        out.append(facts.change(facts.key(f"ab.{r['experiment']}.{r['variant']}", "diff", where), diff,
+                                fmt.pp(diff, ctx.lang), now=r["conversion"], before=r["control_conversion"],
+                                kind="pp", unit="ratio", period=ctx.period.label, source="campaigns.ab",
+                                base=min(int(r["users"]), int(r["control_users"])), verdict=verdict,
+                                definition="conversion against the control's"))
+    return out
+
+
 # ---------------------------------------------------------------- subsections
 
 
@@ -770,6 +923,7 @@ SUBSECTIONS: list[Subsection] = [
         table=lambda r, ctx: uplift_table(r, ctx.lang, ctx.settings.currency),
         bullets=lambda r, ctx: uplift_bullets(r, ctx.lang, ctx.settings.currency, min_base=ctx.settings.min_base,
                                               attributed=_attributed(ctx)),
+        facts=uplift_facts,
     ),
     Subsection(
         "campaigns.after_effect",
@@ -780,6 +934,7 @@ SUBSECTIONS: list[Subsection] = [
         if r["repurchase_comparison"].notna().any() else None,
         table=lambda r, ctx: after_table(r, ctx.lang, min_base=ctx.settings.min_base),
         bullets=lambda r, ctx: after_bullets(r, ctx.lang, min_base=ctx.settings.min_base, as_of=_as_of(ctx)),
+        facts=after_facts,
     ),
     Subsection(
         "campaigns.content",
@@ -787,6 +942,7 @@ SUBSECTIONS: list[Subsection] = [
         chart=lambda r, ctx: content_chart(r, title=ctx.t("campaigns.content.chart_title"), lang=ctx.lang),
         table=lambda r, ctx: content_table(r, ctx.lang),
         bullets=lambda r, ctx: content_bullets(r, ctx.lang, min_base=ctx.settings.min_base),
+        facts=content_facts,
     ),
     Subsection(
         "campaigns.programmes",
@@ -795,6 +951,7 @@ SUBSECTIONS: list[Subsection] = [
         if r["value"].notna().any() else None,
         table=lambda r, ctx: programmes_table(r, ctx.lang),
         bullets=lambda r, ctx: programmes_bullets(r, ctx.lang, min_base=ctx.settings.min_base),
+        facts=programmes_facts,
     ),
     Subsection(
         "campaigns.ab",
@@ -804,6 +961,7 @@ SUBSECTIONS: list[Subsection] = [
         table=lambda r, ctx: ab_table(r, ctx.lang, min_base=ctx.settings.min_base),
         bullets=lambda r, ctx: ab_bullets(r, ctx.lang, alpha=ctx.settings.campaigns.alpha,
                                           min_base=ctx.settings.min_base),
+        facts=ab_facts,
     ),
     Subsection(
         "campaigns.timeline", lambda ctx: cm.timeline(ctx.pack, ctx.period),

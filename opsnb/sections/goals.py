@@ -8,6 +8,7 @@ Numbers come from :mod:`opsnb.metrics.kpis`, :mod:`opsnb.metrics.drivers` and
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -300,6 +301,25 @@ def _adverse(r: Any) -> float | None:
     return -rel if r["direction"] == "higher" else rel
 
 
+def _cause(r: Any) -> tuple[str, float, float] | None:
+    """Why a KPI missed: ``(cause_actual | cause_target, target change, actual change)``, both changes in the
+    KPI's own kind (the table's MoM: relative for volumes, points between the ratios as shown); None when
+    the month is under way or a value is missing."""
+    prev_t, prev_a = _num(r.get("target_previous")), _num(r["previous"])
+    cur_t, cur_a = _num(r["target"]), _num(r["actual"])
+    if bool(r["partial"]) or prev_t is None or prev_a is None or cur_t is None or cur_a is None or not prev_t \
+            or not prev_a:
+        return None
+    kind = r["mom_kind"]
+    if kind == "relative":
+        t_chg, a_chg = cur_t / prev_t - 1, cur_a / prev_a - 1
+    else:
+        unit = "roi" if kind == "diff" else "ratio"
+        t_chg, a_chg = fmt.shown_difference(cur_t, prev_t, unit), fmt.shown_difference(cur_a, prev_a, unit)
+    moved_wrong = (a_chg < 0) == (r["direction"] == "higher") and a_chg != 0
+    return ("cause_actual" if moved_wrong else "cause_target"), t_chg, a_chg
+
+
 def _item(r: Any, lang: str, currency: str, key: str, **kw: Any) -> str:
     return t(f"goals.bullet.{key}", lang, label=_label(r, lang), attainment=_pct(r["attainment"], lang),
              mom=change_text(shown_change(r, "mom"), r["mom_kind"], lang, r["mom_reason"]), **kw)
@@ -337,15 +357,13 @@ def attainment_bullets(att: pd.DataFrame, lang: str, currency: str = "¥") -> li
             named |= set(nearly["key"])
         named |= set(missed["key"])
         for _, r in missed.iterrows():  # the likely cause of each miss
-            prev_t, prev_a = _num(r.get("target_previous")), _num(r["previous"])
-            cur_t, cur_a = _num(r["target"]), _num(r["actual"])
-            if bool(r["partial"]) or None in (prev_t, prev_a, cur_t, cur_a) or not prev_t or not prev_a:
+            cause = _cause(r)
+            if cause is None:
                 continue
-            t_chg, a_chg = cur_t / prev_t - 1, cur_a / prev_a - 1  # type: ignore[operator]
-            moved_wrong = (a_chg < 0) == (r["direction"] == "higher") and a_chg != 0
-            key = "cause_actual" if moved_wrong else "cause_target"
+            key, t_chg, a_chg = cause
             out.append(t(f"goals.bullet.{key}", lang, label=_label(r, lang),
-                         target_change=fmt.pct(t_chg, lang, signed=True), actual_change=fmt.pct(a_chg, lang, signed=True)))
+                         target_change=change_text(t_chg, r["mom_kind"], lang),
+                         actual_change=change_text(a_chg, r["mom_kind"], lang)))
         # met, but a repeat of this month's fall would miss
         risk = []
         for _, r in scored[scored["status"] != "missed"].iterrows():
@@ -402,7 +420,7 @@ def kpi_cards(ctx: Context, *, every: bool = False) -> list[dict[str, Any]]:
             "status_text": _status(r["status"], lang),
             "change": f'{arrow} {t("goals.col.mom", lang)} {chg}'.strip(), "arrow": arrow,
             "good": _good(mom, r["direction"]), "headline": bool(r["headline"]),
-            "facts": [asdict(f) for f in attainment_facts(heads.loc[[_]], ctx, source="summary.kpis")],
+            "facts": [asdict(f) for f in attainment_facts(heads.loc[[_]], ctx, source="summary.kpis", changes=("mom",))],
         })
     return cards
 
@@ -639,6 +657,12 @@ def drivers_table(r: dm.DriverResult, lang: str, currency: str = "¥") -> ui.Tab
                     currency=currency)
 
 
+def contribution_texts(r: dm.DriverResult, lang: str, currency: str = "¥") -> dict[str, str]:
+    """Each driver's contribution as the table's column shows it (signed, one scale for the column)."""
+    return dict(zip(r.table["driver"], fmt.column(list(r.table["contribution"]), "currency", lang, currency=currency,
+                                                  signed=True), strict=True))
+
+
 def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list[str]:
     """The GMV change and what moved it, in at most three sentences: the change with the driver that
     pushed it most in its direction (its share of the change), the others that pushed the same way,
@@ -646,6 +670,7 @@ def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list
     table lists every one)."""
     money = lambda x: fmt.money(x, lang, currency=currency)  # noqa: E731
     signed = lambda x: ("+" if x > 0 else "") + money(x)  # noqa: E731
+    shown = contribution_texts(r, lang, currency)  # as the table's column shows them (one scale, one precision)
     if r.top is None:
         return [t("goals.bullet.drivers_total", lang, base=money(r.gmv_base), base_period=r.base_period,
                   current=money(r.gmv_current), period=r.period, change=signed(r.change)),
@@ -657,7 +682,7 @@ def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list
         rel = fmt.na(lang) if _missing(x["change"]) else fmt.pct(x["change"], lang, signed=True)
         return {"driver": t(f"goals.driver.{d}", lang), "from_": _driver_value(d, x["base"], lang, currency),
                 "to": _driver_value(d, x["current"], lang, currency), "rel": rel,
-                "contrib": signed(float(x["contribution"]))}
+                "contrib": shown[d]}
 
     contrib = tab["contribution"].astype("float64")
     sign = 1 if r.change > 0 else -1 if r.change < 0 else (1 if float(contrib[r.top]) > 0 else -1)
@@ -734,16 +759,34 @@ def _labels(ctx: Context) -> dict[str, tuple[str, str, str]]:
 # ---------------------------------------------------------------- facts (one figure, one value)
 
 
-def _fact(ctx: Context, r: Any, measure: str, value: Any, unit: str, text: str, label: str, source: str) -> Fact:
-    per = Period.parse(label)
+def _where(ctx: Context, r: Any) -> str:
     as_of = r.get("as_of")  # the days the row covers: never past the review's as-of day
-    return facts.make(facts.key(f"kpi.{r['key']}", measure, facts.span(per, as_of if as_of is not None else
-                                                                      ctx.data_last_day)), value, unit, text,
-                      period=label, source=source, definition=f"{r.get('label_en') or r['key']}: {measure}")
+    return facts.span(Period.parse(r["period"]), as_of if as_of is not None else ctx.data_last_day)
 
 
-def attainment_facts(att: pd.DataFrame, ctx: Context, source: str = "goals.attainment") -> list[Fact]:
-    """Actual, target and attainment of each KPI for the review period, as shown in the KPI table."""
+def _fact(ctx: Context, r: Any, measure: str, value: Any, unit: str, text: str, label: str, source: str,
+          **meta: Any) -> Fact:
+    return facts.make(facts.key(f"kpi.{r['key']}", measure, _where(ctx, {**dict(r), "period": label})), value, unit,
+                      text, period=label, source=source, definition=f"{r.get('label_en') or r['key']}: {measure}",
+                      **meta)
+
+
+def _change_fact(ctx: Context, r: Any, which: str, source: str) -> list[Fact]:
+    """The MoM (``mom``) or YoY change of a KPI as shown, with the two values it is the change between."""
+    value = shown_change(r, which)
+    if _missing(value):
+        return []
+    before = r["previous"] if which == "mom" else r["last_year"]
+    return [facts.change(facts.key(f"kpi.{r['key']}", which, _where(ctx, r)), value,
+                         change_text(value, r[f"{which}_kind"], ctx.lang), now=r["actual"], before=before,
+                         kind=r[f"{which}_kind"], unit=r["unit"], period=r["period"], source=source,
+                         definition=f"{r.get('label_en') or r['key']}: {which}")]
+
+
+def attainment_facts(att: pd.DataFrame, ctx: Context, source: str = "goals.attainment",
+                     changes: tuple[str, ...] = ("mom", "yoy")) -> list[Fact]:
+    """Actual, target and attainment of each KPI for the review period, and the ``changes`` shown beside them
+    (the table shows MoM and YoY, a card MoM), as the KPI table shows them; the sentences' gaps and causes."""
     lang, cur, out = ctx.lang, ctx.settings.currency, []
     for _, r in att.iterrows():
         out.append(_fact(ctx, r, "actual", r["actual"], r["unit"], _val(r["actual"], r["unit"], lang, cur, r["reason"]),
@@ -753,29 +796,149 @@ def attainment_facts(att: pd.DataFrame, ctx: Context, source: str = "goals.attai
                              r["period"], source))
             out.append(_fact(ctx, r, "attainment", r["attainment"], "ratio", _pct(r["attainment"], lang), r["period"],
                              source))
+        for which in changes:
+            out += _change_fact(ctx, r, which, source)
+    if source == "goals.attainment":
+        out += _sentence_facts(att, ctx)
+    return out
+
+
+def _sentence_facts(att: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """The figures the KPI table's sentences compute: a missed KPI's gap to its target and the MoM changes
+    of its target and actual that explain the miss."""
+    lang, cur, out = ctx.lang, ctx.settings.currency, []
+    for _, r in att[att["status"] == "missed"].iterrows():
+        gap = _gap(r)
+        if gap is not None:
+            a, g = float(r["actual"]), float(r["target"])
+            now, before = (g, a) if r["direction"] == "higher" else (a, g)
+            kind = "pp" if r["unit"] == "ratio" else "diff"
+            value = fmt.shown_ratio_change(now, before) if kind == "pp" else gap
+            out.append(facts.change(facts.key(f"kpi.{r['key']}", "gap", _where(ctx, r)), value,
+                                    _gap_text(r, lang, cur), now=now, before=before, kind=kind, unit=r["unit"],
+                                    period=r["period"], source="goals.attainment",
+                                    definition=f"{r['label_en']}: how far the actual is from its target"))
+        cause = _cause(r)
+        if cause is None:
+            continue
+        _, t_chg, a_chg = cause
+        out.append(facts.change(facts.key(f"kpi.{r['key']}", "target_mom", _where(ctx, r)), t_chg,
+                                change_text(t_chg, r["mom_kind"], lang), now=r["target"], before=r["target_previous"],
+                                kind=r["mom_kind"], unit=r["unit"], period=r["period"], source="goals.attainment",
+                                definition=f"{r['label_en']}: the target's change on the previous period's"))
+        out.append(facts.change(facts.key(f"kpi.{r['key']}", "mom", _where(ctx, r)), a_chg,
+                                change_text(a_chg, r["mom_kind"], lang), now=r["actual"], before=r["previous"],
+                                kind=r["mom_kind"], unit=r["unit"], period=r["period"], source="goals.attainment",
+                                definition=f"{r['label_en']}: mom"))
+    return out
+
+
+def trends_facts(trends: dict[str, pd.DataFrame], ctx: Context) -> list[Fact]:
+    """Each whole month's actual, target and attainment of the review's year, as the trend panels draw them (a
+    quarter's attainment is judged against its months': :mod:`opsnb.invariants`); drawn, not printed."""
+    lang, cur, out = ctx.lang, ctx.settings.currency, []
+    kpis = {k.key: k for k in ctx.settings.goals.kpis}
+    year = ctx.period.year()
+    for key, tr in trends.items():
+        kpi = kpis[key]
+        for row in tr.to_dict("records"):
+            month = Period.parse(str(row["month"]))
+            if bool(row["partial"]) or not year.contains(month.start) or month.label == ctx.period.label:
+                continue  # the review's own month is the KPI table's (its target pro-rated when under way)
+            r = {"key": key, "label_en": kpi.label.en, "period": month.label, "as_of": month.last_day}
+            out.append(_fact(ctx, r, "actual", row["actual"], kpi.unit, _val(row["actual"], kpi.unit, lang, cur),
+                             month.label, "goals.trends", printed=False))
+            if _missing(row["target"]):
+                continue
+            att, _ = km.attainment_ratio(row["actual"], row["target"], kpi.direction)
+            out.append(_fact(ctx, r, "target", row["target"], kpi.unit, _val(row["target"], kpi.unit, lang, cur),
+                             month.label, "goals.trends", printed=False))
+            out.append(_fact(ctx, r, "attainment", att, "ratio", _pct(att, lang), month.label, "goals.trends", printed=False))
     return out
 
 
 def quarters_facts(q: pd.DataFrame, ctx: Context) -> list[Fact]:
-    """Each quarter's attainment, keyed by the days it covers (so "Q4 to date" meets "October")."""
-    return [_fact(ctx, r, "attainment", r["attainment"], "ratio", _pct(r["attainment"], ctx.lang), r["period"],
-                  "goals.quarters") for _, r in q.iterrows() if not _missing(r["attainment"])]
+    """Each quarter's attainment and target, keyed by the days they cover (so "Q4 to date" meets "October"), and
+    the change on the quarter before that the sentence gives."""
+    lang, cur, out = ctx.lang, ctx.settings.currency, []
+    for _, r in q.iterrows():
+        if _missing(r["attainment"]):
+            continue
+        out.append(_fact(ctx, r, "attainment", r["attainment"], "ratio", _pct(r["attainment"], lang), r["period"],
+                         "goals.quarters"))
+        out.append(_fact(ctx, r, "target", r["target"], r["unit"], _val(r["target"], r["unit"], lang, cur), r["period"],
+                         "goals.quarters", printed=False))  # what the attainment rests on (the footnote's rule)
+    d = q[q["attainment"].map(lambda v: not _missing(v))]
+    for k in dict.fromkeys(d["key"]):
+        sub = d[d["key"] == k]
+        if len(sub) < 2:
+            continue
+        now, before = sub.iloc[-1], sub.iloc[-2]
+        chg = fmt.shown_ratio_change(float(now["attainment"]), float(before["attainment"]))
+        out.append(facts.change(facts.key(f"kpi.{k}", "attainment_change", _where(ctx, now)), chg, fmt.pp(chg, lang),
+                                now=now["attainment"], before=before["attainment"], kind="pp", unit="ratio",
+                                period=now["period"], source="goals.quarters",
+                                definition=f"{now['label_en']}: attainment against the quarter before's"))
+    return out
 
 
 def ytd_facts(ytd: pd.DataFrame, ctx: Context) -> list[Fact]:
-    """The annual target of each KPI (the plan page shows the same key) and the year-to-date actual."""
+    """The annual target of each KPI (the plan page shows the same key) and the year-to-date actual; what the
+    rest of the year needs and the days left, as the sentence gives them."""
     lang, cur, out = ctx.lang, ctx.settings.currency, []
-    year = ctx.period.year().label
+    year = ctx.period.year()
     for _, r in ytd.iterrows():
         if not _missing(r["annual_target"]):
-            out.append(facts.make(facts.key(f"kpi.{r['key']}", "target", year), r["annual_target"], r["unit"],
-                                  _val(r["annual_target"], r["unit"], lang, cur), period=year, source="goals.ytd",
+            out.append(facts.make(facts.key(f"kpi.{r['key']}", "target", year.label), r["annual_target"], r["unit"],
+                                  _val(r["annual_target"], r["unit"], lang, cur), period=year.label, source="goals.ytd",
                                   definition=f"{r['label_en']}: annual target"))
         if not _missing(r["actual"]) and not _missing(r["annual_target"]):  # the table shows only these rows
             where = facts.span(ctx.period.year_to_date(), r["as_of"])  # the days km.ytd covers
             out.append(facts.make(facts.key(f"kpi.{r['key']}", "actual", where), r["actual"], r["unit"],
-                                  _val(r["actual"], r["unit"], lang, cur), period=year, source="goals.ytd",
+                                  _val(r["actual"], r["unit"], lang, cur), period=year.label, source="goals.ytd",
                                   definition=f"{r['label_en']}: year to date"))
+            rule = r["rule"]
+            if (isinstance(rule, km.ToDate) and rule.partial and r["direction"] == "higher"
+                    and float(r["annual_target"]) > float(r["actual"]) and r["status"] != "exceeded"):
+                rest = f"{(r['as_of'] + timedelta(days=1)).isoformat()}..{year.last_day.isoformat()}"
+                out.append(facts.change(facts.key(f"kpi.{r['key']}", "remaining", rest),
+                                        float(r["annual_target"]) - float(r["actual"]),
+                                        _val(float(r["annual_target"]) - float(r["actual"]), r["unit"], lang, cur),
+                                        now=r["annual_target"], before=r["actual"], kind="diff", unit=r["unit"],
+                                        period=year.label, source="goals.ytd", ahead=True,
+                                        definition=f"{r['label_en']}: the annual target less the year to date"))
+                out.append(facts.make(facts.key(f"kpi.{r['key']}", "days_left", rest), rule.period_days - rule.covered_days,
+                                      "days", str(rule.period_days - rule.covered_days), period=year.label,
+                                      source="goals.ytd", definition="days from the as-of day to the year's last",
+                                      to=year.last_day, ahead=True))
+    return out
+
+
+def drivers_facts(r: dm.DriverResult, ctx: Context) -> list[Fact]:
+    """The GMV change and the drivers' contributions that add up to it, their shares of it, each driver's change
+    between the two values shown beside it (as the table and the sentences show them)."""
+    lang, cur = ctx.lang, ctx.settings.currency
+    where = f"{r.base_period}..{r.period}"
+    total = facts.key("drivers.gmv", "change", where)
+    out = [facts.change(total, r.change, ("+" if r.change > 0 else "") + fmt.money(r.change, lang, currency=cur),
+                        now=r.gmv_current, before=r.gmv_base, kind="diff", unit="currency", period=ctx.period.label,
+                        source="goals.drivers", definition="GMV change between the two periods")]
+    shown = contribution_texts(r, lang, cur)
+    for x in r.table.to_dict("records"):
+        d = x["driver"]
+        out.append(facts.make(facts.key(f"drivers.{d}", "contribution", where), x["contribution"], "currency", shown[d],
+                              period=ctx.period.label, source="goals.drivers", part_of=total,
+                              definition=f"{d}: contribution to the GMV change (LMDI)"))
+        if not _missing(x["change"]):
+            out.append(facts.change(facts.key(f"drivers.{d}", "change", where), x["change"],
+                                    fmt.pct(x["change"], lang, signed=True), now=x["current"], before=x["base"],
+                                    kind="relative", unit="count", period=ctx.period.label, source="goals.drivers",
+                                    definition=f"{d}: relative change"))
+    if r.change:
+        out += facts.shares("drivers.share", "drivers.gmv_change", [
+            (x["driver"], x["share"], _pct(x["share"], lang)) for x in r.table.to_dict("records")],
+            where=where, period=ctx.period.label, source="goals.drivers",
+            definition="share of the GMV change from each driver")
     return out
 
 
@@ -788,7 +951,7 @@ SUBSECTIONS: list[Subsection] = [
         facts=attainment_facts,
     ),
     Subsection("goals.trends", _trends,
-               chart=lambda r, ctx: trends_chart(r, lang=ctx.lang, currency=ctx.settings.currency)),
+               chart=lambda r, ctx: trends_chart(r, lang=ctx.lang, currency=ctx.settings.currency), facts=trends_facts),
     Subsection(
         "goals.ytd", _ytd,
         chart=lambda r, ctx: ytd_chart(r, lang=ctx.lang),
@@ -807,6 +970,7 @@ SUBSECTIONS: list[Subsection] = [
         chart=lambda r, ctx: drivers_chart(r, lang=ctx.lang, currency=ctx.settings.currency),
         table=lambda r, ctx: drivers_table(r, ctx.lang, ctx.settings.currency),
         bullets=lambda r, ctx: drivers_bullets(r, ctx.lang, ctx.settings.currency),
+        facts=drivers_facts,
     ),
     Subsection(
         "goals.ledger", _ledger,

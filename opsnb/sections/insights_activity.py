@@ -7,8 +7,9 @@ come from :mod:`opsnb.metrics.activity`. Retention and lifecycle are in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -100,12 +101,14 @@ def _shown_ratio_move(new: Any, old: Any, lang: str, key: str) -> str:
 WARM_UP_DAYS = 28
 
 
-def activity_bullets(res: am.ActivityResult, lang: str, *, first_day: Any = None) -> list[str]:
+def activity_bullets(res: am.ActivityResult, lang: str, *, first_day: Any = None,
+                     incident_days: Sequence[date] = ()) -> list[str]:
     """What moved and why, conclusion first: DAU against MAU (so stickiness), then the day range.
 
     Never one table row in words: the first line reads the three rows together (more users but
     fewer visits each, or both moving one way), the second the daily extremes against the median, over
-    open days after the first :data:`WARM_UP_DAYS` days of the data (``first_day``: the data's first day).
+    open days after the first :data:`WARM_UP_DAYS` days of the data (``first_day``: the data's first day)
+    and off the days of a data incident (``incident_days``: a tracking break's low is not the users').
     """
     cur, prev, ly = res.summary, res.previous, res.last_year
     k = "insights.activity.bullet"
@@ -125,13 +128,13 @@ def activity_bullets(res: am.ActivityResult, lang: str, *, first_day: Any = None
         out.append(t(f"{k}.{case}", lang, dau_mom=fmt.change(cur.avg_dau, prev.avg_dau, "count", lang),
                      mau_mom=fmt.change(cur.mau, prev.mau, "count", lang), yoy=yoy, mau_name=mau_name,
                      stickiness=_shown_ratio_move(cur.stickiness, prev.stickiness, lang, k)))
-    d = res.daily[res.daily["open"]] if "open" in res.daily else res.daily  # a closed day is not a low day
+    d = day_range_days(res, first_day=first_day, incident_days=incident_days)
     warm = ""
-    if first_day is not None:
-        settled = pd.Timestamp(first_day) + pd.Timedelta(days=WARM_UP_DAYS)
-        if (d["date"] < settled).any():
-            d = d[d["date"] >= settled]
-            warm = t(f"{k}.warm_up", lang, days=WARM_UP_DAYS)
+    if first_day is not None and len(d) < len(day_range_days(res, incident_days=incident_days)):
+        warm = t(f"{k}.warm_up", lang, days=WARM_UP_DAYS)
+    hit = sorted(x for x in incident_days if (res.daily["date"] == pd.Timestamp(x)).any())
+    if hit:
+        warm += t(f"{k}.incident", lang, days=("、" if lang == "zh" else ", ").join(day_text(x, lang) for x in hit))
     if len(d) > 1 and d["dau"].max() > 0:
         hi = d.iloc[int(d["dau"].to_numpy().argmax())]
         lo = d.iloc[int(d["dau"].to_numpy().argmin())]
@@ -141,6 +144,16 @@ def activity_bullets(res: am.ActivityResult, lang: str, *, first_day: Any = None
                      median=fmt.number(med, lang), gap=fmt.pct(1 - float(lo["dau"]) / med, lang) if med else fmt.na(lang),
                      warm=warm))
     return out
+
+
+def day_range_days(res: am.ActivityResult, *, first_day: Any = None, incident_days: Sequence[date] = ()) -> pd.DataFrame:
+    """The days the day-range sentence reads: open days, after the warm-up, off a data incident's days."""
+    d = res.daily[res.daily["open"]] if "open" in res.daily else res.daily  # a closed day is not a low day
+    if first_day is not None:
+        d = d[d["date"] >= pd.Timestamp(first_day) + pd.Timedelta(days=WARM_UP_DAYS)]
+    if incident_days:
+        d = d[~d["date"].isin([pd.Timestamp(x) for x in incident_days])]
+    return d
 
 
 def day_text(ts: Any, lang: str) -> str:
@@ -239,6 +252,31 @@ def platforms_bullets(view: PlatformView, lang: str) -> list[str]:
               others=t(f"{k}.others", lang, parts=rest) if rest else "")]
 
 
+def platforms_facts(view: PlatformView, ctx: Context) -> list[Fact]:
+    """The shares of events by platform (a whole: every platform), each platform's change of active users between
+    the two periods (on a base of ``min_base`` users, else shown with its n), and the mover the sentence names.
+
+    The user shares are not a whole: one user can be active on several platforms (the purpose says so)."""
+    df = view.current
+    where = facts.span(ctx.period, ctx.data_last_day)
+    out = facts.shares("platforms.event_share", "platforms.events", [
+        (p, v, fmt.pct(v, ctx.lang)) for p, v in zip(df["platform"], df["event_share"], strict=True)],
+        where=where, period=ctx.period.label, source="insights.platforms", definition="share of the period's events")
+    ch = view.change()
+    moved = ch[ch["change"].notna()]
+    big = None if moved.empty or len(df) <= 1 else moved.loc[moved["change"].astype(float).abs().idxmax(), "platform"]
+    for r in ch.to_dict("records"):
+        if r["change"] is None:
+            continue
+        out.append(facts.change(facts.key(f"platforms.{r['platform']}", "users_mom", where), r["change"],
+                                fmt.pct(r["change"], ctx.lang, signed=True), now=r["users"], before=r["prev"],
+                                kind="relative", unit="count", period=ctx.period.label, source="insights.platforms",
+                                definition="active users on the platform against the previous period",
+                                base=min(int(r["users"]), int(r["prev"])),
+                                verdict="largest_move" if r["platform"] == big else None))
+    return out
+
+
 # ---------------------------------------------------------------- figures shared with the goals page
 
 
@@ -271,10 +309,65 @@ def goals_fact(ctx: Context, definition: str, value: float, source: str) -> list
                        definition=f"{kpi.label('en')}: actual")]
 
 
+def _subject(ctx: Context, key: str) -> str:
+    """The fact subject of an activity figure: the goals page's KPI when it declares one (the same figure under
+    one key on both pages), else ``activity.<key>``."""
+    kpi = goals_kpis(ctx).get({"avg_dau": "active_users", "mau": "mau"}.get(key, ""))
+    return f"kpi.{kpi.key}" if kpi is not None and ctx.period.kind == "month" else f"activity.{key}"
+
+
+def shown_change(new: Any, old: Any, unit: str) -> float | None:
+    """The change :func:`opsnb.render.fmt.change` shows: relative for counts, points between the shown ratios."""
+    if _missing(new) or _missing(old):
+        return None
+    if unit == "ratio":
+        return fmt.shown_ratio_change(new, old)
+    return None if float(old) == 0 else float(new) / float(old) - 1
+
+
 def activity_facts(res: am.ActivityResult, ctx: Context) -> list[Fact]:
-    """The goals page's average DAU and MAU of the period, as the activity table shows them."""
-    return goals_fact(ctx, "active_users", res.summary.avg_dau, "insights.activity") + \
+    """The goals page's average DAU and MAU of the period, as the activity table shows them; each row's MoM and
+    YoY with the two values beside it; the day range's lowest and highest days (a day a data incident covers is
+    never one of them)."""
+    out = goals_fact(ctx, "active_users", res.summary.avg_dau, "insights.activity") + \
         goals_fact(ctx, "mau", res.summary.mau, "insights.activity")
+    where = facts.span(ctx.period, ctx.data_last_day)
+    cur = res.summary
+    for which, other in (("mom", res.previous), ("yoy", res.last_year)):
+        if other is None:
+            continue
+        for key, unit in (("avg_dau", "count"), ("mau", "count"), ("stickiness", "ratio")):
+            c, p = getattr(cur, key), getattr(other, key)
+            v = shown_change(c, p, unit)
+            if v is None:
+                continue
+            out.append(facts.change(facts.key(_subject(ctx, key), which, where), v, fmt.change(c, p, unit, ctx.lang),
+                                    now=c, before=p, kind="pp" if unit == "ratio" else "relative", unit=unit,
+                                    period=ctx.period.label, source="insights.activity",
+                                    definition=f"{key}: {which}"))
+    d = day_range_days(res, first_day=ctx.data_first_day, incident_days=_incident_days(ctx))
+    if len(d) > 1 and d["dau"].max() > 0:
+        for word, i in (("lowest", int(d["dau"].to_numpy().argmin())), ("highest", int(d["dau"].to_numpy().argmax()))):
+            row = d.iloc[i]
+            day = pd.Timestamp(row["date"]).date()
+            out.append(facts.make(facts.key("activity.dau", word, facts.span(ctx.period, ctx.data_last_day)),
+                                  row["dau"], "count", fmt.number(row["dau"], ctx.lang), period=ctx.period.label,
+                                  source="insights.activity", definition=f"the {word} day's active users",
+                                  day=day, verdict=word, table="events"))
+    return out
+
+
+def _incident_days(ctx: Context) -> list[date]:
+    """The days of the period a data incident covers (a tracking break, missing days: the problems page's
+    data gaps), read once per notebook."""
+    def read() -> list[date]:
+        from opsnb.metrics import problems as pm
+
+        p = ctx.effective_period
+        rows = pm.event_gaps(ctx.pack, p.start, p.end, ctx.settings) if ctx.pack.has("events") else []
+        return sorted({date.fromisoformat(d) for r in rows for d in r["evidence"]["days"]})
+
+    return ctx.memo("insights.incident_days", read)
 
 
 # ---------------------------------------------------------------- subsections
@@ -312,10 +405,11 @@ SUBSECTIONS: list[Subsection] = [
         chart=lambda r, ctx: activity_chart(r, title=ctx.t("insights.activity.chart_title"),
                                             labels=_activity_labels(ctx.lang), lang=ctx.lang),
         table=lambda r, ctx: activity_table(r, ctx.lang),
-        bullets=lambda r, ctx: activity_bullets(r, ctx.lang, first_day=ctx.data_first_day),
+        bullets=lambda r, ctx: activity_bullets(r, ctx.lang, first_day=ctx.data_first_day,
+                                                incident_days=_incident_days(ctx)),
         facts=activity_facts),
     lang_subsection(
         "insights.platforms", _platforms,
         lambda r, ctx: platforms_chart(r, lang=ctx.lang, title=ctx.t("insights.platforms.chart_title")),
-        platforms_table, platforms_bullets),
+        platforms_table, platforms_bullets, platforms_facts),
 ]

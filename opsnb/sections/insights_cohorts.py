@@ -126,21 +126,18 @@ def retention_bullets(view: RetentionView, lang: str) -> list[str]:
     name = t(f"insights.retention.next.{view.interval}", lang)
     out = []
     long = view.long
-    p1 = long[(long["period"] == 1) & long["complete"] & (long["cohort_size"] > 0)]
-    if len(p1):
-        last, earlier = p1.iloc[-1], p1.iloc[:-1]
-        r = Rate(int(last["users"]), int(last["cohort_size"]))
+    latest = _latest(view)
+    if latest is not None:
+        last, r, pooled, verdict = latest
         kw = {"cohort": last["cohort_label"], "size": fmt.number(r.base, lang), "name": name,
               "rate": fmt.pct(r.value, lang)}
         if r.small(view.min_base):
             out.append(t(f"{k}.latest_small", lang, **kw, min=view.min_base))
-        elif earlier.empty:
+        elif pooled is None:
             out.append(t(f"{k}.latest", lang, **kw))
         else:
-            pooled = Rate(int(earlier["users"].sum()), int(earlier["cohort_size"].sum()))
-            verdict = ("higher" if (r.value or 0) > (pooled.value or 0) else "lower") if r.differs_from(pooled) \
-                else "same"
-            out.append(t(f"{k}.latest_{verdict}", lang, **kw, avg=fmt.pct(pooled.value, lang), cohorts=len(earlier),
+            cohorts = int(((long["period"] == 1) & long["complete"] & (long["cohort_size"] > 0)).sum()) - 1
+            out.append(t(f"{k}.latest_{verdict}", lang, **kw, avg=fmt.pct(pooled.value, lang), cohorts=cohorts,
                          gap=fmt.pp(abs(fmt.shown_ratio_change(r.value, pooled.value)), lang, signed=False)))
     cal, compared, rose, best = _rises(long)
     if best is not None and compared >= 3 and rose * 3 >= compared * 2:
@@ -282,12 +279,45 @@ def day_n_facts(view: DayNView, ctx: Context) -> list[Fact]:
                               else float(r.rate), "ratio", fmt.pct(r.rate, ctx.lang), period=ctx.period.label,
                               source="insights.new_vs_returning",
                               definition=f"{r.group} users first active {where}: active on day {r.day_n} or later "
-                                         f"by {cur.as_of}"))
+                                         f"by {cur.as_of}",
+                              curve=f"retention.{r.group}@{where}", x=int(r.day_n), base=int(r.users),
+                              last_day=cur.as_of))
+    out += _day_n_verdicts(view, ctx)
     for g in ("new", "returning", "all"):
         base = int(cur.table.loc[cur.table["group"] == g, "users"].iloc[0])
         out.append(facts.make(facts.key(f"retention.{g}", "base", where), base, "count", fmt.number(base, ctx.lang),
                               period=ctx.period.label, source="insights.new_vs_returning",
                               definition=f"{g} users first active {where} (the D-N base)"))
+    return out
+
+
+def _day_n_verdicts(view: DayNView, ctx: Context) -> list[Fact]:
+    """The sentences' comparisons: new users' longest-N retention against the previous review's and against
+    returning users', each with its base (the smaller group) and the verdict given (None: shown with its n)."""
+    cur, prev = view.current, view.previous
+    n = cur.max_n
+    new, ret = _rate(cur, "new", n), _rate(cur, "returning", n)
+    if new.base == 0 or new.small(view.min_base):
+        return []
+    out = []
+    where = facts.span(cur.cohort)
+    old = _rate(prev, "new", n) if prev is not None else None
+    pairs = [("vs_previous", old, "up", "down")] if old is not None and not old.small(view.min_base) else []
+    if not ret.small(view.min_base):
+        pairs.append(("vs_returning", ret, "higher", "lower"))
+    for name, other, hi, lo in pairs:
+        assert other is not None
+        key = facts.key("retention.new", f"d{n}_{name}", where)
+        definition = f"new users' D{n} retention against {name.removeprefix('vs_')}"
+        kw = {"period": ctx.period.label, "source": "insights.new_vs_returning", "base": min(new.base, other.base)}
+        if not new.differs_from(other):  # "no significant difference": the sentence gives the two rates, no gap
+            out.append(facts.make(key, other.value, "ratio", fmt.pct(other.value, ctx.lang), verdict="same",
+                                  definition=definition, **kw))
+            continue
+        gap = fmt.shown_ratio_change(new.value, other.value)  # the sentence gives it unsigned ("低29.6个百分点")
+        out.append(facts.change(key, gap, fmt.pp(abs(gap), ctx.lang, signed=False), now=new.value, before=other.value,
+                                kind="pp", unit="ratio", verdict=hi if (new.value or 0) > (other.value or 0) else lo,
+                                definition=definition, **kw))
     return out
 
 
@@ -338,6 +368,27 @@ def lifecycle_table(df: pd.DataFrame, lang: str) -> ui.Table:
     return ui.table(out, lang, formats=ints)
 
 
+def _outlier(s: pd.DataFrame, min_base: int) -> list[tuple[str, Any, float, float]]:
+    """The one period whose state stands out most from the other periods' median (``[(state, row, median,
+    deviation)]``, or none): at least 20 % and three Poisson standard deviations (3·√median) away, on a median of
+    at least ``min_base`` users; ``s`` the complete periods of :func:`~opsnb.metrics.lifecycle.lifecycle_summary`."""
+    if len(s) < 4:
+        return []
+    best: tuple[float, str, int, float] | None = None
+    for st in lm.STATUSES:
+        v = s[st].abs().astype(float)
+        for i in range(len(s)):
+            med = float(v.drop(index=i).median())
+            if med < min_base or abs(v[i] - med) < 3 * med ** 0.5:
+                continue
+            if best is None or abs(v[i] / med - 1) > abs(best[0]):
+                best = (v[i] / med - 1, st, i, med)
+    if best is None or abs(best[0]) < 0.2:
+        return []
+    dev, st, i, med = best
+    return [(st, s.iloc[i], med, dev)]
+
+
 def lifecycle_bullets(df: pd.DataFrame, lang: str, *, min_base: int = 30) -> list[str]:
     """Conclusion first: how the active base moved over the complete periods shown (and the median quick
     ratio), then the one period whose state stands out most from the others' median.
@@ -367,36 +418,71 @@ def lifecycle_bullets(df: pd.DataFrame, lang: str, *, min_base: int = 30) -> lis
         cur = s.iloc[-1]
         out.append(t(f"{k}.one", lang, period=cur["label"], q=f"{float(cur['quick_ratio']):.2f}",
                      gain=num(cur["new"] + cur["resurrecting"]), loss=num(cur["dormant"])))
-    if len(s) >= 4:
-        best: tuple[float, str, int, float] | None = None
-        for st in lm.STATUSES:
-            v = s[st].abs().astype(float)
-            for i in range(len(s)):
-                med = float(v.drop(index=i).median())
-                if med < min_base or abs(v[i] - med) < 3 * med ** 0.5:
-                    continue
-                if best is None or abs(v[i] / med - 1) > abs(best[0]):
-                    best = (v[i] / med - 1, st, i, med)
-        if best is not None and abs(best[0]) >= 0.2:
-            dev, st, i, med = best
-            row = s.iloc[i]
-            qr = row["quick_ratio"]
-            out.append(t(f"{k}.outlier_{'high' if dev > 0 else 'low'}", lang, period=row["label"],
-                         status=t(f"insights.lifecycle.status.{st}", lang), users=num(row[st]), unit=unit,
-                         median=num(med), gap=fmt.pct(abs(dev), lang),
-                         q=fmt.na(lang) if fmt.is_missing(qr) else f"{float(qr):.2f}"))
+    for st, row, med, dev in _outlier(s, min_base):  # one period at most
+        qr = row["quick_ratio"]
+        out.append(t(f"{k}.outlier_{'high' if dev > 0 else 'low'}", lang, period=row["label"],
+                     status=t(f"insights.lifecycle.status.{st}", lang), users=num(row[st]), unit=unit,
+                     median=num(med), gap=fmt.pct(abs(dev), lang),
+                     q=fmt.na(lang) if fmt.is_missing(qr) else f"{float(qr):.2f}"))
     return out or [t(f"{k}.none", lang)]
+
+
+def lifecycle_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """The change of active users over the complete periods the first sentence gives, and the period that stands
+    out, with the median it is judged against as its base (never on fewer than ``min_base`` users)."""
+    s = lm.lifecycle_summary(df)
+    s = s[s["complete"]].reset_index(drop=True)
+    out: list[Fact] = []
+    if len(s) > 1 and s["quick_ratio"].notna().any():
+        a, b = s.iloc[0], s.iloc[-1]
+        v = None if not a["active"] else float(b["active"]) / float(a["active"]) - 1
+        out.append(facts.change(facts.key("lifecycle.active", "change", f"{a['label']}..{b['label']}"), v,
+                                fmt.change(b["active"], a["active"], "count", ctx.lang), now=b["active"],
+                                before=a["active"], kind="relative", unit="count", period=ctx.period.label,
+                                source="insights.lifecycle", definition="active users, first to last complete period"))
+    for st, row, med, dev in _outlier(s, ctx.settings.min_base):
+        out.append(facts.change(facts.key(f"lifecycle.{st}", "vs_median", str(row["label"])), dev,
+                                fmt.pct(abs(dev), ctx.lang), now=abs(float(row[st])), before=med, kind="relative",
+                                unit="count", period=ctx.period.label, source="insights.lifecycle", base=med,
+                                verdict="high" if dev > 0 else "low",
+                                definition="the period's users in the state against the other periods' median"))
+    return out
 
 
 # ---------------------------------------------------------------- subsections
 
 
+def _latest(view: RetentionView) -> tuple[Any, Rate, Rate | None, str | None] | None:
+    """The latest complete cohort's next-period retention, the earlier cohorts' pooled rate and the verdict the
+    sentence gives (None on a base under ``min_base``: shown with its n), or None without a complete cohort."""
+    long = view.long
+    p1 = long[(long["period"] == 1) & long["complete"] & (long["cohort_size"] > 0)]
+    if p1.empty:
+        return None
+    last, earlier = p1.iloc[-1], p1.iloc[:-1]
+    r = Rate(int(last["users"]), int(last["cohort_size"]))
+    if r.small(view.min_base) or earlier.empty:
+        return last, r, None, None
+    pooled = Rate(int(earlier["users"].sum()), int(earlier["cohort_size"].sum()))
+    verdict = ("higher" if (r.value or 0) > (pooled.value or 0) else "lower") if r.differs_from(pooled) else "same"
+    return last, r, pooled, verdict
+
+
 def retention_facts(view: RetentionView, ctx: Context) -> list[Fact]:
-    """The goals page's new users, as the line relating the three counts shows them."""
+    """The goals page's new users, as the line relating the three counts shows them; the latest complete cohort's
+    next-period retention with its base and the verdict the sentence gives it."""
+    out: list[Fact] = []
+    latest = _latest(view)
+    if latest is not None:
+        last, r, pooled, verdict = latest
+        out.append(facts.make(facts.key(f"retention.cohort.{last['cohort_label']}", f"next_{view.interval}",
+                                        view.mode), r.value, "ratio", fmt.pct(r.value, ctx.lang),
+                              period=ctx.period.label, source="insights.retention", base=r.base, verdict=verdict,
+                              definition="the latest complete cohort's retention in its next period"))
     nu = view.new_users
     if nu is None or not new_users_line(nu, view.labels, view.period_label, ctx.lang):
-        return []
-    return goals_fact(ctx, "new_users", nu.signed_up, "insights.retention")
+        return out
+    return out + goals_fact(ctx, "new_users", nu.signed_up, "insights.retention")
 
 
 def _new_users(ctx: Context) -> nm.NewUsers | None:
@@ -453,5 +539,6 @@ SUBSECTIONS: list[Subsection] = [
             r, labels={k: ctx.t(f"insights.lifecycle.status.{k}") for k in lm.STATUSES},
             title=ctx.t("insights.lifecycle.chart_title"), lang=ctx.lang),
         table=lambda r, ctx: lifecycle_table(r, ctx.lang),
-        bullets=lambda r, ctx: lifecycle_bullets(r, ctx.lang, min_base=ctx.settings.min_base)),
+        bullets=lambda r, ctx: lifecycle_bullets(r, ctx.lang, min_base=ctx.settings.min_base),
+        facts=lifecycle_facts),
 ]

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from opsnb import facts
 from opsnb.errors import NoData
+from opsnb.facts import Fact
 from opsnb.metrics.attribution import MODELS, attribution
 from opsnb.metrics.channels import UNKNOWN, USER_BASES, channels
 from opsnb.metrics.regions import GROWTH_BASE, OTHER, RegionsResult, regions
@@ -346,10 +348,93 @@ def attribution_bullets(df: pd.DataFrame, ctx: Context) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------- facts (what the rules of opsnb.invariants read)
+
+
+def _where(ctx: Context) -> str:
+    return facts.span(ctx.effective_period)
+
+
+def channels_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """The channels' shares of traffic, budget and return (each a whole: every channel with one, the unknown
+    channel included) and each grade with the smallest base its graded ratios rest on."""
+    where, period, lang = _where(ctx), ctx.period.label, ctx.lang
+    out: list[Fact] = []
+    for col, what in (("traffic_share", "traffic"), ("budget_share", "budget"), ("return_share", "return")):
+        rows = [(c, v, fmt.pct(v, lang)) for c, v in zip(df["channel"], df[col], strict=True) if not fmt.is_missing(v)]
+        # the traffic shares are printed in the table, the budget and return shares drawn in the chart
+        out += facts.shares(f"channels.{what}_share", f"channels.{what}", rows, where=where, period=period,
+                            source="insights.channels", definition=f"the channel's share of all channels' {what}",
+                            printed=None if what == "traffic" else False)
+    weights = [k for k, w in ctx.settings.insights.channel_grade_weights.items() if w > 0 and k in USER_BASES]
+    for r in df[df["grade"].notna()].to_dict("records"):
+        bases = [int(r[USER_BASES[k]]) for k in weights if not fmt.is_missing(r[USER_BASES[k]])]
+        out.append(facts.make(facts.key(f"channels.{r['channel']}", "grade", where), r["score"], "score", str(r["grade"]),
+                              period=period, source="insights.channels", base=min(bases) if bases else None,
+                              verdict=str(r["grade"]), definition="the channel's grade (ROI, CAC, retention)"))
+    return out
+
+
+def rfm_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """The segments' shares of customers and of revenue, each a whole (the 其他/Other segment included)."""
+    d = df[df["customers"] > 0]
+    where = (ctx.settings.insights.rfm_analysis_date or ctx.effective_period.last_day).isoformat()
+    out = []
+    for col, what in (("share", "customers"), ("revenue_share", "revenue")):
+        rows = [(s, v, fmt.pct(v, ctx.lang)) for s, v in zip(d["segment"], d[col], strict=True) if not fmt.is_missing(v)]
+        out += facts.shares(f"rfm.{what}_share", f"rfm.{what}", rows, where=where, period=ctx.period.label,
+                            source="insights.rfm", definition=f"the segment's share of all customers' {what}")
+    return out
+
+
+def regions_facts(r: RegionsResult, ctx: Context) -> list[Fact]:
+    """The regions' shares of the basis (a whole: the folded "other" row included), each growth shown with the two
+    values it is between and the base it rests on, and the fastest and slowest the sentence names."""
+    where, period, lang = _where(ctx), ctx.period.label, ctx.lang
+    t = r.table
+    out = facts.shares(f"regions.{r.basis}_share", f"regions.{r.basis}", [
+        (x, v, fmt.pct(v, lang)) for x, v in zip(t["region"], t["share"], strict=True) if not fmt.is_missing(v)],
+        where=where, period=period, source="insights.regions", definition=f"the region's share of {r.basis}")
+    g = t[t["gmv_growth"].notna() & (t["region"] != OTHER)]
+    named = {}
+    if len(g) >= 2:
+        vals = g["gmv_growth"].astype(float)
+        named = {g.at[vals.idxmax(), "region"]: "fastest", g.at[vals.idxmin(), "region"]: "slowest"}
+    for x in t.to_dict("records"):
+        for c in ("gmv", "active_users"):
+            if fmt.is_missing(x[f"{c}_growth"]):
+                continue
+            out.append(facts.change(facts.key(f"regions.{x['region']}", f"{c}_growth", where), x[f"{c}_growth"],
+                                    fmt.pct(x[f"{c}_growth"], lang, signed=True), now=x[c], before=x[f"{c}_prev"],
+                                    kind="relative", unit="count", period=period, source="insights.regions",
+                                    base=x[f"{GROWTH_BASE[c]}_prev"], definition=f"{c} against the previous period",
+                                    verdict=named.get(x["region"]) if c == "gmv" else None))
+    return out
+
+
+def attribution_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Each model's credits by channel, the parts of the attributed conversions the caption gives (every model
+    hands out all of them)."""
+    a = df.attrs
+    where, period = _where(ctx), ctx.period.label
+    out = []
+    for m in MODELS:
+        total = facts.key(f"attribution.{m}", "attributed", where)
+        out.append(facts.make(total, a["attributed"], "count", fmt.number(a["attributed"], ctx.lang), period=period,
+                              source="insights.attribution", definition="paying users with a touchpoint"))
+        out += [facts.make(facts.key(f"attribution.{m}|{c}", "credit", where), v, "count", f"{float(v):.1f}",
+                           period=period, source="insights.attribution", part_of=total,
+                           definition=f"conversions credited to the channel ({m})")
+                for c, v in zip(df["channel"], df[m], strict=True)]
+    return out
+
+
 SUBSECTIONS: list[Subsection] = [
-    Subsection("insights.channels", _channels, chart=channels_chart, table=channels_table, bullets=channels_bullets),
-    Subsection("insights.rfm", _rfm, chart=rfm_chart, table=rfm_table, bullets=rfm_bullets),
-    Subsection("insights.regions", _regions, chart=regions_chart, table=regions_table, bullets=regions_bullets),
+    Subsection("insights.channels", _channels, chart=channels_chart, table=channels_table, bullets=channels_bullets,
+               facts=channels_facts),
+    Subsection("insights.rfm", _rfm, chart=rfm_chart, table=rfm_table, bullets=rfm_bullets, facts=rfm_facts),
+    Subsection("insights.regions", _regions, chart=regions_chart, table=regions_table, bullets=regions_bullets,
+               facts=regions_facts),
     Subsection("insights.attribution", _attribution, chart=attribution_chart, table=attribution_table,
-               bullets=attribution_bullets),
+               bullets=attribution_bullets, facts=attribution_facts),
 ]

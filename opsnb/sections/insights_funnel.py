@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from opsnb import facts
 from opsnb.errors import NoData
 from opsnb.facts import Fact
 from opsnb.metrics import funnel as fm
@@ -138,23 +139,31 @@ def funnel_bullets(view: FunnelView, lang: str) -> list[str]:
     return out
 
 
-def _weakest_step(view: FunnelView, lang: str) -> list[str]:
-    """The step with the lowest step conversion (on a previous step of ``min_base`` users); when Newcombe's
-    interval cannot tell it from the next lowest, both are named: the data do not rank them."""
-    k = "insights.funnel.bullet"
+def _weakest(view: FunnelView) -> list[tuple[Rate, str, str]]:
+    """The step with the lowest step conversion (on a previous step of ``min_base`` users), with the next lowest
+    when Newcombe's interval cannot tell them apart (the data do not rank them): ``[(rate, from, to)]``."""
     d = view.overall.reset_index(drop=True)
     cand = []
     for i in range(1, len(d)):
         prev, n = int(d.at[i - 1, "users"]), int(d.at[i, "users"])
         if prev >= view.min_base and prev > n:
-            cand.append((Rate(n, prev), d.at[i - 1, "event"], d.at[i, "event"]))
+            cand.append((Rate(n, prev), str(d.at[i - 1, "event"]), str(d.at[i, "event"])))
     if not cand:
         return []
     cand.sort(key=lambda c: c[0].value or 0)
-    (r1, s1, d1) = cand[0]
+    return cand[:2] if len(cand) > 1 and not cand[1][0].differs_from(cand[0][0]) else cand[:1]
+
+
+def _weakest_step(view: FunnelView, lang: str) -> list[str]:
+    """The weakest step (:func:`_weakest`): one sentence; two steps the data do not rank are named together."""
+    k = "insights.funnel.bullet"
+    weakest = _weakest(view)
+    if not weakest:
+        return []
+    (r1, s1, d1) = weakest[0]
     lost1 = r1.base - r1.num
-    if len(cand) > 1 and not cand[1][0].differs_from(r1):
-        r2, s2, d2 = cand[1]
+    if len(weakest) > 1:
+        r2, s2, d2 = weakest[1]
         return [t(f"{k}.drop_tie", lang, src=event_name(s1, lang), dst=event_name(d1, lang), rate=fmt.pct(r1.value, lang),
                   src2=event_name(s2, lang), dst2=event_name(d2, lang), rate2=fmt.pct(r2.value, lang),
                   lost=fmt.number(lost1 + r2.base - r2.num, lang))]
@@ -162,21 +171,38 @@ def _weakest_step(view: FunnelView, lang: str) -> list[str]:
               lost=fmt.number(lost1, lang))]
 
 
-def _group_bullets(view: FunnelView, lang: str) -> list[str]:
-    """The best and worst groups by overall conversion among those with a base of ``min_base`` entrants;
-    a gap only when Newcombe's interval excludes 0."""
-    k = "insights.funnel.bullet"
+def _group_rates(view: FunnelView) -> list[tuple[Any, Rate]]:
+    """Each group's overall conversion on its entrants, groups with a base of ``min_base`` only, best first."""
     sp = view.split
-    assert sp is not None
+    if sp is None:
+        return []
     n = len(view.overall)
     firsts = sp[sp["step"] == 1]
     base = {g: int(u) for g, u in zip(firsts["group"], firsts["users"], strict=True)}
     fin = sp[(sp["step"] == n)]
     rates = [(g, Rate(int(u), base[g])) for g, u in zip(fin["group"], fin["users"], strict=True)
              if base[g] >= view.min_base]
+    return sorted(rates, key=lambda x: -(x[1].value or 0))
+
+
+def _group_extremes(view: FunnelView) -> list[tuple[Any, Rate, str]]:
+    """The best and worst groups the sentence names, each with the verdict it gives (``best``/``worst`` when
+    Newcombe's interval excludes 0, ``same`` otherwise)."""
+    rates = _group_rates(view)
     if len(rates) < 2:
         return []
-    rates.sort(key=lambda x: -(x[1].value or 0))
+    (bg, br), (wg, wr) = rates[0], rates[-1]
+    differ = br.differs_from(wr)
+    return [(bg, br, "best" if differ else "same"), (wg, wr, "worst" if differ else "same")]
+
+
+def _group_bullets(view: FunnelView, lang: str) -> list[str]:
+    """The best and worst groups by overall conversion among those with a base of ``min_base`` entrants;
+    a gap only when Newcombe's interval excludes 0."""
+    k = "insights.funnel.bullet"
+    rates = _group_rates(view)
+    if len(rates) < 2:
+        return []
     (bg, br), (wg, wr) = rates[0], rates[-1]
     by = t(f"insights.funnel.by.{view.by}", lang)
     kw = {"by": by, "best": fmt.label(bg, lang), "best_rate": fmt.pct(br.value, lang), "best_n": fmt.number(br.base, lang),
@@ -189,10 +215,47 @@ def _group_bullets(view: FunnelView, lang: str) -> list[str]:
 
 
 def funnel_facts(view: FunnelView, ctx: Context) -> list[Fact]:
-    """The goals page's paying users, as the funnel's last line shows them."""
-    if view.payers is None or not view.payers.payers or view.flat:
+    """Each step's users and drop-off (a step's users and its drop-off make the step before: the table adds up),
+    read to the as-of day; the weakest step and the groups the sentences judge, with their bases; the goals page's
+    paying users, as the funnel's last line shows them, split into entrants and the others."""
+    if view.flat:
         return []
-    return goals_fact(ctx, "paying_users", view.payers.payers, "insights.funnel")
+    d = view.overall.reset_index(drop=True)
+    lang, period = ctx.lang, ctx.period.label
+    where = facts.span(ctx.period, ctx.data_last_day)
+    last = d.attrs.get("as_of")
+    keys = [facts.key(f"funnel.{int(r['step'])}_{r['event']}", "users", where) for r in d.to_dict("records")]
+    out = []
+    for i, r in enumerate(d.to_dict("records")):
+        # a step's users and its drop-off are the parts of the step before's users
+        out.append(facts.make(keys[i], r["users"], "count", fmt.number(r["users"], lang, compact=False), period=period,
+                              source="insights.funnel", definition="users of the entry population at this step",
+                              last_day=last, part_of=keys[i - 1] if i else None))
+        if i:
+            out.append(facts.make(facts.key(f"funnel.{int(r['step'])}_{r['event']}", "drop_off", where), r["drop_off"],
+                                  "count", fmt.number(r["drop_off"], lang, compact=False), period=period,
+                                  source="insights.funnel", definition="users of the step before who did not reach it",
+                                  part_of=keys[i - 1]))
+    for rate, src, dst in _weakest(view):
+        out.append(facts.make(facts.key(f"funnel.{src}_to_{dst}", "step_rate", where), rate.value, "ratio",
+                              fmt.pct(rate.value, lang), period=period, source="insights.funnel", base=rate.base,
+                              verdict="weakest", definition="step conversion the sentence names the weakest"))
+    for g, rate, word in _group_extremes(view):
+        out.append(facts.make(facts.key(f"funnel.group.{g}", "overall", where), rate.value, "ratio",
+                              fmt.pct(rate.value, lang), period=period, source="insights.funnel", base=rate.base,
+                              verdict=word, definition=f"overall conversion of the group ({view.by})"))
+    p = view.payers
+    if p is not None and p.payers:
+        payers = goals_fact(ctx, "paying_users", p.payers, "insights.funnel")
+        total = payers[0].key if payers else facts.key("funnel.payers", "users", where)
+        out += payers or [facts.make(total, p.payers, "count", fmt.number(p.payers, lang), period=period,
+                                     source="insights.funnel", definition="paying users of the period")]
+        if p.others:
+            out += [facts.make(facts.key(f"funnel.payers.{part}", "users", where), v, "count", fmt.number(v, lang),
+                               period=period, source="insights.funnel", part_of=total,
+                               definition=f"paying users: {part}") for part, v in (("entrants", p.entrants),
+                                                                                   ("others", p.others))]
+    return out
 
 
 def _funnel(ctx: Context) -> FunnelView:

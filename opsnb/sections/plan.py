@@ -479,8 +479,8 @@ def budget_bullets(r: m.Reallocation, ctx: Context) -> list[str]:
                   moved=ctx.fmt(r.moved, "currency"), total=ctx.fmt(r.total_after, "currency")),
             ctx.t("plan.bullet.expected", before=ctx.fmt(r.gmv_before, "currency"),
                   after=ctx.fmt(r.expected_after, "currency"),
-                  change=ctx.fmt((r.expected_after - r.gmv_before) / r.gmv_before, "ratio") if r.gmv_before else
-                  ctx.t("common.na"))]
+                  change=fmt.pct((r.expected_after - r.gmv_before) / r.gmv_before, ctx.lang, signed=True)
+                  if r.gmv_before else ctx.t("common.na"))]
 
 
 # ---------------------------------------------------------------- risks
@@ -543,23 +543,107 @@ def risks_bullets(reg: pd.DataFrame, ctx: Context) -> list[str]:
 # ---------------------------------------------------------------- facts (one figure, one value)
 
 
+def _rest_span(plan: tg.AnnualPlan, metric: str, quarter: str) -> str:
+    """The days of a quarter's months still to come (the months the plan lists for it)."""
+    first, last = _rest_label(metric, plan, quarter).split("–") if "–" in _rest_label(metric, plan, quarter) \
+        else (_rest_label(metric, plan, quarter),) * 2
+    return f"{Period.parse(first).start.isoformat()}..{Period.parse(last).last_day.isoformat()}"
+
+
 def targets_facts(plan: tg.AnnualPlan, ctx: Context) -> list[Fact]:
-    """Annual, quarter and month targets as the target table shows them (the goals page shares the annual key)."""
+    """Annual, quarter and month targets as the target table shows them (the goals page shares the annual key; the
+    next reviews will judge by them: :mod:`opsnb.invariants` checks it); the plan's own proposal where it differs,
+    shown beside the table's; the months still to come of a quarter, the parts of its rest; and, in a mid-year
+    plan, what the rest of the year needs (the goals page's year-to-date sentence shares the key)."""
     out = []
-    for r in plan.targets.itertuples():
-        if r.basis == "copied" or r.level == "quarter_rest" or pd.isna(r.target):
-            continue  # the months still to come of a quarter are not the quarter's target
+    df = plan.targets
+    for r in df.itertuples():
+        if r.basis == "copied" or pd.isna(r.target):
+            continue
+        if r.level == "quarter_rest":  # the months still to come of a quarter are not the quarter's target
+            out.append(facts.make(facts.key(f"kpi.{r.metric}", "target_rest", _rest_span(plan, r.metric, r.period)),
+                                  r.target, r.unit, ctx.fmt(r.target, r.unit), period=str(r.period), ahead=True,
+                                  source="plan.targets", definition=f"{r.metric}: the quarter's months still to come"))
+            continue
         where = str(r.period) if r.level == "year" else facts.span(Period.parse(str(r.period)))
+        rest = df[(df["metric"] == r.metric) & (df["level"] == "quarter_rest")]
+        part_of = None
+        if r.level == "month" and len(rest):
+            q = Period.containing(Period.parse(str(r.period)).start, "quarter").label
+            if q in set(rest["period"]):
+                part_of = facts.key(f"kpi.{r.metric}", "target_rest", _rest_span(plan, r.metric, q))
         out.append(facts.make(facts.key(f"kpi.{r.metric}", "target", where), r.target, r.unit, ctx.fmt(r.target, r.unit),
-                              period=str(r.period), source="plan.targets", definition=f"{r.metric}: {r.level} target"))
+                              period=str(r.period), source="plan.targets", definition=f"{r.metric}: {r.level} target",
+                              part_of=part_of))
+        if (r.proposed is not None and pd.notna(r.proposed) and r.source != "plan"
+                and abs(float(r.proposed) - float(r.target)) >= (0.005 if r.unit == "currency" else 1e-9)):
+            out.append(facts.make(facts.key(f"kpi.{r.metric}", "proposed", where), r.proposed, r.unit,
+                                  ctx.fmt(r.proposed, r.unit), period=str(r.period), source="plan.targets",
+                                  beside=True, definition=f"{r.metric}: the plan's own {r.level} split"))
+        if r.level == "year" and plan.mode == "rest_of_year" and pd.notna(r.actual) and float(r.target) > float(r.actual):
+            rest_days = f"{(as_of(ctx) + timedelta(days=1)).isoformat()}..{date(plan.year, 12, 31).isoformat()}"
+            need = float(r.target) - float(r.actual)
+            out.append(facts.change(facts.key(f"kpi.{r.metric}", "remaining", rest_days), need, ctx.fmt(need, r.unit),
+                                    now=r.target, before=r.actual, kind="diff", unit=r.unit, period=str(r.period),
+                                    source="plan.targets", ahead=True,
+                                    definition=f"{r.metric}: the annual target less the year to date"))
+    return out
+
+
+def calendar_facts(c: cal.MarketingCalendar, ctx: Context) -> list[Fact]:
+    """Each quarter theme's goal as the sentence gives it: the quarter's own target (the targets table's key) and,
+    for a quarter under way, the target of its months still to come."""
+    out = []
+    for r in c.themes.itertuples():
+        if r.target is None or pd.isna(r.target) or not _known(ctx, r.metric):
+            continue
+        unit = ctx.settings.kpi(r.metric).unit
+        q = Period.parse(r.quarter)
+        out.append(facts.make(facts.key(f"kpi.{r.metric}", "target", facts.span(q)), r.target, unit,
+                              ctx.fmt(r.target, unit), period=r.quarter, source="plan.calendar",
+                              definition=f"{r.metric}: the quarter's target"))
+        rest = getattr(r, "rest_target", None)
+        if rest is not None and pd.notna(rest):
+            first, _, last = str(r.rest_months).partition("–")
+            where = f"{Period.parse(first).start.isoformat()}..{Period.parse(last or first).last_day.isoformat()}"
+            out.append(facts.make(facts.key(f"kpi.{r.metric}", "target_rest", where), rest, unit, ctx.fmt(rest, unit),
+                                  period=r.quarter, source="plan.calendar", ahead=True,
+                                  definition=f"{r.metric}: the quarter's months still to come"))
+    return out
+
+
+def budget_facts(r: m.Reallocation, ctx: Context) -> list[Fact]:
+    """Each channel's budget change beside its spend and proposed budget; the proposed budgets, the parts of the
+    unchanged total; the estimated GMV's change."""
+    where = facts.span(ctx.effective_period)
+    total = facts.key("plan.budget", "total_after", where)
+    out = [facts.make(total, r.total_after, "currency", ctx.fmt(r.total_after, "currency"), period=ctx.period.label,
+                      source="plan.budget", definition="channel budget after the move (unchanged)")]
+    for x in r.table.to_dict("records"):
+        if fmt.is_missing(x["new_budget"]):
+            continue
+        out.append(facts.make(facts.key(f"plan.budget.{x['channel']}", "new_budget", where), x["new_budget"], "currency",
+                              ctx.fmt(x["new_budget"], "currency"), period=ctx.period.label, source="plan.budget",
+                              part_of=total, definition="the channel's proposed budget"))
+        out.append(facts.change(facts.key(f"plan.budget.{x['channel']}", "change", where), x["change"],
+                                ctx.fmt(x["change"], "currency"), now=x["new_budget"], before=x["cost"], kind="diff",
+                                unit="currency", period=ctx.period.label, source="plan.budget",
+                                definition="proposed budget less this period's spend"))
+    if r.gmv_before:
+        v = (r.expected_after - r.gmv_before) / r.gmv_before
+        out.append(facts.change(facts.key("plan.budget.gmv", "expected_change", where), v, fmt.pct(v, ctx.lang,
+                                                                                                   signed=True),
+                                now=r.expected_after, before=r.gmv_before, kind="relative", unit="currency",
+                                period=ctx.period.label, source="plan.budget",
+                                definition="estimated GMV at constant ROI against this period's"))
     return out
 
 
 def overdue_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
-    """Days overdue of each late action (the problems page shows the same key)."""
+    """Days overdue of each late action (the problems page shows the same key), with the due day they count from."""
     return [facts.make(facts.key(f"action.{r.action_id}", "days_overdue", as_of(ctx).isoformat()), int(r.days_late),
                        "days", str(int(r.days_late)), period=ctx.period.label, source="plan.actions",
-                       definition="days from the due day to the report's as-of day")
+                       definition="days from the due day to the report's as-of day", **{"from": r.due})
             for r in df[df["overdue"]].itertuples()]
 
 
@@ -570,9 +654,9 @@ SUBSECTIONS: list[Subsection] = [
                bullets=weeks_bullets),
     Subsection("plan.targets", _plan, chart=targets_chart, table=targets_table, bullets=targets_bullets,
                facts=targets_facts),
-    Subsection("plan.calendar", _calendar, table=calendar_table, bullets=calendar_bullets),
+    Subsection("plan.calendar", _calendar, table=calendar_table, bullets=calendar_bullets, facts=calendar_facts),
     Subsection("plan.budget", lambda ctx: m.reallocation(ctx.pack, ctx.effective_period, ctx.settings),
-               chart=budget_chart, table=budget_table, bullets=budget_bullets),
+               chart=budget_chart, table=budget_table, bullets=budget_bullets, facts=budget_facts),
     Subsection("plan.risks", lambda ctx: m.risks(ctx.pack, ctx.settings), chart=risks_chart, table=risks_table,
                bullets=risks_bullets),
 ]

@@ -89,8 +89,8 @@ def _hours(x: Any, lang: str) -> str:
 
 def _diff(v: float, e: float, unit: str, lang: str, currency: str) -> str:
     """How far a value is from its usual level: points for a rate, percent for a volume."""
-    if unit == "ratio":
-        return fmt.pp(abs(v - e), lang, signed=False)
+    if unit == "ratio":  # between the two ratios as shown beside it
+        return fmt.pp(abs(fmt.shown_ratio_change(v, e)), lang, signed=False)
     if e:
         return fmt.pct(abs(v / e - 1), lang)
     return fmt.value(abs(v - e), unit, lang, currency=currency)
@@ -185,7 +185,7 @@ def _kw(d: str, ev: dict[str, Any], lang: str, currency: str) -> dict[str, Any]:
                   new_users=count(ev["new_users"]), new_users_prev=count(ev["new_users_prev"]))
     elif d == "budget":
         kw.update(spend_share=fmt.pct(ev["spend_share"], lang), return_share=fmt.pct(ev["return_share"], lang),
-                  gap=fmt.pp(ev["gap_pp"] / 100, lang, signed=False))
+                  gap=fmt.pp(fmt.shown_ratio_change(ev["spend_share"], ev["return_share"]), lang, signed=False))
     elif d.startswith("service_"):
         for k in ("rate", "min", "rise", "share", "growth"):
             if kw.get(k) is not None and d != "service_satisfaction":
@@ -411,16 +411,112 @@ def _counts(df: pd.DataFrame, ctx: Context) -> list[str]:
     return out
 
 
-def overdue_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
-    """Days overdue of each late action (the plan page shows the same key)."""
-    out = []
-    for r in df[df["detector"] == "action_overdue"].to_dict("records"):
+def problem_facts(df: pd.DataFrame, ctx: Context, source: str) -> list[Fact]:
+    """The figures each problem of ``df`` rests on, for the rules of :mod:`opsnb.invariants`: its verdict with
+    the base a rate rests on, a change beside the two values it is between, the days overdue with the due day
+    they count from, a data incident with the days it covers; findings merged into a problem count too."""
+    out: list[Fact] = []
+    for r in df.to_dict("records"):
         ev = r["evidence"]
-        days = int(ev["days"])
-        out.append(facts.make(facts.key(f"action.{ev['action_id']}", "days_overdue", ctx.period.last_day.isoformat()),
-                              days, "days", str(days), period=ctx.period.label, source="problems.actions",
-                              definition="days from the due day to the report's as-of day"))
+        out += _evidence_facts(r["detector"], ev, ctx, source, r["severity"])
+        for also in ev.get("also_rows", []):
+            out += _evidence_facts(also["detector"], also["evidence"], ctx, source, r["severity"])
+        out += [_echo_fact(p, ctx, source, r["key"]) for p in ev.get("echoes") or []]
     return out
+
+
+def _evidence_facts(d: str, ev: dict[str, Any], ctx: Context, source: str, severity: str) -> list[Fact]:
+    lang, period = ctx.lang, ctx.period.label
+    where = facts.span(ctx.effective_period)
+    kw = {"period": period, "source": source}
+    if d == "anomaly":
+        return [_point_fact(p, ctx, source, verdict=p["direction"]) for p in [ev, *ev.get("with", [])]]
+    if d == "kpi":
+        return [facts.make(facts.key(f"kpi.{ev['kpi']}", "attainment", facts.span(ctx.period, ctx.data_last_day)),
+                           ev["attainment"], "ratio", fmt.pct(ev["attainment"], lang), **kw,
+                           definition="the KPI's attainment")]
+    if d == "cac":
+        return [facts.change(facts.key(f"channel.{ev['channel']}", "cac_rise", where), ev["rise"],
+                             fmt.pct(ev["rise"], lang), now=ev["cac"], before=ev["cac_prev"], kind="relative",
+                             unit="currency", **kw, base=min(ev["new_users"], ev["new_users_prev"]), verdict=severity,
+                             definition="CAC against the previous period's")]
+    if d == "budget":
+        gap = fmt.shown_ratio_change(ev["spend_share"], ev["return_share"])
+        return [facts.change(facts.key(f"channel.{ev['channel']}", "budget_gap", where), gap,
+                             fmt.pp(gap, lang, signed=False), now=ev["spend_share"], before=ev["return_share"],
+                             kind="pp", unit="ratio", **kw, definition="budget share less return share"),
+                *(facts.make(f"channels.{what}_share|{ev['channel']}@{where}",  # the channels table's key
+                             ev[f"{what_ev}_share"], "ratio", fmt.pct(ev[f"{what_ev}_share"], lang), **kw,
+                             definition=f"the channel's share of all channels' {what}")
+                  for what, what_ev in (("budget", "spend"), ("return", "return")))]
+    if d == "service_resolution":
+        return [facts.make(facts.key(f"service.{ev['category']}", "resolution_rate", where), ev["rate"], "ratio",
+                           fmt.pct(ev["rate"], lang), **kw, base=ev["tickets"], verdict=severity,
+                           definition="resolved ÷ tickets of the category")]
+    if d == "service_slow":
+        return [facts.make(facts.key(f"service.{ev['category']}", "p90_hours", where), ev["p90_hours"], "hours",
+                           fmt.value(ev["p90_hours"], "hours", lang), **kw, base=ev["resolved"], verdict=severity,
+                           definition="90th percentile of the resolved tickets' hours")]
+    if d == "service_satisfaction":
+        return [facts.make(facts.key(f"service.{ev['category']}", "satisfaction", where), ev["satisfaction"], "score",
+                           fmt.value(ev["satisfaction"], "score", lang), **kw, base=ev["rated"], verdict=severity,
+                           definition="mean rating of the category's rated tickets")]
+    if d == "service_volume" and ev.get("rise") is not None:
+        return [facts.make(facts.key(f"service.{ev['category']}", "tickets_rise", where), ev["rise"], "change",
+                           fmt.pct(ev["rise"], lang), **kw, base=ev["tickets_prev"], verdict=severity,
+                           definition="tickets per day against the previous period's")]
+    if d == "service_backlog":
+        return [facts.change(facts.key("service.backlog", "growth", where), ev["growth"], fmt.pct(ev["growth"], lang),
+                             now=ev["end"], before=ev["start"], kind="relative", unit="count", **kw, base=ev["start"],
+                             verdict=severity, definition="open tickets at the period's end against its start")]
+    if d == "data_unattributed":
+        return [facts.make(facts.key(f"channel.{ev['channel']}", "unattributed_share", where), ev["share"], "ratio",
+                           fmt.pct(ev["share"], lang), **kw, base=ev["orders"], verdict=severity,
+                           definition="paid orders without a touchpoint before them")]
+    if d in pm.INCIDENT_DETECTORS:
+        return [facts.make(facts.key(f"incident.{ev.get('platform', ev['table'])}", "days", where), len(ev["days"]),
+                           "days", str(len(ev["days"])), **kw, incident_days=list(ev["days"]), table=ev["table"],
+                           definition="days a data incident covers")]
+    if d == "action_overdue":
+        return [facts.make(facts.key(f"action.{ev['action_id']}", "days_overdue", _as_of(ctx).isoformat()),
+                           int(ev["days"]), "days", str(int(ev["days"])), **kw,
+                           definition="days from the due day to the report's as-of day", **{"from": ev["due"]})]
+    return []
+
+
+def _as_of(ctx: Context) -> date:
+    """The review's as-of day: the period's last day, or the data's when earlier."""
+    return ctx.effective_period.last_day
+
+
+def _point_fact(p: dict[str, Any], ctx: Context, source: str, *, verdict: str | None = None) -> Fact:
+    """One anomalous point (or run of points) as the finding shows it: its value against the usual one, the days
+    it reads (nothing after the as-of day), its verdict and base."""
+    spec = an.SERIES[p["series"]]
+    first, last = spec.days_read(pd.Timestamp(p["date"]))
+    kind = "pp" if p["unit"] == "ratio" else "relative"
+    v, e = p["value"], p["expected"]
+    chg = fmt.shown_ratio_change(v, e) if kind == "pp" else (None if not e else v / e - 1)
+    return facts.change(facts.key(f"anomaly.{p['series']}", "vs_usual", f"{first.isoformat()}..{last.isoformat()}"),
+                        chg, _diff(v, e, p["unit"], ctx.lang, ctx.settings.currency), now=v, before=e, kind=kind,
+                        unit=p["unit"], period=ctx.period.label, source=source, base=p.get("base"),
+                        verdict=verdict, day=first, until=last, table=spec.table,
+                        definition="the point's value against its usual level")
+
+
+def _echo_fact(p: dict[str, Any], ctx: Context, source: str, incident: str) -> Fact:
+    """A point a data incident explains, as the incident's finding gives it ("显示为826"), naming the incident."""
+    spec = an.SERIES[p["series"]]
+    first, last = spec.days_read(pd.Timestamp(p["date"]))
+    return facts.make(facts.key(f"anomaly.{p['series']}", "mean", f"{first.isoformat()}..{last.isoformat()}"),
+                      p["value"], p["unit"], fmt.value(p["value"], p["unit"], ctx.lang, currency=ctx.settings.currency),
+                      period=ctx.period.label, source=source, day=first, until=last, table=spec.table,
+                      verdict="echo", incident=incident, definition="a point a data incident explains")
+
+
+def overdue_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
+    """Days overdue of each late action (the plan page shows the same key), with the due day they count from."""
+    return problem_facts(df, ctx, "problems.actions")
 
 
 def overview_chart(problems: pd.DataFrame, lang: str, *, ax: Any = None) -> Any:
@@ -652,6 +748,33 @@ def _section(key: str) -> Any:
     return lambda ctx: _subset(ctx, key)
 
 
+def _facts_of(key: str) -> Any:
+    return lambda df, ctx: problem_facts(df, ctx, key)
+
+
+def anomaly_facts(res: dict[str, Any], ctx: Context) -> list[Fact]:
+    """The anomaly table's runs (what each reads, its verdict; a data incident's echo names its incident) and
+    the findings of the anomaly problems."""
+    out = problem_facts(res["problems"], ctx, "problems.anomalies")
+    eps = episodes(res["scans"])
+    for e in eps.to_dict("records"):
+        spec = an.SERIES[e["series"]]
+        first, _ = spec.days_read(e["first"])
+        _, last = spec.days_read(e["last"])
+        scan = res["scans"][e["series"]]
+        incident = None
+        if e["kind"] == "incident" and "incident" in scan:
+            found = scan.loc[e["first"]:e["last"], "incident"].dropna()
+            incident = str(found.iloc[0]) if len(found) else "incident"
+        out.append(facts.make(facts.key(f"anomaly.{e['series']}", "mean", f"{first.isoformat()}..{last.isoformat()}"),
+                              e["value"], spec.unit, fmt.value(e["value"], spec.unit, ctx.lang,
+                                                                currency=ctx.settings.currency),
+                              period=ctx.period.label, source="problems.anomalies", day=first, until=last,
+                              table=spec.table, verdict=e["kind"], incident=incident,
+                              definition="the run's mean value (the anomaly table)"))
+    return out
+
+
 def _overview_chart(df: pd.DataFrame, ctx: Context) -> Any:
     return overview_chart(df, ctx.lang)
 
@@ -683,10 +806,7 @@ def problem_records(ctx: Context) -> list[dict[str, Any]]:
 SUBSECTIONS: list[Subsection] = [
     Subsection("problems.overview", _all, chart=_overview_chart, table=_table, bullets=_counts),
     Subsection("problems.anomalies", _compute_anomalies, chart=_anomaly_chart, table=_anomaly_table,
-               bullets=_anomaly_bullets),
-    Subsection("problems.kpis", _section("problems.kpis"), bullets=_bullets),
-    Subsection("problems.budget", _section("problems.budget"), bullets=_bullets),
-    Subsection("problems.actions", _section("problems.actions"), bullets=_bullets, facts=overdue_facts),
-    Subsection("problems.service", _section("problems.service"), bullets=_bullets),
-    Subsection("problems.data_gaps", _section("problems.data_gaps"), bullets=_bullets),
+               bullets=_anomaly_bullets, facts=lambda r, ctx: anomaly_facts(r, ctx)),
+    *[Subsection(key, _section(key), bullets=_bullets, facts=_facts_of(key))
+      for key in ("problems.kpis", "problems.budget", "problems.actions", "problems.service", "problems.data_gaps")],
 ]

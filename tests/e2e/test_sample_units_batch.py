@@ -64,6 +64,14 @@ def test_both_planted_units_publish_their_sections(planted, project):
         assert res.out_dir == p["published"] and res.index.is_file()
 
 
+def test_each_planted_unit_keeps_the_invariants(planted):
+    """One figure, one value, and nothing an analyst would query (opsnb.invariants), on each planted unit."""
+    for p in planted.values():
+        manifest = json.loads((p["published"] / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["facts"]["conflicts"] == [], p["fact"]["unit"]
+        assert manifest["invariants"]["violations"] == [], p["fact"]["unit"]
+
+
 def test_summary_cards_show_the_unit_far_behind_its_targets(planted):
     behind = planted["behind_target"]
     cards = behind["kpi_cards"]

@@ -87,10 +87,18 @@ def test_spend_reconciliation_view_adds_up_to_the_cent():
     assert inside[0] == "本期营销总投入即渠道投放花费¥112.45；按参数设置，其中¥173.33是活动成本，其余-¥60.88为非活动的渠道投放。"
     assert inside[1].startswith("活动成本¥173.33超过同期渠道花费¥112.45，不可能含在渠道花费之内")
     facts_ = view.spend_facts(rec, _ctx(spend_pack()))
-    assert [(f.key, f.value, f.text) for f in facts_] == [
-        ("spend.campaign_costs@2026-10-01..2026-10-31", 173.33, "¥173.33"),
-        ("spend.channel_spend@2026-10-01..2026-10-31", 112.45, "¥112.45"),
-        ("spend.marketing_total@2026-10-01..2026-10-31", 285.78, "¥285.78")]
+    total = "spend.marketing_total@2026-10-01..2026-10-31"
+    assert [(f.key, f.value, f.text, f.meta.get("part_of")) for f in facts_][:3] == [
+        ("spend.campaign_costs@2026-10-01..2026-10-31", 173.33, "¥173.33", total),
+        ("spend.channel_spend@2026-10-01..2026-10-31", 112.45, "¥112.45", total),
+        (total, 285.78, "¥285.78", None)]
+    # each campaign's share of the period is a part of the campaign costs, to the cent (the rules check the sums)
+    assert sorted(f.text for f in facts_[3:]) == ["¥100.00", "¥33.33", "¥40.00"]
+    assert {f.meta["part_of"] for f in facts_[3:]} == {"spend.campaign_costs@2026-10-01..2026-10-31"}
+    from opsnb import invariants as inv
+
+    scope = inv.Scope(OCT, date(2026, 10, 31))
+    assert inv.check(facts_, scope) == []
 
 
 def _uplift_frame(**over) -> pd.DataFrame:
@@ -286,4 +294,6 @@ def test_results_facts_are_what_the_table_shows():
     assert shown["campaign.C.new_users@2026-09-20..2026-10-01"] == (1.0, "1")
     assert shown["campaign.B.roi@2026-10-02..2026-10-05"] == (None, "不适用")
     table = view.results_tables(res, "zh")[0].formatted()
-    assert set(table["活动归因GMV"]) == {v[1] for k, v in shown.items() if ".gmv@" in k}
+    assert set(table["活动归因GMV"]) == {v[1] for k, v in shown.items() if k.startswith("campaign.") and ".gmv@" in k}
+    assert shown["campaigns.gmv@2026-10-01..2026-10-31"][0] == sum(v[0] for k, v in shown.items()
+                                                                   if k.startswith("campaign.") and ".gmv@" in k)

@@ -14,8 +14,8 @@ OCT = Period.parse("2026-10")
 SCOPE = inv.Scope(OCT, date(2026, 10, 31), min_base=30)
 
 
-def _f(key: str, value, text: str = "", source: str = "test.sub", **meta):
-    return make(key, value, "ratio", text or str(value), period="2026-10", source=source, **meta)
+def _f(key: str, value, text: str = "", source: str = "test.sub", unit: str = "ratio", **meta):
+    return make(key, value, unit, text or str(value), period="2026-10", source=source, **meta)
 
 
 def _rules(facts, scope=SCOPE) -> list[str]:
@@ -25,7 +25,8 @@ def _rules(facts, scope=SCOPE) -> list[str]:
 def test_every_rule_is_registered_once():
     assert set(inv.RULES) == {"curve_on_fixed_base", "nothing_after_as_of", "shares_make_a_whole",
                               "quarter_between_months", "change_is_the_difference", "days_counted_to_as_of",
-                              "plan_is_the_next_reviews_target", "no_verdict_on_a_small_base"}
+                              "parts_add_to_total", "plan_is_the_next_reviews_target", "no_verdict_on_a_small_base",
+                              "no_finding_on_an_incident_day"}
     with pytest.raises(ValueError, match="registered already"):
         inv.register("shares_make_a_whole")(lambda facts, scope: [])
 
@@ -52,12 +53,17 @@ def test_a_figure_that_reads_after_the_as_of_day():
     assert _rules(late, q4) == ["nothing_after_as_of"]
     declared = [_f("content.views", 5.0, last_day="2011-12-09")]
     assert _rules(declared, q4) == ["nothing_after_as_of"]
+    ahead = [_f("kpi.gmv.remaining@2011-12-01..2011-12-31", 5.0, ahead=True)]  # what the rest of the year needs
+    assert _rules(ahead, q4) == []
 
 
 def test_shares_that_do_not_make_a_whole():
     ok = [_f(f"share.{c}", v, whole="traffic") for c, v in (("a", 0.5), ("b", 0.3), ("other", 0.2))]
     assert _rules(ok) == []
     assert _rules(ok[:2]) == ["shares_make_a_whole"]  # "other" left out
+    # one share shown on a second page (with or without the whole named) is still one share
+    again = [_f("share.a", 0.5, source="other.page", whole="traffic"), _f("share.a", 0.5, source="third.page")]
+    assert _rules(ok + again) == []
 
 
 def test_a_quarter_outside_its_months():
@@ -73,19 +79,63 @@ def test_a_quarter_outside_its_months():
 
 def test_a_change_that_is_not_the_difference():
     ok = [_f("kpi.gmv.change@2026-10-01..2026-10-31", 0.284, now=128.4, before=100.0, change="relative"),
-          _f("kpi.cvr.change@2026-10-01..2026-10-31", 3.8, now=0.254, before=0.216, change="pp"),
-          _f("kpi.roi.change@2026-10-01..2026-10-31", 0.6, now=4.5, before=3.9, change="diff")]
+          _f("kpi.cvr.change@2026-10-01..2026-10-31", 0.038, now=0.254, before=0.216, change="pp"),
+          _f("kpi.roi.change@2026-10-01..2026-10-31", 0.6, unit="roi", now=4.5, before=3.9, change="diff"),
+          _f("plan.budget.x.change@2026-10-01..2026-10-31", 3207.23, unit="currency", now=8689.0, before=5481.77,
+             change="diff")]
     assert _rules(ok) == []
-    wrong = [_f("kpi.roi.change@2026-10-01..2026-10-31", 0.2, now=4.5, before=3.9, change="diff")]
+    wrong = [_f("kpi.roi.change@2026-10-01..2026-10-31", 0.2, unit="roi", now=4.5, before=3.9, change="diff")]
     assert _rules(wrong) == ["change_is_the_difference"]
     zero = [_f("kpi.x.change@2026-10-01..2026-10-31", None, now=5.0, before=0.0, change="relative")]
     assert _rules(zero) == []  # undefined on a zero base: shown as n/a, no rule broken
+
+
+def test_a_change_reads_as_the_difference_of_the_values_as_shown():
+    """Points between two ratios are checked as the reader computes them, from the ratios as shown."""
+    # A/B: 21.0 % → 29.3 %, the raw difference 0.08324 shows +8.3 points: what the reader computes
+    ab = [_f("ab.b.diff@2026-10-01..2026-10-31", 0.08324, now=0.29346, before=0.21022, change="pp")]
+    assert _rules(ab) == []
+    # after-effect: 16.5 % beside 4.6 % with +12.0 points (the raw 0.11957): the reader computes 11.9
+    after = [_f("campaign.x.after.diff@2026-10-26..2026-10-31", 0.11957, now=0.16510, before=0.04553, change="pp")]
+    assert _rules(after) == ["change_is_the_difference"]
+    # the problems page's budget gap: 36.2 % and 6.4 % "29.9 points apart" (raw 0.29883)
+    gap = [_f("channel.kol.budget_gap@2026-10-01..2026-10-31", 0.29883, now=0.36243, before=0.06360, change="pp")]
+    assert _rules(gap) == ["change_is_the_difference"]
 
 
 def test_a_day_count_not_to_the_as_of_day():
     assert _rules([_f("action.a1.days_overdue@2026-10-31", 16, **{"from": "2026-10-15"})]) == []
     today = [_f("action.a1.days_overdue@2026-10-31", 53, **{"from": "2026-10-15"})]  # counted to 2026-12-07
     assert _rules(today) == ["days_counted_to_as_of"]
+    assert _rules([_f("kpi.x.days_left@2026-11-01..2026-12-31", 61, to="2026-12-31", ahead=True)]) == []
+    assert _rules([_f("kpi.x.days_left@2026-11-01..2026-12-31", 62, to="2026-12-31", ahead=True)]) == ["days_counted_to_as_of"]
+
+
+def test_parts_that_do_not_add_to_their_total():
+    total = _f("spend.marketing_total@2026-10-01..2026-10-31", 492_300.83, unit="currency")
+    parts = [_f("spend.channel_spend@2026-10-01..2026-10-31", 232_200.83, unit="currency",
+                part_of="spend.marketing_total@2026-10-01..2026-10-31"),
+             _f("spend.campaign_costs@2026-10-01..2026-10-31", 260_100.00, unit="currency",
+                part_of="spend.marketing_total@2026-10-01..2026-10-31")]
+    assert _rules([total, *parts]) == []
+    short = [total, parts[0], _f("spend.campaign_costs@2026-10-01..2026-10-31", 260_099.99, unit="currency",
+                                 part_of="spend.marketing_total@2026-10-01..2026-10-31")]
+    assert _rules(short) == ["parts_add_to_total"]  # a cent out
+    assert _rules(parts) == ["parts_add_to_total"]  # parts of a total no page shows
+
+
+def test_a_finding_on_a_data_incident_day():
+    incident = _f("incident.web.days@2026-10-01..2026-10-31", 1, incident_days=["2026-10-20"], table="events")
+    low = _f("activity.dau.lowest@2026-10-01..2026-10-31", 826, day="2026-10-20", verdict="lowest", table="events")
+    assert _rules([incident, low]) == ["no_finding_on_an_incident_day"]
+    folded = _f("anomaly.cvr.mean@2026-10-20..2026-10-20", 0.133, day="2026-10-20", verdict="incident",
+                incident="data:tracking:Web", table="events")
+    assert _rules([incident, folded]) == []  # the incident's echo, named as such
+    week = _f("anomaly.churn.vs_usual@2026-10-12..2026-10-25", 0.1, day="2026-10-12", until="2026-10-25",
+              verdict="up", table="events")
+    assert _rules([incident, week]) == ["no_finding_on_an_incident_day"]  # a week that reads the day
+    other = _f("anomaly.gmv.mean@2026-10-20..2026-10-20", 4.8e4, day="2026-10-20", verdict="favourable", table="orders")
+    assert _rules([incident, other]) == []  # a series the incident's table does not feed
 
 
 def test_a_plan_target_the_next_review_will_not_use():
