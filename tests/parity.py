@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("goals", "campaigns", "insights", "problems", "plan")
 
 #: Rows of the run metadata that name the engine (they differ by design between engines).
-_ENGINE_ROWS = re.compile(r"<tr>\s*<td[^>]*>\s*(数据包|Data pack|计算引擎|Engine|数据指纹|Data fingerprint)\s*</td>.*?</tr>",
+_ENGINE_ROWS = re.compile(r"<tr>\s*<td[^>]*>\s*(?:<div[^>]*>)?\s*(数据包|Data pack|计算引擎|Engine|数据指纹|Data fingerprint)\s*"
+                          r"(?:</div>)?\s*</td>.*?</tr>",
                           re.DOTALL)
 
 
