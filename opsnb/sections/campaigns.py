@@ -351,15 +351,15 @@ def _uplift_caveats(d: pd.DataFrame, up: pd.DataFrame, lang: str) -> list[str]:
     hol = d[[bool(h) for h in d["baseline_holidays"]]]
     if len(hol):
         cav.append(t("campaigns.uplift.word.holidays", lang, items=_join(
-            [f"{n}（{_join([_day(x, lang) for x in h], lang)}）" if lang == "zh"
-             else f"{n} ({_join([_day(x, lang) for x in h], lang)})"
+            [f"{fmt.label(n, lang)}（{_join([_day(x, lang) for x in h], lang)}）" if lang == "zh"
+             else f"{fmt.label(n, lang)} ({_join([_day(x, lang) for x in h], lang)})"
              for n, h in zip(hol["name"], hol["baseline_holidays"], strict=True)], lang)))
     ov = d[[bool(o) for o in d["baseline_overlaps"]]]
     if len(ov):
         names = dict(zip(up["campaign_id"], up["name"], strict=True))
         cav.append(t("campaigns.uplift.word.overlaps", lang, items=_join(
-            [f"{n}（{_join([str(names.get(c, c)) for c in o], lang)}）" if lang == "zh"
-             else f"{n} ({_join([str(names.get(c, c)) for c in o], lang)})"
+            [f"{fmt.label(n, lang)}（{_join([fmt.label(names.get(c, c), lang) for c in o], lang)}）" if lang == "zh"
+             else f"{fmt.label(n, lang)} ({_join([fmt.label(names.get(c, c), lang) for c in o], lang)})"
              for n, o in zip(ov["name"], ov["baseline_overlaps"], strict=True)], lang)))
     if not cav:
         return []
@@ -384,12 +384,12 @@ def uplift_bullets(up: pd.DataFrame, lang: str, currency: str | None = None, *, 
     rest = []
     if len(ups) > 1:
         rest.append(t("campaigns.uplift.word.also_up", lang, items=_join(
-            [f"{n}（{chg(v)}）" if lang == "zh" else f"{n} ({chg(v)})"
+            [f"{fmt.label(n, lang)}（{chg(v)}）" if lang == "zh" else f"{fmt.label(n, lang)} ({chg(v)})"
              for n, v in zip(ups["name"].iloc[1:], ups["gmv_uplift"].iloc[1:], strict=True)], lang)))
     for kind in ("down", "flat", "small"):
         group = d[d["gmv_shift"] == kind]
         if len(group):
-            rest.append(t(f"campaigns.uplift.word.{kind}", lang, names=_join([str(n) for n in group["name"]], lang),
+            rest.append(t(f"campaigns.uplift.word.{kind}", lang, names=_join([fmt.label(n, lang) for n in group["name"]], lang),
                           min_base=fmt.number(min_base, lang)))
     if rest:
         clauses = ("；" if lang == "zh" else "; ").join(rest)
@@ -495,14 +495,14 @@ def after_bullets(ae: pd.DataFrame, lang: str, *, min_base: int = 30, as_of: dat
                   diff=fmt.pp(shown_diff(r["repurchase_participants"], r["repurchase_comparison"],
                                          r["repurchase_diff"]), lang))
                 for r in hit], lang)))
-    flat = [str(r["name"]) for r in rows if verdicts[r["campaign_id"]] == "flat"]
+    flat = [fmt.label(r["name"], lang) for r in rows if verdicts[r["campaign_id"]] == "flat"]
     if flat:
         out.append(t("campaigns.after_effect.bullet.flat", lang, names=_join(flat, lang)))
     small = [r for r in rows if verdicts[r["campaign_id"]] == "small"]
     if small:
         out.append(t("campaigns.after_effect.bullet.small", lang, min_base=fmt.number(min_base, lang), items=_join(
-            [f"{r['name']}（n={r['participants']}）" if lang == "zh" else f"{r['name']} (n={r['participants']})"
-             for r in small], lang)))
+            [f"{fmt.label(r['name'], lang)}（n={r['participants']}）" if lang == "zh"
+             else f"{fmt.label(r['name'], lang)} (n={r['participants']})" for r in small], lang)))
     if len(ae):
         out.append(t(f"campaigns.after_effect.bullet.basis_{ae['comparison_basis'].iloc[0]}", lang))
     pending = [r for r in rows if not r["complete"]]
@@ -517,7 +517,8 @@ def after_bullets(ae: pd.DataFrame, lang: str, *, min_base: int = 30, as_of: dat
 
 
 def _group_label(row: dict[str, Any], lang: str) -> str:
-    return f"{row['type']}·{row['channel']}" if lang == "zh" else f"{row['type']} · {row['channel']}"
+    kind, channel = fmt.label(row["type"], lang), fmt.label(row["channel"], lang)
+    return f"{kind}·{channel}" if lang == "zh" else f"{kind} · {channel}"
 
 
 def content_chart(res: ctm.ContentResult, *, ax: Any = None, title: str | None = None, lang: str = "zh") -> Any:

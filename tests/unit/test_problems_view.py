@@ -99,4 +99,4 @@ def test_skipped_checks_read_one_line_per_missing_table() -> None:
              {"detector": "roi_campaign", "key": "", "reason": "no_table:campaigns"}]
     assert view.notes_text(notes, "en") == [
         "The pack has no channel spend table; skipped: Low channel ROI, Rising CAC.",
-        "The pack has no campaigns table; skipped: Low campaign ROI."]
+        "The pack has no campaign table; skipped: Low campaign ROI."]
