@@ -231,9 +231,16 @@ def settle(r: RunPlan, done: dict[str, SectionResult]) -> None:
         res.not_applicable = applicability(r.run_dir, res.section) if res.has_page else None
     rf.write_json(r.run_dir / rf.STATUS, [asdict(s) for s in r.result.sections])
     r.prints["summary"] = section_fingerprint(
-        *(f"{x.section}:{x.fingerprint}:{x.status}:{x.computed_in}:{','.join(x.stale)}" for x in r.result.sections),
+        *(f"{x.section}:{x.fingerprint}:{_shown_status(x)}:{x.computed_in}:{','.join(x.stale)}"
+          for x in r.result.sections),
         r.pack.fingerprint, shown_params(r.settings), r.code, r.lang,
         (r.nb_dir / NOTEBOOKS["summary"]).read_text(encoding="utf-8"))
+
+
+def _shown_status(res: SectionResult) -> str:
+    """A section's status as the summary page shows it: a page reused unchanged reads like the run that computed it
+    (:func:`opsnb.sections.summary.section_status`), so a rerun with nothing changed reuses the summary too."""
+    return "ok" if res.status == "reused" else res.status
 
 
 def reused_summary(r: RunPlan) -> SectionResult | None:

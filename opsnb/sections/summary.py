@@ -168,7 +168,9 @@ def section_status(ctx: Context) -> pd.DataFrame:
         r = by.get(s, {"status": "skipped", "duration_s": None, "error": None, "html": None})
         na = r.get("not_applicable")
         has_page = bool(r.get("html")) and (r["status"] in SHOWN or bool(r.get("carried_from")))
-        out.append({"section": s, "title": ctx.t(f"sections.{s}.title"), "status": r["status"],
+        # a page brought over unchanged is the same page as when it was computed: up to date, like one computed now
+        status = "ok" if r["status"] == "reused" else r["status"]
+        out.append({"section": s, "title": ctx.t(f"sections.{s}.title"), "status": status,
                     "not_applicable": sep.join(table_name(x, ctx.lang) for x in na) if na else "",
                     "computed_at": _when(r.get("computed_at")) if has_page else "",
                     "carried": bool(r.get("carried_from")),
