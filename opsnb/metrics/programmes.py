@@ -69,8 +69,7 @@ def programmes(pack: Pack, period: Period, *, term_months: int = 12) -> pd.DataF
     if now is None:
         raise NoData("events", f"no events in {period.label}")
     if not now:
-        raise NoData("events", "no points or membership events (points_earn, points_redeem, member_join, "
-                               "member_renew) in the period")
+        raise NoData("events", "no points or membership events in the period")  # the event names: docs/data_pack.md
     before = {m: (num, den) for m, num, den, _ in (_counts(pack, period.previous(), term_months) or [])}
     rows = []
     for metric, num, den, why in now:
