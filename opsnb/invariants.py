@@ -148,14 +148,15 @@ def _curves(facts: list[Fact], scope: Scope) -> list[Violation]:
 @register("nothing_after_as_of")
 def _as_of(facts: list[Fact], scope: Scope) -> list[Violation]:
     """No measured figure reads a day after the review's as-of day (targets, plans and figures declared ``ahead``
-    look ahead: they are not readings)."""
+    look ahead: they are not readings; a figure declared ``disclosed`` reads past it and its page says so with the
+    day it reads to, e.g. content counters as exported on a past period's page)."""
     out = []
     for f in facts:
         sp = span_of(f.key)
         last = f.meta.get("last_day")
         read = date.fromisoformat(str(last)) if last else (sp[1] if sp else None)
         if read is None or _measure(f.key) in ("target", "proposed") or f.meta.get("ahead") \
-                or f.meta.get("kind") in ("target", "plan"):
+                or f.meta.get("kind") in ("target", "plan") or f.meta.get("disclosed"):
             continue
         if read > scope.as_of:
             out.append(Violation("nothing_after_as_of", f.key,

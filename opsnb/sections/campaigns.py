@@ -543,10 +543,13 @@ def content_table(res: ctm.ContentResult, lang: str) -> ui.Table:
     return ui.table(_cols(df, names, lang), lang, formats=formats)
 
 
-def content_bullets(res: ctm.ContentResult, lang: str, *, min_base: int = 30) -> list[str]:
+def content_bullets(res: ctm.ContentResult, lang: str, *, min_base: int = 30, exported: date | None = None,
+                    as_of: date | None = None) -> list[str]:
     """The totals, where the views concentrate, the type · channel groups whose engagement stands out from
-    the whole (Wilson interval on their views, at least ``min_base`` views), and the long tail."""
+    the whole (Wilson interval on their views, at least ``min_base`` views), and the long tail. When the
+    counters were exported after the review's as-of day (a past period), a first line says they read to that day."""
     g = res.by_group
+    late = exported is not None and as_of is not None and exported > as_of
     engaged = int(g["engagements"].sum())
     er, why = cm.ratio(engaged, res.total_views, "zero_views")
     num = lambda v: fmt.number(v, lang)  # noqa: E731
@@ -574,6 +577,10 @@ def content_bullets(res: ctm.ContentResult, lang: str, *, min_base: int = 30) ->
                      else f"{_group_label(r, lang)} ({fmt.pct(x, lang)})" for x, r in group[:3]], lang)))
     if res.total_items > res.top_n and res.long_tail_share is not None:
         out.append(t("campaigns.content.bullet.tail", lang, n=res.top_n, share=fmt.pct(res.long_tail_share, lang)))
+    if late:  # first, so it is never cut: every count above reads past the period
+        assert exported is not None and as_of is not None
+        out.insert(0, t("campaigns.content.bullet.as_exported", lang, exported=exported.isoformat(),
+                        as_of=as_of.isoformat()))
     return out[:MAX_BULLETS]
 
 
@@ -817,11 +824,14 @@ def content_facts(res: ctm.ContentResult, ctx: Context) -> list[Fact]:
     """The content counters as exported (lifetime totals: they read every day up to the pack's last day, not
     the period's), and the groups whose engagement the sentence judges, on their views."""
     exported = ctx.pack.day_range()[1]
+    as_of = _as_of(ctx)
+    # read past the as-of day on a past period's page, and said so there (content_bullets' first line)
+    disclosed = {"disclosed": "as_exported"} if exported is not None and exported > as_of else {}
     g = res.by_group
     where = facts.span(ctx.period)
     out = [facts.make(facts.key("content", "views", where), res.total_views, "count",
                       fmt.number(res.total_views, ctx.lang), period=ctx.period.label, source="campaigns.content",
-                      definition="views of the period's items, as exported", last_day=exported)]
+                      definition="views of the period's items, as exported", last_day=exported, **disclosed)]
     engaged = int(g["engagements"].sum())
     er, _ = cm.ratio(engaged, res.total_views, "zero_views")
     if er is None or len(g) <= 1:
@@ -833,7 +843,7 @@ def content_facts(res: ctm.ContentResult, ctx: Context) -> list[Fact]:
         out.append(facts.make(facts.key(f"content.{r['type']}.{r['channel']}", "engagement_rate", where), e / v,
                               "ratio", fmt.pct(e / v, ctx.lang), period=ctx.period.label, source="campaigns.content",
                               base=v, verdict="high" if e / v > er else "low", last_day=exported,
-                              definition="engagements per view of the group"))
+                              definition="engagements per view of the group", **disclosed))
     return out
 
 
@@ -942,7 +952,8 @@ SUBSECTIONS: list[Subsection] = [
         lambda ctx: ctm.content_performance(ctx.pack, ctx.period, top_n=ctx.settings.campaigns.top_n),
         chart=lambda r, ctx: content_chart(r, title=ctx.t("campaigns.content.chart_title"), lang=ctx.lang),
         table=lambda r, ctx: content_table(r, ctx.lang),
-        bullets=lambda r, ctx: content_bullets(r, ctx.lang, min_base=ctx.settings.min_base),
+        bullets=lambda r, ctx: content_bullets(r, ctx.lang, min_base=ctx.settings.min_base,
+                                               exported=ctx.pack.day_range()[1], as_of=_as_of(ctx)),
         facts=content_facts,
     ),
     Subsection(

@@ -70,6 +70,8 @@ def activity_table(res: am.ActivityResult, lang: str) -> ui.Table:
     """Average DAU, the period's active users and stickiness: this period, previous, last year, MoM and YoY."""
     cur, prev, ly = res.summary, res.previous, res.last_year
     kind = cur.period.kind
+    # said as the goals table says it for the same KPI (one label, one value: opsnb.facts.cells)
+    no_prev, no_ly = fmt.na(lang, t("goals.reason.not_covered", lang)), fmt.na(lang, t("goals.reason.no_previous_year", lang))
     rows = []
     for key, unit in (("avg_dau", "count"), ("mau", "count"), ("stickiness", "ratio")):
         c = getattr(cur, key)
@@ -78,10 +80,10 @@ def activity_table(res: am.ActivityResult, lang: str) -> ui.Table:
         rows.append({
             _col("metric", lang): _col(_kind_key(key, kind), lang),
             _col("current", lang): fmt.value(c, unit, lang),
-            _col("previous", lang): fmt.value(p, unit, lang) if prev else fmt.na(lang),
-            _col("mom", lang): fmt.change(c, p, unit, lang) if prev else fmt.na(lang),
-            _col("last_year", lang): fmt.value(y, unit, lang) if ly else fmt.na(lang),
-            _col("yoy", lang): fmt.change(c, y, unit, lang) if ly else fmt.na(lang),
+            _col("previous", lang): fmt.value(p, unit, lang) if prev else no_prev,
+            _col("mom", lang): fmt.change(c, p, unit, lang) if prev else no_prev,
+            _col("last_year", lang): fmt.value(y, unit, lang) if ly else no_ly,
+            _col("yoy", lang): fmt.change(c, y, unit, lang) if ly else no_ly,
         })
     return ui.table(pd.DataFrame(rows), lang)
 

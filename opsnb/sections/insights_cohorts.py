@@ -309,7 +309,7 @@ def _day_n_verdicts(view: DayNView, ctx: Context) -> list[Fact]:
         assert other is not None
         key = facts.key("retention.new", f"d{n}_{name}", where)
         definition = f"new users' D{n} retention against {name.removeprefix('vs_')}"
-        kw = {"period": ctx.period.label, "source": "insights.new_vs_returning", "base": min(new.base, other.base)}
+        kw: dict[str, Any] = {"period": ctx.period.label, "source": "insights.new_vs_returning", "base": min(new.base, other.base)}
         if not new.differs_from(other):  # "no significant difference": the sentence gives the two rates, no gap
             out.append(facts.make(key, other.value, "ratio", fmt.pct(other.value, ctx.lang), verdict="same",
                                   definition=definition, **kw))

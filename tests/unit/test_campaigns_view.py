@@ -217,6 +217,13 @@ def test_other_bullets():
         "content_id": ["c1", "c2"], "published_at": ["2026-10-01"] * 2, "channel": ["douyin"] * 2,
         "type": ["kol"] * 2, "views": ["900", "100"], "likes": ["90", "0"]})}), OCT, top_n=1)
     assert view.content_bullets(ct, "zh")[-1] == "前1篇之外的长尾内容贡献了10.0%的曝光。"
+    # counters exported after a past period's last day: said first, with both days; not said when they match
+    late = view.content_bullets(ct, "en", exported=date(2026, 12, 9), as_of=date(2026, 10, 31))
+    assert late[0] == ("This subsection's counts are lifetime totals as exported on 2026-12-09, after this period's "
+                       "last day (2026-10-31): they include views and engagement since, so they differ from the review "
+                       "made at the time.")
+    assert view.content_bullets(ct, "en", exported=date(2026, 10, 31), as_of=date(2026, 10, 31)) == \
+        view.content_bullets(ct, "en")
 
 
 def test_content_engagement_exceptions_need_a_base():
