@@ -6,7 +6,6 @@ depend on it, and not on each other.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from opsnb import facts as _facts
+from opsnb import runfolder as rf
 from opsnb.facts import Fact
 from opsnb.pack import Pack
 from opsnb.params import Settings
@@ -75,7 +75,7 @@ class Context:
         """Add facts this notebook shows; in a batch run, (re)write ``facts-<section>.json``."""
         self.facts += shown
         if self.run_dir is not None and self.section:
-            _facts.save(self.facts, self.run_dir / f"facts-{self.section}.json")
+            _facts.save(self.facts, rf.record(self.run_dir, "facts", self.section))
 
     def record_outcome(self, key: str, outcome: str) -> None:
         """Whether subsection ``key`` showed data (``ok``) or not (``no_table:<t>``, ``no_data``); in a batch
@@ -83,18 +83,12 @@ class Context:
         outcomes = self.cache.setdefault("_outcomes", {})
         outcomes[key] = outcome
         if self.run_dir is not None and self.section:
-            path = self.run_dir / f"outcomes-{self.section}.json"
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(outcomes), encoding="utf-8")
-            tmp.replace(path)
+            rf.write_record(self.run_dir, "outcomes", self.section, outcomes)
 
     def save_usage(self) -> None:
         """In a batch run, write what this notebook asked of the pack's engine to ``usage-<section>.json``."""
         if self.run_dir is not None and self.section:
-            path = self.run_dir / f"usage-{self.section}.json"
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.pack.engine.usage.as_dict()), encoding="utf-8")
-            tmp.replace(path)
+            rf.write_record(self.run_dir, "usage", self.section, self.pack.engine.usage.as_dict())
 
     def memo(self, name: str, fn: Callable[[], Any]) -> Any:
         """Compute ``fn()`` once per notebook and reuse it (results shared between subsections)."""

@@ -355,11 +355,10 @@ class KPITrend(Explorer):
 
     def compute(self, ctx: Context, values: dict[str, Any]) -> pd.DataFrame:
         from opsnb.metrics import kpis as km
-        from opsnb.metrics.plan import read_previous_plan_targets
+        from opsnb.sections.goals import previous_plan_targets
 
         kpi = ctx.settings.kpi(str(values["kpi"]))
-        extra = read_previous_plan_targets(ctx.outputs, ctx.period)
-        tr = km.trend(ctx.pack, kpi, ctx.period, int(values["months"]), extra_targets=extra if len(extra) else None)
+        tr = km.trend(ctx.pack, kpi, ctx.period, int(values["months"]), extra_targets=previous_plan_targets(ctx))
         if tr.empty:
             raise NoData("kpis", self.t("empty", period=ctx.period.label))
         att = [km.attainment_ratio(a, g, kpi.direction) for a, g in zip(tr["actual"], tr["target"], strict=True)]

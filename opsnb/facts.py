@@ -21,9 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from opsnb import runfolder as rf
 from opsnb.periods import Period
 
-FILE = "facts.json"
+FILE = rf.FACTS
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def load(path: Path) -> list[Fact]:
 def merge(run_dir: Path) -> list[Fact]:
     """All sections' ``facts-*.json`` of a run folder, written together as ``facts.json``."""
     out: list[Fact] = []
-    for p in sorted(run_dir.glob("facts-*.json")):
+    for p in rf.records(run_dir, "facts"):
         out += load(p)
     save(out, run_dir / FILE)
     return out

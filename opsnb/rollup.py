@@ -51,7 +51,7 @@ from opsnb.render.i18n import t
 __all__ = ["FILE", "build_rollup", "largest_remainder", "parse_problem", "rollup_data"]
 
 #: The numbers of the page, beside it in the run folder.
-FILE = "rollup.json"
+FILE = rf.ROLLUP
 #: Shares of a change are counted in these parts of the whole (tenths of a percent).
 SHARE_PARTS = 1000
 SEVERITIES = ("high", "medium", "low")
@@ -73,7 +73,7 @@ class _Unit:
     settings: Settings | None = None
     kpis: pd.DataFrame | None = None
     problems: list[str] = field(default_factory=list)
-    ledger: Path | None = None
+    ledger: pd.DataFrame | None = None  # the unit's KPI ledger (opsnb.runfolder.read_ledger)
 
     @property
     def counted(self) -> bool:
@@ -115,13 +115,13 @@ def _read_unit(out: Path, unit: str, period: str, lang: str, failed: str | None)
     folder = out / unit / name
     given = None if failed is None else t("rollup.reason.run_failed", lang)
     u = _Unit(unit, reason=given, error=failed)
-    if (folder / "index.html").is_file():
+    if (folder / rf.INDEX).is_file():
         u.href = f"../../{quote(unit)}/{quote(name)}/index.html"  # resolved from the symlink, like a browser
     if not folder.is_dir():
         u.reason = given or t("rollup.reason.missing", lang)
         return u
     try:
-        u.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        u.manifest = json.loads((folder / rf.MANIFEST).read_text(encoding="utf-8"))
         u.settings = validate(dict(u.manifest["params"]))
     except (OSError, ValueError, KeyError, TypeError, OpsnbError):
         u.reason = given or t("rollup.reason.manifest", lang)
@@ -133,19 +133,18 @@ def _read_unit(out: Path, unit: str, period: str, lang: str, failed: str | None)
     if bad:  # named in the page's language (the error itself is on the unit's summary page)
         u.reason = t("rollup.reason.sections", lang, sections=_join([t(f"sections.{s}.title", lang) for s in bad],
                                                                     lang))
-    try:
-        u.kpis = pd.read_parquet(folder / "kpis.parquet")
-    except (OSError, ValueError):
+    u.kpis = rf.read_kpis(folder)
+    if u.kpis is None:
         u.reason = u.reason or t("rollup.reason.no_kpis", lang)
         return u
     u.status = "ok" if published_ok and not bad and failed is None else "partial"
     if u.status == "partial":
         u.reason = u.reason or given or t("rollup.reason.incomplete", lang)
     try:
-        u.problems = [str(x) for x in json.loads((folder / "handoff-top_problems.json").read_text(encoding="utf-8"))]
-    except (OSError, ValueError):
+        u.problems = [str(x) for x in rf.read_handoff(folder, "top_problems") or []]
+    except OpsnbError:
         u.problems = []
-    u.ledger = out / unit / "ledger.parquet"
+    u.ledger = rf.read_ledger(out / unit)
     return u
 
 
@@ -712,4 +711,4 @@ def build_rollup(root: Path, period: str, units: list[str], *, lang: str,
         rf.publish_link(run_dir, target)
         rf.prune(base, label, keep=settings.publish.keep_runs, current=run_dir)
     archive.refresh(root, unit=GROUP, period=label)
-    return target / "index.html"
+    return target / rf.INDEX

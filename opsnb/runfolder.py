@@ -141,6 +141,205 @@ def publish_link(run_dir: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+# ---------------------------------------------------------------- artefacts
+
+# Every file a run leaves in its folder, and a unit beside its runs, is named here and read and written through
+# the functions below; no other module spells one (tests/unit/test_runfolder.py greps for them).
+
+#: The KPI values the goals page showed, for the ledger and the group roll-up (one row per KPI).
+KPIS = "kpis.parquet"
+#: The targets this review's plan proposes; the next review's goals read them where the kpis table has none.
+PLAN_TARGETS = "plan_targets.csv"
+#: Every shown figure of the run, merged from the sections' records.
+FACTS = "facts.json"
+#: The run's resolved parameters (what every kernel of the run reads).
+PARAMS = "params.yaml"
+#: The group roll-up's data (``outputs/_group/<period>``), what its page shows.
+ROLLUP = "rollup.json"
+#: Beside a unit's runs: every published KPI value (:mod:`opsnb.metrics.ledger`) and what was sent where.
+LEDGER = "ledger.parquet"
+DELIVERIES = "deliveries.json"
+#: What each section records for the run as it executes: its shown figures, whether each subsection had data,
+#: what it asked of the engine (``<kind>-<section>.json``).
+RECORDS = ("facts", "outcomes", "usage")
+
+#: The hand-offs a section leaves for the summary page and delivery (``handoff-<name>.json``), and the other
+#: artefacts it writes: all copied with its page when the section is reused or carried.
+HANDOFFS = {"goals": ("kpi_cards", "wins", "kpis"), "problems": ("top_problems", "problems"),
+            "plan": ("next_actions", "actions")}
+_WRITES = {"goals": (KPIS,), "plan": (PLAN_TARGETS,)}
+
+LEDGER_COLUMNS = ["unit", "period", "metric", "value", "target", "attainment", "status", "run_id", "published_at"]
+PLAN_TARGET_COLUMNS = ["metric", "period", "target", "source"]
+
+
+def handoff(folder: Path, name: str) -> Path:
+    """The hand-off ``name`` in a run (or published) folder."""
+    return folder / f"handoff-{name}.json"
+
+
+def write_handoff(run_dir: Path, name: str, value: Any) -> None:
+    """Write hand-off ``name`` (numpy scalars as Python values, other objects as their text), atomically."""
+    def plain(o: Any) -> Any:
+        return o.item() if hasattr(o, "item") else str(o)
+
+    atomic_write_text(handoff(run_dir, name), json.dumps(value, ensure_ascii=False, default=plain))
+
+
+def read_handoff(folder: Path, name: str) -> Any:
+    """Hand-off ``name``; None when the section left none. A damaged one is a clear error naming the file."""
+    from opsnb.errors import OpsnbError
+
+    path = handoff(folder, name)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise OpsnbError(f"{path}: not valid JSON ({exc}); rerun the review to rewrite it") from None
+
+
+def record(run_dir: Path, kind: str, section: str) -> Path:
+    """What ``section`` recorded of ``kind`` (one of :data:`RECORDS`) in a run folder."""
+    if kind not in RECORDS:
+        raise ValueError(f"no record {kind!r}: one of {RECORDS}")
+    return run_dir / f"{kind}-{section}.json"
+
+
+def records(run_dir: Path, kind: str) -> list[Path]:
+    """Every section's record of ``kind`` in a run folder, by file name."""
+    return sorted(run_dir.glob(record(run_dir, kind, "*").name))
+
+
+def write_record(run_dir: Path, kind: str, section: str, obj: Any, *, indent: int | None = None) -> None:
+    """Write ``section``'s record of ``kind`` atomically (a kernel killed mid-write leaves the previous one)."""
+    atomic_write_text(record(run_dir, kind, section), json.dumps(obj, ensure_ascii=False, indent=indent))
+
+
+def read_record(run_dir: Path, kind: str, section: str) -> Any:
+    """``section``'s record of ``kind``, or None when it left none (or it is unreadable)."""
+    return read_json(record(run_dir, kind, section))
+
+
+def section_files(section: str) -> tuple[str, ...]:
+    """The files besides its page and notebook that ``section`` leaves in a run folder (brought along with it)."""
+    return (*(record(Path(), k, section).name for k in RECORDS),
+            *(handoff(Path(), n).name for n in HANDOFFS.get(section, ())), *_WRITES.get(section, ()))
+
+
+def write_kpis(run_dir: Path, df: Any) -> None:
+    """The goals page's KPI values (``opsnb.metrics.kpis.attainment``'s frame) for the ledger and the roll-up."""
+    atomic_write(run_dir / KPIS, lambda p: df.to_parquet(p, index=False))
+
+
+def read_kpis(folder: Path) -> Any:
+    """The KPI values a run (or published review) left; None when its goals page left none."""
+    import pandas as pd
+
+    path = folder / KPIS
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError):
+        return None
+
+
+def read_manifest(folder: Path) -> Any:
+    """A run's (or published review's) manifest, or None when it has none or it is unreadable."""
+    return read_json(folder / MANIFEST)
+
+
+def ledger(unit_dir: Path) -> Path:
+    """A unit's KPI ledger (beside its runs)."""
+    return unit_dir / LEDGER
+
+
+def deliveries(unit_dir: Path) -> Path:
+    """A unit's send log (beside its runs)."""
+    return unit_dir / DELIVERIES
+
+
+def read_ledger(unit_dir: Path) -> Any:
+    """A unit's ledger, typed (:data:`LEDGER_COLUMNS`); empty with those columns when it has none."""
+    import pandas as pd
+
+    path = ledger(unit_dir)
+    return _typed_ledger(pd.read_parquet(path)) if path.is_file() else _typed_ledger(
+        pd.DataFrame({c: [] for c in LEDGER_COLUMNS}))
+
+
+def write_ledger(unit_dir: Path, df: Any) -> None:
+    """Replace a unit's ledger with ``df`` (typed first), atomically; the caller holds the ledger lock."""
+    frame = _typed_ledger(df)
+    atomic_write(ledger(unit_dir), lambda p: frame.to_parquet(p, index=False))
+
+
+def ledger_lock(unit_dir: Path, log: Any) -> Lock:
+    """The lock held while a unit's ledger is read and rewritten (runs of other periods append too)."""
+    return Lock(unit_dir / ".ledger.lock", wait=True, log=log)
+
+
+def _typed_ledger(df: Any) -> Any:
+    import pandas as pd
+
+    out = pd.DataFrame(index=df.index)
+    for c in ("unit", "period", "metric", "status", "run_id"):
+        out[c] = df[c].astype("string")
+    for c in ("value", "target", "attainment"):
+        out[c] = pd.Series([float("nan") if v is None or pd.isna(v) else float(v) for v in df[c]], index=df.index,
+                           dtype="float64")
+    ts = pd.to_datetime(df["published_at"])
+    if getattr(ts.dt, "tz", None) is not None:  # stored as naive UTC
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    out["published_at"] = ts.astype("datetime64[us]")
+    return out[LEDGER_COLUMNS]
+
+
+def write_plan_targets(run_dir: Path, df: Any) -> Path:
+    """The targets this review's plan proposes (:data:`PLAN_TARGET_COLUMNS`), atomically; returns the path."""
+    missing = [c for c in PLAN_TARGET_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"plan targets need columns {PLAN_TARGET_COLUMNS}; missing {missing}")
+    path = run_dir / PLAN_TARGETS
+    frame = df[PLAN_TARGET_COLUMNS]
+    atomic_write(path, lambda p: frame.to_csv(p, index=False, float_format="%.10g", encoding="utf-8"))
+    return path
+
+
+def read_plan_targets(folder: Path) -> Any:
+    """The plan targets a run (or published review) left, typed; empty with the columns when it left none."""
+    import pandas as pd
+
+    path = folder / PLAN_TARGETS
+    if not path.is_file():
+        return pd.DataFrame({"metric": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
+                             "target": pd.Series(dtype="float64"), "source": pd.Series(dtype="string")})
+    df = pd.read_csv(path, dtype={"metric": "string", "period": "string", "source": "string"},
+                     keep_default_na=False, encoding="utf-8")
+    df["target"] = df["target"].astype("float64")
+    return df[PLAN_TARGET_COLUMNS]
+
+
+def previous_plan_targets(unit_dir: Path, label: str, previous: str) -> Any:
+    """The targets for period ``label`` that the review of period ``previous`` published (the unit's home language;
+    empty when it published none)."""
+    df = read_plan_targets(unit_dir / previous)
+    return df[df["period"] == label].reset_index(drop=True)
+
+
+def unit_inputs(unit_dir: Path, previous: str) -> dict[str, Path]:
+    """What a unit's section reads from the unit's folder besides the pack: the ledger and the previous review's
+    plan targets, by path relative to the unit's folder (what the Dask path ships to a worker)."""
+    out = {LEDGER: ledger(unit_dir), f"{previous}/{PLAN_TARGETS}": unit_dir / previous / PLAN_TARGETS}
+    return {rel: p for rel, p in out.items() if p.is_file()}
+
+
+def summary_inputs(run_dir: Path) -> dict[str, Path]:
+    """What the summary page reads from its run folder: the sections' hand-offs and records and the status."""
+    names = [STATUS, *(handoff(run_dir, n).name for ns in HANDOFFS.values() for n in ns)]
+    out = {n: run_dir / n for n in names} | {p.name: p for k in RECORDS for p in records(run_dir, k)}
+    return {n: p for n, p in out.items() if p.is_file()}
+
+
 # ---------------------------------------------------------------- names
 
 

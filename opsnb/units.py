@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from opsnb import batch
+from opsnb import runfolder as rf
 from opsnb.batch import KernelPool, RunResult, SectionResult
 from opsnb.errors import OpsnbError, PeriodNotCovered
 from opsnb.params import NOTEBOOKS
@@ -44,7 +45,6 @@ from opsnb.periods import is_relative
 
 #: Files a section may read from the unit's earlier outputs (shipped to Dask workers).
 #: ``{period}`` is the review period's label, ``{previous}`` the previous period's.
-UNIT_INPUTS = ("ledger.parquet", "{previous}/plan_targets.csv")
 #: Tries of a Dask task whose worker died (the first try and one retry on another worker).
 DASK_TRIES = 2
 
@@ -167,16 +167,9 @@ class LocalScheduler:
 
 def _inputs(r: Any, section: str) -> dict[str, bytes]:
     """The files a section of run ``r`` reads besides the pack, by path relative to the unit's folder or run."""
-    out: dict[str, bytes] = {}
-    for pattern in UNIT_INPUTS:
-        rel = pattern.format(period=r.period.label, previous=r.period.previous().label)
-        path = r.unit_dir / rel
-        if path.is_file():
-            out[f"unit/{rel}"] = path.read_bytes()
-    if section == "summary":  # the summary page reads what the sections handed over
-        for f in r.run_dir.iterdir():
-            if f.is_file() and not f.name.endswith((".html", ".ipynb")) and not f.name.startswith("."):
-                out[f"run/{f.name}"] = f.read_bytes()
+    out = {f"unit/{rel}": p.read_bytes() for rel, p in rf.unit_inputs(r.unit_dir, r.period.previous().label).items()}
+    if section == "summary":  # the summary page reads what the sections handed over, and their status
+        out |= {f"run/{name}": p.read_bytes() for name, p in rf.summary_inputs(r.run_dir).items()}
     return out
 
 
@@ -186,7 +179,7 @@ def _task(r: Any, section: str, title: str) -> dict[str, Any]:
     return {"unit": r.settings.unit, "section": section, "title": title, "lang": r.lang, "header": r.header,
             "toc": r.toc, "timeout_s": r.settings.batch.timeout_s, "parameters": params,
             "notebook": (r.nb_dir / NOTEBOOKS[section]).read_text(encoding="utf-8"),
-            "params_yaml": (r.run_dir / "params.yaml").read_text(encoding="utf-8"),
+            "params_yaml": (r.run_dir / rf.PARAMS).read_text(encoding="utf-8"),
             "default_yaml": (params_dir(r.root) / "default.yaml").read_text(encoding="utf-8"),
             "inputs": _inputs(r, section)}
 
@@ -225,9 +218,9 @@ def remote_section(task: dict[str, Any]) -> dict[str, Any]:
         dest = (unit_dir if kind == "unit" else run_dir) / path
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
-    (run_dir / "params.yaml").write_text(task["params_yaml"], encoding="utf-8")
+    (run_dir / rf.PARAMS).write_text(task["params_yaml"], encoding="utf-8")
     given = {f.name for f in run_dir.iterdir()}
-    params = dict(task["parameters"], params_file=str(run_dir / "params.yaml"), run_dir=str(run_dir))
+    params = dict(task["parameters"], params_file=str(run_dir / rf.PARAMS), run_dir=str(run_dir))
     pool = _WORKER.get("pool")
     if pool is None:
         env = dict(os.environ, OPSNB_HOME=str(home), OPSNB_BATCH="1")

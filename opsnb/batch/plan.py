@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from opsnb import runfolder as rf
-from opsnb.batch.results import ARTEFACTS, RunResult, SectionResult, now_iso
+from opsnb.batch.results import RunResult, SectionResult, now_iso
 from opsnb.errors import ParamsError
 from opsnb.params import NOTEBOOKS, SECTIONS, Settings, load_params
 from opsnb.periods import Period
@@ -128,10 +128,10 @@ def make_plan(spec: Any, *, root: Path, nb_dir: Path, log: Any, t_start: float, 
     # The kernels load exactly the settings validated here: one YAML file with every setting.
     effective = settings.model_dump(mode="json")
     effective.update(period=per.label, pack=str(pack_path))
-    (run_dir / "params.yaml").write_text(yaml.safe_dump(effective, allow_unicode=True, sort_keys=False),
+    (run_dir / rf.PARAMS).write_text(yaml.safe_dump(effective, allow_unicode=True, sort_keys=False),
                                          encoding="utf-8")
     params_nb = {"period": per.label, "unit": settings.unit, "pack": str(pack_path),
-                 "params_file": str(run_dir / "params.yaml"), "lang": lang_, "run_dir": str(run_dir)}
+                 "params_file": str(run_dir / rf.PARAMS), "lang": lang_, "run_dir": str(run_dir)}
     started = now.strftime("%Y-%m-%d %H:%M UTC")
     header = [(t("common.unit", lang_), settings.unit), (t("common.period", lang_), per.label),
               (t("common.generated_at", lang_), started),
@@ -167,8 +167,7 @@ def page_source(r: RunPlan, section: str) -> tuple[rf.RunInfo, dict[str, Any]] |
 
 def bring(r: RunPlan, info: rf.RunInfo, rec: dict[str, Any], section: str) -> None:
     """Link (or copy) a section's page and what it handed over from an earlier run folder into this one."""
-    for f in (rec["html"], rec.get("notebook") or "", f"facts-{section}.json", f"outcomes-{section}.json",
-              f"usage-{section}.json", *ARTEFACTS.get(section, ())):
+    for f in (rec["html"], rec.get("notebook") or "", *rf.section_files(section)):
         if f and (info.path / f).is_file():
             rf.link_or_copy(info.path / f, r.run_dir / f)
 

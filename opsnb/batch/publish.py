@@ -41,16 +41,14 @@ def append_ledger(r: RunPlan, goals: SectionResult | None) -> None:
 
     Only when this run computed (or re-published unchanged) the goals page: a carried page published nothing new.
     """
-    kpis = r.run_dir / "kpis.parquet"
-    if goals is None or goals.status not in ("ok", "reused") or not kpis.is_file():
+    kpis = rf.read_kpis(r.run_dir)
+    if goals is None or goals.status not in ("ok", "reused") or kpis is None:
         return
-    import pandas as pd
+    from opsnb.metrics.ledger import appended
 
-    from opsnb.metrics.ledger import append_ledger
-
-    with rf.Lock(r.unit_dir / ".ledger.lock", wait=True, log=r.log):  # runs of other periods append too
-        append_ledger(r.unit_dir / "ledger.parquet", r.settings.unit, r.period.label, pd.read_parquet(kpis),
-                      r.run_id, now_iso())
+    with rf.ledger_lock(r.unit_dir, r.log):  # runs of other periods append too
+        ledger, _ = appended(rf.read_ledger(r.unit_dir), r.settings.unit, r.period.label, kpis, r.run_id, now_iso())
+        rf.write_ledger(r.unit_dir, ledger)
 
 
 
@@ -73,11 +71,8 @@ def semantic_check(r: RunPlan, shown: list[facts.Fact]) -> list[str]:
     from opsnb.errors import NoData, ParamsError
     from opsnb.metrics.kpi_targets import resolve_target, target_table
 
-    extra = None
-    if (r.run_dir / "plan_targets.csv").is_file():
-        from opsnb.metrics.plan import read_plan_targets
-
-        extra = read_plan_targets(r.run_dir / "plan_targets.csv")
+    extra = rf.read_plan_targets(r.run_dir)
+    extra = extra if len(extra) else None
     try:
         targets = target_table(r.pack, extra)
     except NoData:

@@ -15,12 +15,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-#: files a section leaves in the run folder besides its notebook and HTML (copied when it is reused)
-ARTEFACTS = {"goals": ("kpis.parquet", "handoff-kpi_cards.json", "handoff-wins.json", "handoff-kpis.json"),
-             "problems": ("handoff-top_problems.json", "handoff-problems.json"),
-             "plan": ("plan_targets.csv", "handoff-next_actions.json", "handoff-actions.json")}
-
-
 @dataclass
 class SectionResult:
     """Outcome of one section notebook."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import traceback
@@ -10,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from opsnb import runfolder as rf
 from opsnb.batch.kernels import stop_kernel
 from opsnb.batch.results import SectionResult
 from opsnb.errors import OpsnbError
@@ -21,10 +21,7 @@ def applicability(run_dir: Path, section: str) -> list[str] | None:
 
     None when a subsection showed data (or no outcomes were recorded): the section is applicable.
     """
-    path = run_dir / f"outcomes-{section}.json"
-    if not path.is_file():
-        return None
-    outcomes = json.loads(path.read_text(encoding="utf-8"))
+    outcomes = rf.read_record(run_dir, "outcomes", section)
     if not outcomes or any(o == "ok" for o in outcomes.values()):
         return None
     tables = sorted({o.split(":", 1)[1] for o in outcomes.values() if o.startswith("no_table:")})
@@ -53,11 +50,8 @@ def _source_cell_index(executed: Path, index: int | None) -> int | None:
 
 def _usage(run_dir: Path, section: str) -> dict[str, Any] | None:
     """What the section's kernel recorded of its engine use (``usage-<section>.json``), or None."""
-    path = run_dir / f"usage-{section}.json"
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None
+    usage = rf.read_record(run_dir, "usage", section)
+    return dict(usage) if isinstance(usage, dict) else None
 
 
 def execute_section(section: str, *, nb_dir: Path, run_dir: Path, parameters: dict[str, Any], timeout_s: int,

@@ -23,8 +23,6 @@ them with :func:`read_previous_plan_targets` and passes them to the goals sectio
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -43,6 +41,7 @@ from opsnb.pack.expr import money_sum
 from opsnb.params import ManualAction
 from opsnb.paths import params_dir
 from opsnb.periods import Period
+from opsnb.runfolder import PLAN_TARGET_COLUMNS
 
 STATES = ("planned", "in_progress", "done", "delayed", "overdue")
 HORIZONS = ("short", "mid", "long")
@@ -59,7 +58,7 @@ _HORIZON = {"short": "short", "短期": "short", "mid": "mid", "medium": "mid", 
             "long": "long", "长期": "long"}
 ACTION_COLUMNS = ["action_id", "title", "owner", "start", "due", "status", "state", "done_at", "horizon",
                   "metric", "target", "budget", "problem", "source", "overdue", "days_late", "milestone"]
-TARGET_COLUMNS = ["metric", "period", "target", "source"]
+TARGET_COLUMNS = PLAN_TARGET_COLUMNS  # the file the next review reads: opsnb.runfolder
 
 
 def _add_months(d: date, n: int) -> date:
@@ -423,43 +422,3 @@ def plan_targets(pack: Pack, period: Period, settings: Any, *, plan: AnnualPlan 
     return df[TARGET_COLUMNS].reset_index(drop=True)
 
 
-def write_plan_targets(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write plan targets as UTF-8 CSV atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    missing = [c for c in TARGET_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"plan targets need columns {TARGET_COLUMNS}; missing {missing}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".plan_targets-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            df[TARGET_COLUMNS].to_csv(f, index=False, float_format="%.10g")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def read_plan_targets(path: str | Path) -> pd.DataFrame:
-    """Read a plan_targets.csv (typed: metric/period/source text, target float)."""
-    df = pd.read_csv(path, dtype={"metric": "string", "period": "string", "source": "string"},
-                     keep_default_na=False, encoding="utf-8")
-    df["target"] = df["target"].astype("float64")
-    return df[TARGET_COLUMNS]
-
-
-def read_previous_plan_targets(outputs_unit_dir: str | Path, period: Period | str) -> pd.DataFrame:
-    """The targets for ``period`` that the previous review published (``<prev>/plan_targets.csv``).
-
-    Returns DataFrame[metric, period, target, source] restricted to ``period``; empty (with the
-    columns) when the previous review published none — the goals section then simply has no
-    extra targets.
-    """
-    p = Period.parse(period) if isinstance(period, str) else period
-    path = Path(outputs_unit_dir) / p.previous().label / "plan_targets.csv"
-    if not path.is_file():
-        return pd.DataFrame({"metric": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
-                             "target": pd.Series(dtype="float64"), "source": pd.Series(dtype="string")})
-    df = read_plan_targets(path)
-    return df[df["period"] == p.label].reset_index(drop=True)

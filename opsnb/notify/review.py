@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsnb import runfolder as rf
 from opsnb.errors import OpsnbError
 
 
@@ -28,13 +29,7 @@ class Review:
 
     def handoff(self, name: str) -> Any:
         """The hand-off ``name`` the run left (None when its section did not run or had nothing to say)."""
-        path = self.folder / f"handoff-{name}.json"
-        if not path.is_file():
-            return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise OpsnbError(f"{path}: not valid JSON ({exc}); rerun the review to rewrite it") from None
+        return rf.read_handoff(self.folder, name)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -58,8 +53,8 @@ class Review:
 
 def load_review(folder: Path) -> Review:
     """The published review in ``folder``; a clear error when it is not one."""
-    manifest_path = folder / "manifest.json"
-    if not (folder / "index.html").is_file() or not manifest_path.is_file():
+    manifest_path = folder / rf.MANIFEST
+    if not (folder / rf.INDEX).is_file() or not manifest_path.is_file():
         raise OpsnbError(f"{folder}: not a published review (no index.html / manifest.json); run `opsnb run` first")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

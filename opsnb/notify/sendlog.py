@@ -15,15 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from opsnb import runfolder as rf
 from opsnb.errors import OpsnbError
 from opsnb.paths import atomic_write
 
-NAME = "deliveries.json"
+NAME = rf.DELIVERIES
 
 
 def log_path(review_folder: Path) -> Path:
     """The unit's send log: beside ``outputs/<unit>/<period>`` (and ``ledger.parquet``)."""
-    return review_folder.parent / NAME
+    return rf.deliveries(review_folder.parent)
 
 
 def read(path: Path) -> list[dict[str, Any]]:

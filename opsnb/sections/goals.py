@@ -166,14 +166,17 @@ def _period_name(label: str, lang: str) -> str:
 
 
 def _extra_targets(ctx: Context) -> pd.DataFrame | None:
-    """Targets the previous review's plan published for this period (plan_targets.csv), if any."""
-    def load() -> pd.DataFrame | None:
-        from opsnb.metrics.plan import read_previous_plan_targets
+    """Targets the previous review's plan published for this period, if any (:func:`previous_plan_targets`)."""
+    return ctx.memo("goals.extra_targets", lambda: previous_plan_targets(ctx))
 
-        df = read_previous_plan_targets(ctx.outputs, ctx.period)
-        return df if len(df) else None
 
-    return ctx.memo("goals.extra_targets", load)
+def previous_plan_targets(ctx: Context) -> pd.DataFrame | None:
+    """The targets for this period that the previous review's plan published (None: it published none), read
+    from the unit's folder through :mod:`opsnb.runfolder` and handed to the metrics as an argument."""
+    from opsnb import runfolder as rf
+
+    df = rf.previous_plan_targets(ctx.outputs, ctx.period.label, ctx.period.previous().label)
+    return df if len(df) else None
 
 
 def _attainment(ctx: Context) -> pd.DataFrame:
@@ -181,15 +184,17 @@ def _attainment(ctx: Context) -> pd.DataFrame:
         df = km.attainment(ctx.pack, ctx.period, ctx.settings, extra_targets=_extra_targets(ctx))
         if df.empty:
             raise NoData("kpis", t("goals.reason.no_kpis", ctx.lang))
-        if ctx.run_dir is not None:  # the batch appends these values to the KPI ledger when it publishes
-            tmp = ctx.run_dir / ".kpis.parquet.tmp"
-            plain = df.drop(columns=["rule"])
-            plain.attrs = {}  # attrs hold dates and notes for the page, not for the ledger
-            plain.to_parquet(tmp, index=False)
-            tmp.replace(ctx.run_dir / "kpis.parquet")
         return df
 
     return ctx.memo("goals.attainment", run)
+
+
+def ledger_values(ctx: Context) -> pd.DataFrame:
+    """The KPI values the page shows, as the ledger and the group roll-up keep them (the batch's hand-off cell
+    writes them to the run folder: :func:`opsnb.sections.summary.produce`)."""
+    plain = _attainment(ctx).drop(columns=["rule"])
+    plain.attrs = {}  # attrs hold dates and notes for the page, not for the ledger
+    return plain
 
 
 def _trends(ctx: Context) -> dict[str, pd.DataFrame]:
@@ -232,7 +237,9 @@ def _ledger(ctx: Context) -> pd.DataFrame:
     current = None
     if not bool(att["partial"].any()):
         current = pd.DataFrame({"metric": att["key"], "value": att["previous"]})
-    return lm.previous_publications(ctx.outputs / "ledger.parquet", ctx.period, current=current)
+    from opsnb import runfolder as rf
+
+    return lm.previous_publications(rf.read_ledger(ctx.outputs), ctx.period, current=current)
 
 
 # ---------------------------------------------------------------- attainment

@@ -48,17 +48,20 @@ def _actions(ctx: Context) -> pd.DataFrame:
 def _plan(ctx: Context) -> tg.AnnualPlan:
     plan = ctx.memo("plan.annual", lambda: tg.annual_plan(ctx.pack, ctx.period, ctx.settings,
                                                           extra_targets=_extra_targets(ctx)))
-    if ctx.run_dir is not None and not (ctx.run_dir / "plan_targets.csv").exists():
-        # Closing the loop: the next review's goals section reads these when its kpis table has no target.
-        m.write_plan_targets(m.plan_targets(ctx.pack, ctx.period, ctx.settings, plan=plan),
-                            ctx.run_dir / "plan_targets.csv")
     return plan
+
+
+def published_targets(ctx: Context) -> pd.DataFrame:
+    """The next period's targets of the plan this page shows: closing the loop, the next review's goals read them
+    where its kpis table has none (the batch's hand-off cell writes them: :func:`opsnb.sections.summary.produce`)."""
+    return m.plan_targets(ctx.pack, ctx.period, ctx.settings, plan=_plan(ctx))
 
 
 def _extra_targets(ctx: Context) -> pd.DataFrame | None:
     """The previous review's published plan targets, exactly as the goals page reads them."""
-    df = m.read_previous_plan_targets(ctx.outputs, ctx.period)
-    return df if len(df) else None
+    from opsnb.sections.goals import previous_plan_targets
+
+    return previous_plan_targets(ctx)
 
 
 def _d(d: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from opsnb import runfolder as rf
 from opsnb.context import Context
 from opsnb.errors import NoData
 from opsnb.facts import Fact
@@ -71,37 +72,53 @@ HANDOFFS: dict[str, dict[str, Any]] = {
 }
 
 
-def _handoff_path(ctx: Context, name: str) -> Any:
-    return None if ctx.run_dir is None else ctx.run_dir / f"handoff-{name}.json"
+def _hand_off_kpis(ctx: Context) -> None:
+    from opsnb.sections.goals import ledger_values
+
+    assert ctx.run_dir is not None
+    rf.write_kpis(ctx.run_dir, ledger_values(ctx))
 
 
-def _plain(o: Any) -> Any:
-    return o.item() if hasattr(o, "item") else str(o)
+def _hand_off_plan_targets(ctx: Context) -> None:
+    from opsnb.sections.plan import published_targets
+
+    assert ctx.run_dir is not None
+    rf.write_plan_targets(ctx.run_dir, published_targets(ctx))
+
+
+#: What a section leaves in the run folder for later runs besides its hand-offs: the goals page's KPI values
+#: (the ledger, the group roll-up) and the plan's targets (the next review's goals).
+WRITES: dict[str, Any] = {"goals": _hand_off_kpis, "plan": _hand_off_plan_targets}
 
 
 def produce(ctx: Context) -> None:
-    """Write this section's hand-offs for the summary page (the batch appends a cell calling it).
+    """Write this section's hand-offs for the summary page and what it leaves for later runs (the batch appends a
+    cell calling it): results handed back through :mod:`opsnb.runfolder`, never as a side effect of a compute.
 
-    See :func:`opsnb.batch.with_handoff`.
+    See :func:`opsnb.batch.section.with_handoff`.
     """
+    if ctx.run_dir is None:
+        return
     for name, fn in HANDOFFS.get(ctx.section, {}).items():
-        path = _handoff_path(ctx, name)
-        if path is None:
-            continue
         try:
             value = fn(ctx)
         except NoData:
             continue
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(value, ensure_ascii=False, default=_plain), encoding="utf-8")
-        tmp.replace(path)
+        rf.write_handoff(ctx.run_dir, name, value)
+    write = WRITES.get(ctx.section)
+    if write is not None:
+        try:
+            write(ctx)
+        except NoData:
+            pass  # nothing to leave: the page said why
 
 
 def handed(ctx: Context, name: str) -> Any:
     """A section's hand-off if the batch left one in the run folder, else computed here."""
-    path = _handoff_path(ctx, name)
-    if path is not None and path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
+    if ctx.run_dir is not None:
+        value = rf.read_handoff(ctx.run_dir, name)
+        if value is not None:
+            return value
     section = next(s for s, items in HANDOFFS.items() if name in items)
     return HANDOFFS[section][name](ctx)
 

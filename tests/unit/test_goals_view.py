@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from opsnb import runfolder as rf
 from opsnb.metrics import kpis as K
 from opsnb.metrics.drivers import drivers
-from opsnb.metrics.ledger import append_ledger
+from opsnb.metrics.ledger import appended
 from opsnb.nb import Context, render
 from opsnb.params import Settings
 from opsnb.periods import Period
@@ -90,9 +91,9 @@ def test_driver_bullets(pa):
 
 def test_every_subsection_renders(pa, tmp_path):
     ctx = _ctx(pa, "zh", tmp_path)
-    append_ledger(ctx.outputs / "ledger.parquet", "u", "2026-09",
-                  pd.DataFrame({"key": ["gmv"], "actual": [90.0], "target": [100.0], "attainment": [0.9],
-                                "status": ["missed"]}), "r0", "2026-10-02")
+    rf.write_ledger(ctx.outputs, appended(rf.read_ledger(ctx.outputs), "u", "2026-09",
+                    pd.DataFrame({"key": ["gmv"], "actual": [90.0], "target": [100.0], "attainment": [0.9],
+                                  "status": ["missed"]}), "r0", "2026-10-02")[0])
     for sub in G.SUBSECTIONS:
         result, objs = render(ctx, sub.key)
         assert result is not None, sub.key

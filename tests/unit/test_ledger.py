@@ -1,11 +1,20 @@
-"""KPI ledger: atomic appends, previous publication, restatements."""
+"""KPI ledger: appends (pure, on frames), the file through opsnb.runfolder (atomic), previous publication,
+restatements."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from opsnb.metrics.ledger import append_ledger, previous_publications, read_ledger
+from opsnb import runfolder as rf
+from opsnb.metrics.ledger import appended, previous_publications
 from opsnb.periods import Period
+
+
+def append_ledger(unit_dir, *args):
+    """What the batch does when it publishes: read, append, write back (atomic)."""
+    led, rows = appended(rf.read_ledger(unit_dir), *args)
+    rf.write_ledger(unit_dir, led)
+    return rows
 
 
 def _res(gmv: float, cac: float | None) -> pd.DataFrame:
@@ -15,16 +24,16 @@ def _res(gmv: float, cac: float | None) -> pd.DataFrame:
 
 
 def test_append_and_restatement(tmp_path):
-    path = tmp_path / "u" / "ledger.parquet"
+    path = tmp_path / "u"
     append_ledger(path, "u", Period.parse("2026-09"), _res(180.0, 40.0), "run1", "2026-10-02 08:00")
     append_ledger(path, "u", "2026-09", _res(180.0, 40.0), "run1", "2026-10-02 08:00")  # same run: replaced
-    led = read_ledger(path)
+    led = rf.read_ledger(path)
     assert len(led) == 2 and set(led["metric"]) == {"gmv", "cac"}
-    assert not list(tmp_path.glob("u/.ledger-*"))  # no temp file left
+    assert [p.name for p in path.iterdir()] == ["ledger.parquet"]  # no temp file left
     append_ledger(path, "u", "2026-09", _res(190.0, 40.0), "run2", "2026-10-05 08:00")  # late data: GMV restated
     append_ledger(path, "u", "2026-10", _res(200.0, 35.0), "run3", "2026-11-02 08:00")
-    assert len(read_ledger(path)) == 6
-    prev = previous_publications(path, Period.parse("2026-10")).set_index("metric")
+    assert len(rf.read_ledger(path)) == 6
+    prev = previous_publications(rf.read_ledger(path), Period.parse("2026-10")).set_index("metric")
     assert prev.loc["gmv", "period"] == "2026-09"
     assert prev.loc["gmv", "value"] == 190.0 and prev.loc["gmv", "first_value"] == 180.0
     assert bool(prev.loc["gmv", "restated"]) and prev.loc["gmv", "publications"] == 2
@@ -33,17 +42,23 @@ def test_append_and_restatement(tmp_path):
 
 
 def test_restatement_against_current_values(tmp_path):
-    path = tmp_path / "ledger.parquet"
-    append_ledger(path, "u", "2026-09", _res(180.0, None), "r1", "2026-10-02")
+    append_ledger(tmp_path, "u", "2026-09", _res(180.0, None), "r1", "2026-10-02")
     cur = pd.DataFrame({"metric": ["gmv", "cac"], "value": [180.0, 41.0]})
-    prev = previous_publications(path, "2026-10", current=cur).set_index("metric")
+    prev = previous_publications(rf.read_ledger(tmp_path), "2026-10", current=cur).set_index("metric")
     assert not bool(prev.loc["gmv", "restated"])
     assert bool(prev.loc["cac", "restated"])  # published n/a, now 41
     assert prev.loc["cac", "value"] is None
 
 
 def test_nothing_published_before(tmp_path):
-    assert previous_publications(tmp_path / "none.parquet", "2026-10").empty
-    path = tmp_path / "ledger.parquet"
-    append_ledger(path, "u", "2026-10", _res(1.0, 1.0), "r1", "2026-11-02")
-    assert previous_publications(path, "2026-10").empty
+    assert previous_publications(rf.read_ledger(tmp_path / "none"), "2026-10").empty
+    append_ledger(tmp_path, "u", "2026-10", _res(1.0, 1.0), "r1", "2026-11-02")
+    assert previous_publications(rf.read_ledger(tmp_path), "2026-10").empty
+
+
+def test_a_publication_time_with_its_zone_joins_a_ledger_kept_in_naive_utc(tmp_path):
+    append_ledger(tmp_path, "u", "2026-09", _res(180.0, 40.0), "r1", "2026-10-02 08:00")
+    rows = append_ledger(tmp_path, "u", "2026-10", _res(200.0, 35.0), "r2", "2026-11-02T08:00:00.123456+08:00")
+    assert str(rows["published_at"].iloc[0]) == "2026-11-02 00:00:00.123456"
+    led = rf.read_ledger(tmp_path)
+    assert list(led["published_at"].map(str)) == ["2026-10-02 08:00:00"] * 2 + ["2026-11-02 00:00:00.123456"] * 2

@@ -7,16 +7,15 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from opsnb import runfolder as rf
 from opsnb.errors import NoData, ParamsError
 from opsnb.metrics.plan import (
     actions,
     plan_targets,
-    read_previous_plan_targets,
     reallocation,
     risk_matrix,
     risks,
     week_plan,
-    write_plan_targets,
 )
 from opsnb.pack import from_frames
 from opsnb.params import Settings, validate
@@ -186,11 +185,11 @@ def test_plan_targets_round_trip(tmp_path):
     assert got.loc["aov", "target"] == 99.5
     assert set(df.period) == {"2026-11"} and set(df.source) == {"plan 2026-10"}
     unit_dir = tmp_path / "outputs" / "shop"
-    path = write_plan_targets(df, unit_dir / "2026-10" / "plan_targets.csv")
-    assert path.is_file() and [p.name for p in path.parent.iterdir()] == ["plan_targets.csv"]
-    back = read_previous_plan_targets(unit_dir, "2026-11")
+    path = rf.write_plan_targets(unit_dir / "2026-10", df)
+    assert path.is_file() and [p.name for p in path.parent.iterdir()] == ["plan_targets.csv"]  # no temp file left
+    back = rf.previous_plan_targets(unit_dir, "2026-11", "2026-10")
     pd.testing.assert_frame_equal(back.astype(object), df.astype(object))
-    assert read_previous_plan_targets(unit_dir, Period.parse("2026-12")).empty
+    assert rf.previous_plan_targets(unit_dir, "2026-12", "2026-11").empty  # that review published none
 
 
 def _ctx(tmp_path, frames, lang="en"):

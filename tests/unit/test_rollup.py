@@ -11,7 +11,8 @@ from urllib.parse import unquote
 import pandas as pd
 import pytest
 
-from opsnb.metrics.ledger import append_ledger
+from opsnb import runfolder as rf
+from opsnb.metrics.ledger import appended
 from opsnb.params import Settings
 from opsnb.render.i18n import t
 from opsnb.rollup import FILE, build_rollup, largest_remainder, parse_problem, rollup_data
@@ -75,9 +76,10 @@ def tree(tmp_path: Path) -> Path:
         _kpi("conversion_rate", 0.5, None, None, "n/a", 0.5),
     ], [_problem("high", "周流失率升至51.6%。", "用户运营团队"), _problem("high", "KOL获客成本上升。", "增长团队")])
     # what east published for September (the ledger): restated since, 900.00 → 900.05
-    append_ledger(tmp_path / "outputs" / "east" / "ledger.parquet", "east", "2026-09",
-                  pd.DataFrame({"key": ["gmv"], "actual": [900.00], "target": [850.0], "attainment": [900 / 850],
-                                "status": ["exceeded"]}), "r0", "2026-10-01T00:00:00")
+    east = tmp_path / "outputs" / "east"
+    rf.write_ledger(east, appended(rf.read_ledger(east), "east", "2026-09",
+                    pd.DataFrame({"key": ["gmv"], "actual": [900.00], "target": [850.0], "attainment": [900 / 850],
+                                  "status": ["exceeded"]}), "r0", "2026-10-01T00:00:00")[0])
     return tmp_path
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from opsnb import runfolder as rf
+from opsnb.errors import OpsnbError
 
 
 def _run(unit_dir: Path, period: str, run_id: str, *, lang: str | None = "zh", complete: bool = True,
@@ -105,3 +106,72 @@ def test_lock_fails_fast_naming_the_folder(tmp_path: Path):
     with rf.Lock(path, wait=False, log=lambda m: None):
         with pytest.raises(LockedError, match="another opsnb run is writing .*u"):
             rf.Lock(path, wait=False, log=lambda m: None).__enter__()
+
+
+# ---------------------------------------------------------------- the declared artefacts
+
+_NAMES = [rf.INDEX, rf.MANIFEST, rf.STATUS, rf.KPIS, rf.PLAN_TARGETS, rf.FACTS, rf.PARAMS, rf.ROLLUP, rf.LEDGER,
+          rf.DELIVERIES]
+_PREFIXES = [f"{k}-" for k in rf.RECORDS] + ["handoff-"]
+
+
+def _string_literals(path: Path) -> list[tuple[int, str]]:
+    """Every string literal of a module but its docstrings (prose may name a file), with its line."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and n.body
+            and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+
+
+def test_no_module_but_the_run_folder_spells_an_artefact_name():
+    pkg = Path(rf.__file__).parent
+    found = []
+    for path in sorted(pkg.rglob("*.py")):
+        if path == Path(rf.__file__):
+            continue
+        for line, s in _string_literals(path):
+            words = s.replace("/", " ").replace("`", " ").split()
+            if any(n in words for n in _NAMES if n != rf.INDEX) or any(w.startswith(tuple(_PREFIXES)) for w in words):
+                found.append(f"{path.relative_to(pkg.parent)}:{line}: {s!r}")
+    assert found == []
+
+
+def test_the_sections_hand_off_what_the_run_folder_declares():
+    from opsnb.sections import summary
+
+    assert {s: tuple(fns) for s, fns in summary.HANDOFFS.items()} == rf.HANDOFFS
+    assert set(summary.WRITES) == {"goals", "plan"}
+    assert rf.section_files("goals") == ("facts-goals.json", "outcomes-goals.json", "usage-goals.json",
+                                         "handoff-kpi_cards.json", "handoff-wins.json", "handoff-kpis.json",
+                                         "kpis.parquet")
+    assert rf.section_files("insights") == ("facts-insights.json", "outcomes-insights.json", "usage-insights.json")
+    with pytest.raises(ValueError, match="no record 'notes'"):
+        rf.record(Path("run"), "notes", "goals")
+
+
+def test_a_unit_ships_only_its_ledger_and_the_previous_plan_to_a_worker(tmp_path):
+    import pandas as pd
+
+    unit = tmp_path / "shop"
+    assert rf.unit_inputs(unit, "2026-09") == {}
+    rf.write_plan_targets(unit / "2026-09", pd.DataFrame({"metric": ["gmv"], "period": ["2026-10"],
+                                                          "target": [1.5], "source": ["plan 2026-09"]}))
+    rf.write_plan_targets(unit / "2026-08", pd.DataFrame(columns=rf.PLAN_TARGET_COLUMNS))  # an older review
+    rf.write_ledger(unit, pd.DataFrame({c: [] for c in rf.LEDGER_COLUMNS}))
+    assert rf.unit_inputs(unit, "2026-09") == {"ledger.parquet": unit / "ledger.parquet",
+                                              "2026-09/plan_targets.csv": unit / "2026-09" / "plan_targets.csv"}
+    back = rf.previous_plan_targets(unit, "2026-10", "2026-09")
+    assert back.to_dict("records") == [{"metric": "gmv", "period": "2026-10", "target": 1.5, "source": "plan 2026-09"}]
+    run = tmp_path / "run"
+    rf.write_handoff(run, "kpi_cards", [{"value": 1}])
+    rf.write_record(run, "facts", "goals", [])
+    rf.write_json(run / rf.STATUS, [])
+    (run / "01_goals.html").write_text("<html></html>", encoding="utf-8")  # a page: not the summary's input
+    assert sorted(rf.summary_inputs(run)) == ["facts-goals.json", "handoff-kpi_cards.json", "status.json"]
+    (run / "handoff-wins.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(OpsnbError, match="handoff-wins.json: not valid JSON"):
+        rf.read_handoff(run, "wins")
