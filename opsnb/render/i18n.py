@@ -67,7 +67,23 @@ def t(key: str, lang: str, /, **kwargs: Any) -> str:
         return template
     if _LABELS.get():  # a value of the data passed into a sentence shows by its display name
         kwargs = {k: display_name(v, lang) if isinstance(v, str) else v for k, v in kwargs.items()}
-    return template.format(**kwargs)
+    out = template.format(**kwargs)
+    return singular_after_one(out) if lang == "en" else out
+
+
+#: Counted nouns of the English catalogue ("{n} days"): after a lone 1 they read in the singular.
+_COUNTED = ("days", "weeks", "months", "users", "regions", "sections", "customers", "channels", "campaigns",
+            "units", "runs", "reviews", "pieces", "targets", "actions", "tickets", "views", "orders", "rows",
+            "lines", "ratings", "pairs", "items", "groups", "members", "buyers", "products", "problems", "risks",
+            "experiments", "steps", "points", "times", "people", "participants", "sign-ups", "cohorts", "tables",
+            "figures", "periods", "quarters", "years", "hours", "posts", "findings", "incidents", "KPIs")
+_ONE = re.compile(r"(?<![\d.,:/+\-])1 (" + "|".join(re.escape(w) for w in _COUNTED) + r")\b")
+_SINGULAR = {"people": "person", "KPIs": "KPI"}
+
+
+def singular_after_one(text: str) -> str:
+    """``1 days`` → ``1 day`` (and ``1 of 1 campaigns`` → ``1 of 1 campaign``) in an English sentence."""
+    return _ONE.sub(lambda m: f"1 {_SINGULAR.get(m.group(1), m.group(1)[:-1])}", text)
 
 
 def has(key: str, lang: str) -> bool:
