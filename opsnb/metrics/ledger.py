@@ -83,7 +83,9 @@ def previous_publications(ledger: pd.DataFrame, period: Period | str, *, unit: s
     if unit is not None:
         led = led[led["unit"] == unit]
     published = {s: Period.parse(str(s)) for s in led["period"].unique()}  # each label read once
-    before = led[led["period"].map(lambda s: published[s].start < cur_period.start)]
+    # the previous review of the same kind: a month's is a month's, never the quarter that ended before it
+    before = led[led["period"].map(lambda s: published[s].kind == cur_period.kind
+                                   and published[s].start < cur_period.start)]
     cols = ["period", "metric", "value", "target", "attainment", "status", "run_id", "published_at",
             "first_value", "first_published_at", "current", "restated", "publications"]
     if before.empty:

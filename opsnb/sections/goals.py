@@ -727,11 +727,11 @@ def ledger_table(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, str
         t("goals.col.kpi", lang): _lab(labels, r["metric"], lang),
         t("goals.col.period", lang): r["period"],
         t("goals.col.value", lang): _val(r["value"], labels.get(r["metric"], ("", "", "count"))[2], lang),
-        t("goals.col.target", lang): _val(r["target"], labels.get(r["metric"], ("", "", "count"))[2], lang),
-        t("goals.col.status", lang): _status(r["status"], lang) if r["status"] in ("exceeded", "nearly", "missed", "n/a")
-        else str(r["status"]),
+        t("goals.col.published_target", lang): _val(r["target"], labels.get(r["metric"], ("", "", "count"))[2], lang),
+        t("goals.col.published_status", lang): _status(r["status"], lang)
+        if r["status"] in ("exceeded", "nearly", "missed", "n/a") else str(r["status"]),
         t("goals.col.first_value", lang): _val(r["first_value"], labels.get(r["metric"], ("", "", "count"))[2], lang),
-        t("goals.col.restated", lang): "✔" if r["restated"] else "",
+        t("goals.col.restated", lang): "✔" if _restated(r, labels, lang) else "",
         t("goals.col.published_at", lang): pd.Timestamp(r["published_at"]).strftime("%Y-%m-%d %H:%M"),
     } for _, r in prev.iterrows()]
     return ui.table(pd.DataFrame(rows), lang)
@@ -747,12 +747,24 @@ def ledger_bullets(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, s
     if prev.empty:
         return [t("goals.bullet.ledger_none", lang)]
     out = []
-    for _, r in prev[prev["restated"]].iterrows():
+    for _, r in prev.iterrows():
+        if not _restated(r, labels, lang):
+            continue
         unit = labels.get(r["metric"], ("", "", "count"))[2]
-        now = r["current"] if not _missing(r["current"]) else r["value"]
         out.append(t("goals.bullet.restated", lang, label=_lab(labels, r["metric"], lang), period=r["period"],
-                     first=_val(r["first_value"], unit, lang), now=_val(now, unit, lang)))
+                     first=_val(r["first_value"], unit, lang), now=_val(_now(r), unit, lang)))
     return out or [t("goals.bullet.ledger_ok", lang)]
+
+
+def _now(r: Any) -> Any:
+    return r["current"] if not _missing(r["current"]) else r["value"]
+
+
+def _restated(r: Any, labels: dict[str, tuple[str, str, str]], lang: str) -> bool:
+    """Restated as readers can see it: the value first published and the one now differ as shown (a change in
+    the tenth decimal is no restatement to a reader: "published as 1:4.5, now 1:4.5")."""
+    unit = labels.get(r["metric"], ("", "", "count"))[2]
+    return bool(r["restated"]) and _val(r["first_value"], unit, lang) != _val(_now(r), unit, lang)
 
 
 def _labels(ctx: Context) -> dict[str, tuple[str, str, str]]:

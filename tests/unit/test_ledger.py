@@ -62,3 +62,28 @@ def test_a_publication_time_with_its_zone_joins_a_ledger_kept_in_naive_utc(tmp_p
     assert str(rows["published_at"].iloc[0]) == "2026-11-02 00:00:00.123456"
     led = rf.read_ledger(tmp_path)
     assert list(led["published_at"].map(str)) == ["2026-10-02 08:00:00"] * 2 + ["2026-11-02 00:00:00.123456"] * 2
+
+
+def test_the_previous_review_is_of_the_same_kind(tmp_path):
+    """A month's previous review is the last month published, never the quarter that ended before it."""
+    append_ledger(tmp_path, "u", "2026-08", _res(150.0, 40.0), "r1", "2026-09-02")
+    append_ledger(tmp_path, "u", "2026-Q3", _res(450.0, 41.0), "r2", "2026-10-02")
+    led = rf.read_ledger(tmp_path)
+    assert set(previous_publications(led, "2026-10")["period"]) == {"2026-08"}
+    assert set(previous_publications(led, "2026-Q4")["period"]) == {"2026-Q3"}
+    assert previous_publications(led, "2026").empty
+
+
+def test_a_restatement_a_reader_cannot_see_is_not_called_one():
+    from opsnb.sections import goals as G
+
+    labels = {"roi": ("ROI", "ROI", "roi"), "gmv": ("GMV", "GMV", "currency")}
+    prev = pd.DataFrame([
+        {"metric": "roi", "period": "2026-09", "value": 4.5000001, "target": None, "status": "n/a",
+         "first_value": 4.5, "current": None, "restated": True, "published_at": "2026-10-02"},
+        {"metric": "gmv", "period": "2026-09", "value": 190.0, "target": 150.0, "status": "exceeded",
+         "first_value": 180.0, "current": None, "restated": True, "published_at": "2026-10-05"}])
+    assert G.ledger_bullets(prev, "en", labels) == ["GMV (2026-09) restated: published as ¥180.00, now ¥190.00."]
+    table = G.ledger_table(prev, "en", labels)
+    assert list(table.data["Restated"]) == ["", "✔"]
+    assert "Target then" in table.data.columns and "Target" not in table.data.columns  # not the month's own target
