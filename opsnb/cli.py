@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                                              "params/<unit>.yaml for each, for `opsnb run --units all`")
 
     v = sub.add_parser("validate", help="check a pack (and params) and print every problem; runs nothing")
-    v.add_argument("pack", help="folder, .duckdb file or warehouse URL (checked in the warehouse: nothing is copied)")
+    v.add_argument("pack", nargs="?", help="folder, .duckdb file or warehouse URL (checked in the warehouse: nothing "
+                                           "is copied; default: the unit's pack setting, in the workbook)")
     v.add_argument("--unit")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
@@ -301,7 +302,12 @@ def main(argv: list[str] | None = None) -> int:
             from opsnb.pack import validate_pack
             from opsnb.params import load_params
 
+            from opsnb.paths import require_workbook
+            from opsnb.runspec import pack_path
+
             settings = load_params(unit=args.unit, overrides=args.set)
+            if args.pack is None:  # the workbook's own pack (a relative pack setting is read from the workbook)
+                args.pack = str(pack_path(settings, require_workbook()))
             problems = validate_pack(args.pack, tz=settings.timezone, unit_column=settings.unit_column)
             if problems:
                 from opsnb.pack.problems import format_problems, is_error
