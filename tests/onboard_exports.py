@@ -25,7 +25,7 @@ EXPECTED: dict[str, tuple[str, str | None, dict[str, str]]] = {
                                          "campaign_id": "活动ID"}),
     "touchpoints": ("广告触达.csv", None, {"user_id": "用户ID", "ts": "触达时间", "channel": "触达渠道",
                                        "campaign_id": "活动ID"}),
-    "campaigns": ("营销活动.xlsx", None, {"campaign_id": "活动ID", "name": "活动名称", "type": "活动类型",
+    "campaigns": ("营销活动.xlsx", "活动", {"campaign_id": "活动ID", "name": "活动名称", "type": "活动类型",
                                        "start": "开始日期", "end": "结束日期", "cost": "活动成本", "channel": "渠道",
                                        "reach": "触达人数", "target_new_users": "目标新客", "target_gmv": "目标GMV",
                                        "owner": "负责人"}),
