@@ -11,12 +11,15 @@ import sys
 from pathlib import Path
 
 from opsnb.workbook import notebooks
+from opsnb.workbook.notebooks import build, text
+
+__all__ = ["build", "main", "text"]  # build and text: what tests/notebooks/test_built.py and older callers use
 
 
 def main() -> int:
     root = Path(__file__).resolve().parents[1]
-    for rel, text in notebooks.files(with_explore="--no-explore" not in sys.argv).items():
-        (root / rel).write_text(text, encoding="utf-8")
+    for rel, body in notebooks.files(with_explore="--no-explore" not in sys.argv).items():
+        (root / rel).write_text(body, encoding="utf-8")
         print(root / rel)
     return 0
 
