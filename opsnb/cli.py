@@ -301,7 +301,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "validate":
             from opsnb.pack import validate_pack
             from opsnb.params import load_params
-
             from opsnb.paths import require_workbook
             from opsnb.runspec import pack_path
 
