@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                                              "params/<unit>.yaml for each, for `opsnb run --units all`")
 
     v = sub.add_parser("validate", help="check a pack (and params) and print every problem; runs nothing")
-    v.add_argument("pack", help="folder, .duckdb file or warehouse URL (checked in the warehouse: nothing is copied)")
+    v.add_argument("pack", nargs="?", help="folder, .duckdb file or warehouse URL (checked in the warehouse: nothing "
+                                           "is copied; default: the unit's pack setting, in the workbook)")
     v.add_argument("--unit")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
@@ -78,7 +79,70 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("kind", choices=["online-retail"])
     i.add_argument("path")
     i.add_argument("--out", required=True)
+
+    w = sub.add_parser("init", help="make a team's workbook in DIR: params, notebooks, README, .gitignore; with --from, "
+                                    "the exports copied into DIR/data with a proposed pack.yaml (docs/onboarding.md)")
+    w.add_argument("dir", help="a new or empty folder")
+    w.add_argument("--from", dest="exports", metavar="EXPORTS", help="a folder of the team's exports (CSV/TSV/XLSX)")
+    w.add_argument("--lang", choices=["zh", "en"], default="zh", help="the workbook's language (default zh)")
+    w.add_argument("--unit", help="the business unit's name (default: DIR's name, if it is a valid one)")
+
+    m = sub.add_parser("map", help="propose pack.yaml for a folder of exports: which file is which table, which column "
+                                   "which contract column, with evidence; then validate with it")
+    m.add_argument("exports", help="a folder of exports (CSV/TSV/XLSX/Parquet; every sheet is read)")
+    m.add_argument("--out", help="where to write the proposal (default EXPORTS/pack.yaml; never over a file)")
+    m.add_argument("--print", dest="print_only", action="store_true", help="print the proposal; write nothing")
+    m.add_argument("--lang", choices=["zh", "en"], help="language of the report (default: the workbook's)")
+    m.add_argument("--unit", help="the unit whose time zone and KPIs read the exports (default: params)")
+
+    g = sub.add_parser("upgrade", help="bring the workbook's generated notebooks and default params to this opsnb; "
+                                       "files the team edited are left alone")
+    g.add_argument("--check", action="store_true", help="show what would change (a diff per file); write nothing; "
+                                                        "exit 1 when something would")
     return p
+
+
+#: Commands that work inside a workbook (found from the current folder upward, or $OPSNB_HOME).
+IN_WORKBOOK = ("run", "export", "notify", "upgrade")
+
+
+def _map(args: argparse.Namespace) -> int:
+    """``opsnb map EXPORTS``: the proposal with its evidence, written (or printed), and its validation."""
+    from opsnb.onboard import map_exports
+    from opsnb.pack.config import CONFIG_NAME
+    from opsnb.params import load_params
+
+    settings = load_params(unit=args.unit)
+    lang = args.lang or settings.lang
+    folder = Path(args.exports)
+    out = None if args.print_only else Path(args.out) if args.out else folder / CONFIG_NAME
+    try:
+        res = map_exports(folder, tz=settings.timezone, lang=lang, kpi_keys=tuple(k.key for k in settings.goals.kpis),
+                          out=out)
+    except (FileExistsError, NotADirectoryError) as exc:
+        print(f"opsnb: {exc}", file=sys.stderr)
+        return 2
+    print(res.text(lang, folder=args.exports))
+    if args.print_only:
+        print("\n" + res.yaml)
+    return 2 if res.errors else 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    """``opsnb upgrade [--check]``: what a new opsnb changes in the generated files; applied to unedited ones."""
+    from opsnb import workbook
+    from opsnb.params import load_params
+    from opsnb.paths import require_workbook
+    from opsnb.workbook.upgrade import text
+
+    root = require_workbook()
+    lang = load_params(root=root).lang
+    if args.check:
+        _, files = workbook.plan(root, lang)
+        print(text(files, lang, check=True))
+        return 1 if workbook.pending(files) else 0
+    print(text(workbook.apply(root, lang), lang, check=False))
+    return 0
 
 
 def _sample_units(args: argparse.Namespace) -> int:
@@ -194,6 +258,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 only when everything succeeded)."""
     args = _parser().parse_args(argv)
     try:
+        if args.cmd in IN_WORKBOOK or (args.cmd == "check" and not args.outputs):
+            from opsnb.paths import require_workbook
+
+            require_workbook()
+        if args.cmd == "init":
+            from opsnb.workbook import init_workbook
+
+            print(init_workbook(args.dir, exports=args.exports, lang=args.lang, unit=args.unit).text())
+            return 0
+        if args.cmd == "map":
+            return _map(args)
+        if args.cmd == "upgrade":
+            return _upgrade(args)
         if args.cmd == "run" and args.units:
             return _run_units(args)
         if args.cmd == "run":
@@ -224,8 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "validate":
             from opsnb.pack import validate_pack
             from opsnb.params import load_params
+            from opsnb.paths import require_workbook
+            from opsnb.runspec import pack_path
 
             settings = load_params(unit=args.unit, overrides=args.set)
+            if args.pack is None:  # the workbook's own pack (a relative pack setting is read from the workbook)
+                args.pack = str(pack_path(settings, require_workbook()))
             problems = validate_pack(args.pack, tz=settings.timezone, unit_column=settings.unit_column)
             if problems:
                 from opsnb.pack.problems import format_problems, is_error

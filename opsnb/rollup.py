@@ -84,6 +84,16 @@ class _Unit:
     def lang(self) -> str | None:
         return self.settings.lang if self.settings is not None else None
 
+    def name(self, root: Path, lang: str) -> str:
+        """The unit as its people call it (``unit_label``): from its published params, else its params file."""
+        settings = self.settings
+        if settings is None:
+            try:
+                settings = load_params(unit=self.unit, root=root)
+            except (OpsnbError, OSError):  # a unit whose params do not load is named by its id
+                return self.unit
+        return settings.unit_name(lang)
+
     def kpi_row(self, key: str) -> dict[str, Any] | None:
         if self.kpis is None:
             return None
@@ -407,6 +417,7 @@ def rollup_data(root: Path, period: str, units: list[str], *, lang: str,
         "period": per.label, "lang": lang, "currency": currency,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "bands": {"exceeded": bands.exceeded, "nearly": bands.nearly},
+        "names": {u.unit: u.name(root, lang) for u in read},
         "units": [{"unit": u.unit, "status": u.status, "reason": u.reason, "error": u.error, "href": u.href,
                    "lang": u.lang,
                    "run_id": u.manifest.get("run_id"),
@@ -480,13 +491,22 @@ def _group_cell(k: dict[str, Any], lang: str, shown: str) -> ui.HeatCell:
     return ui.HeatCell(t("rollup.heat.none", lang), fmt.na(lang) if k["additive"] else t("rollup.heat.not_additive", lang))
 
 
+def _name(data: dict[str, Any], unit: str) -> str:
+    """``unit`` as the page names it: its ``unit_label`` (``rollup.json`` ``names``), else its id."""
+    return str(data.get("names", {}).get(unit, unit))
+
+
+def _names(data: dict[str, Any], units: list[str], lang: str) -> str:
+    return _join([_name(data, u) for u in units], lang)
+
+
 def _heat(data: dict[str, Any], lang: str) -> list[Any]:
     kpis = data["kpis"]
     if not kpis:
         return [ui.note(t("summary.no_kpis", lang))]
     partial = {u["unit"] for u in data["units"] if u["status"] == "partial"}
     figures = {k["key"]: _heat_figures(data, k, lang) for k in kpis}  # one scale per KPI's column
-    rows = [(ui.HeatCell(u, t("rollup.status.partial", lang) if u in partial else ""),
+    rows = [(ui.HeatCell(_name(data, u), t("rollup.status.partial", lang) if u in partial else ""),
              [_unit_cell(cells[k["key"]], figures[k["key"]][0].get(u, ""), lang) for k in kpis])
             for u, cells in data["cells"].items()]
     group = (ui.HeatCell(t("rollup.group", lang)), [_group_cell(k, lang, figures[k["key"]][1]) for k in kpis])
@@ -500,7 +520,7 @@ def _heat(data: dict[str, Any], lang: str) -> list[Any]:
         if how in by_how:
             notes.append(t(f"rollup.heat.note.{how}", lang, kpis=_join([k["label"] for k in by_how[how]], lang)))
     for k in by_how.get("missing", []):
-        notes.append(t("rollup.heat.note.missing", lang, kpis=k["label"], units=_join(k["group"]["units"], lang)))
+        notes.append(t("rollup.heat.note.missing", lang, kpis=k["label"], units=_names(data, k["group"]["units"], lang)))
     return [*out, ui.bullets(notes)]
 
 
@@ -509,7 +529,7 @@ def _ranking(data: dict[str, Any], lang: str) -> list[Any]:
     if data["ranking"]:
         c = "rollup.rank.col."
         df = pd.DataFrame({
-            t(c + "unit", lang): [r["unit"] for r in data["ranking"]],
+            t(c + "unit", lang): [_name(data, r["unit"]) for r in data["ranking"]],
             t(c + "rank", lang): [r["rank"] for r in data["ranking"]],
             t(c + "mean", lang): [r["mean_attainment"] for r in data["ranking"]],
             t(c + "counted", lang): [r["counted"] for r in data["ranking"]],
@@ -519,7 +539,7 @@ def _ranking(data: dict[str, Any], lang: str) -> list[Any]:
         out.append(ui.table(df, lang, formats={t(c + "mean", lang): "ratio"}))
     items = [t("rollup.rank.rule", lang)]
     if data["unranked"]:
-        items.append(t("rollup.rank.unranked", lang, units=_join(data["unranked"], lang)))
+        items.append(t("rollup.rank.unranked", lang, units=_names(data, data["unranked"], lang)))
     out.append(ui.bullets(items))
     return out
 
@@ -567,17 +587,18 @@ def _contributions(data: dict[str, Any], lang: str) -> list[Any]:
 
         (prev, prev_g), (act, act_g), (chg, chg_g) = (_shown(con, f, lang, cur, signed=f == "change")
                                                        for f in _FIELDS)
-        rows = [[p["unit"], prev[i], act[i], chg[i], points(p["points_tenths"])] for i, p in enumerate(con["units"])]
+        rows = [[_name(data, p["unit"]), prev[i], act[i], chg[i], points(p["points_tenths"])]
+                for i, p in enumerate(con["units"])]
         rows.append([t("rollup.group", lang), prev_g, act_g, chg_g, points(con["points_tenths"])])
         df = pd.DataFrame(rows, columns=[t(c + k, lang) for k in ("unit", "previous", "actual", "change", "share")])
         out.append(ui.heading(con["label"], level=3, anchor=f"rollup.contrib.{con['key']}"))
         out.append(ui.table(df, lang))
-        out.append(ui.bullets(_contribution_text(con, lang, cur)))
+        out.append(ui.bullets(_contribution_text(con, lang, cur, data)))
     out.append(ui.paragraph(t("rollup.contrib.rounding", lang)))
     return out
 
 
-def _contribution_text(con: dict[str, Any], lang: str, cur: str) -> list[str]:
+def _contribution_text(con: dict[str, Any], lang: str, cur: str, data: dict[str, Any]) -> list[str]:
     unit, scale, change = con["unit"], con["scale"], con["change_minor"]
     changes, group_change = _shown(con, "change", lang, cur, signed=True)  # the figures of the table, as shown
 
@@ -592,17 +613,18 @@ def _contribution_text(con: dict[str, Any], lang: str, cur: str) -> list[str]:
         top = max(con["units"], key=lambda p: (p["change_minor"] * (1 if change > 0 else -1), -con["units"].index(p)))
         out.append(t("rollup.contrib.up" if change > 0 else "rollup.contrib.down", lang, kpi=con["label"],
                      change=group_change.lstrip("+-"), rel=fmt.pct(con["relative"], lang, signed=True),
-                     unit=top["unit"], unit_change=changes[con["units"].index(top)],
+                     unit=_name(data, top["unit"]), unit_change=changes[con["units"].index(top)],
                      points=fmt.na(lang) if top["points_tenths"] is None
                      else fmt.pp(top["points_tenths"] / SHARE_PARTS, lang)))
         against = [i for i, p in enumerate(con["units"]) if p["change_minor"] * change < 0]
         if against:  # the sum of their changes as the table shows them
-            out.append(t("rollup.contrib.against", lang, units=_join([con["units"][i]["unit"] for i in against], lang),
+            out.append(t("rollup.contrib.against", lang,
+                         units=_names(data, [con["units"][i]["unit"] for i in against], lang),
                          change=_shown(con, "change", lang, cur, signed=True, part=against)[1]))
     if con["left_out"]:
-        out.append(t("rollup.contrib.left_out", lang, units=_join(con["left_out"], lang)))
+        out.append(t("rollup.contrib.left_out", lang, units=_names(data, con["left_out"], lang)))
     for r in con["restated"]:  # to the cent: a restatement may be a few cents
-        out.append(t("rollup.contrib.restated", lang, unit=r["unit"], kpi=con["label"],
+        out.append(t("rollup.contrib.restated", lang, unit=_name(data, r["unit"]), kpi=con["label"],
                      published=ex(r["published_minor"]), now=ex(r["now_minor"])))
     return out
 
@@ -612,13 +634,13 @@ def _problems(data: dict[str, Any], lang: str) -> list[Any]:
     if not data["problems"]:
         return [ui.bullets([t("rollup.problems.none", lang)])]
     c = "rollup.problems.col."
-    df = pd.DataFrame({t(c + "unit", lang): [p["unit"] for p in data["problems"]],
+    df = pd.DataFrame({t(c + "unit", lang): [_name(data, p["unit"]) for p in data["problems"]],
                        t(c + "problem", lang): [p["text"] for p in data["problems"]],
                        t(c + "owner", lang): [p["owner"] for p in data["problems"]]})
     items = []
     clear = [u for u in counted if u not in {p["unit"] for p in data["problems"]}]
     if clear:
-        items.append(t("rollup.problems.clear", lang, units=_join(clear, lang)))
+        items.append(t("rollup.problems.clear", lang, units=_names(data, clear, lang)))
     if any(u["lang"] not in (None, lang) for u in data["units"] if u["unit"] in {p["unit"] for p in data["problems"]}):
         items.append(t("rollup.problems.quoted", lang))
     return [ui.table(df, lang), ui.bullets(items)]
@@ -628,7 +650,8 @@ def _links(data: dict[str, Any], lang: str) -> list[Any]:
     items = []
     for u in data["units"]:
         how = u["status"] if u["status"] != "failed" else "earlier" if u["href"] else "failed"
-        items.append((u["href"] or "", t(f"rollup.links.{how}", lang, unit=u["unit"], reason=u["reason"]), u["status"]))
+        items.append((u["href"] or "", t(f"rollup.links.{how}", lang, unit=_name(data, u["unit"]), reason=u["reason"]),
+                      u["status"]))
     return [ui.link_list(items)]
 
 
@@ -649,7 +672,7 @@ def render_page(data: dict[str, Any]) -> str:
     out = [u for u in data["units"] if u["status"] == "failed"]
     if out:
         objs.append(ui.note(t("rollup.excluded", lang, n=len(out), units=_join(
-            [t("rollup.excluded_item", lang, unit=u["unit"], reason=u["reason"]) for u in out], lang)), kind="warn"))
+            [t("rollup.excluded_item", lang, unit=_name(data, u["unit"]), reason=u["reason"]) for u in out], lang)), kind="warn"))
     objs += _section("rollup.heat", lang, _heat(data, lang))
     objs += _section("rollup.rank", lang, _ranking(data, lang))
     objs += _section("rollup.contrib", lang, _contributions(data, lang))
@@ -662,7 +685,7 @@ def render_page(data: dict[str, Any]) -> str:
         cells.append(cell)
     nb = new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})
     nbformat.validate(nb)
-    names = [u["unit"] for u in data["units"]]
+    names = [_name(data, u["unit"]) for u in data["units"]]
     header = [(t("rollup.units_label", lang), t("rollup.units_value", lang, n=len(names), units=_join(names, lang))),
               (t("common.period", lang), data["period"]),
               (t("common.generated_at", lang), datetime.fromisoformat(data["generated_at"]).strftime("%Y-%m-%d %H:%M UTC"))]

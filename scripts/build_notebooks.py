@@ -1,7 +1,8 @@
-"""Write the six section notebooks from one spec, so they stay thin and uniform.
+"""Write this repository's six section notebooks, as the package generates them (:mod:`opsnb.workbook.notebooks`).
 
 Run ``python scripts/build_notebooks.py`` after adding a subsection; the notebooks are committed
-without outputs. Analysts may still edit them in JupyterLab (the contract test keeps them thin).
+without outputs (``--no-explore``: without the explorer cells). A team's workbook gets the same
+notebooks from ``opsnb init`` and keeps them current with ``opsnb upgrade`` (docs/workbook.md).
 """
 
 from __future__ import annotations
@@ -9,68 +10,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from opsnb.workbook import notebooks
+from opsnb.workbook.notebooks import build, text
 
-from opsnb.params import NOTEBOOKS
-from opsnb.sections import subsections
-
-INTRO = {
-    "summary": ("00 总结 · Summary", "本期运营复盘的首页。The index page of the review."),
-    "goals": ("01 目标达成 · Goals", "对照目标检查核心指标。Key metrics against target."),
-    "campaigns": ("02 关键举措与成果 · Campaigns", "活动、内容与会员项目复盘。Campaigns, content and programmes."),
-    "insights": ("03 数据分析与洞察 · Insights", "活跃、留存、渠道、漏斗、RFM与归因。Activity, retention, channels, funnels, RFM, attribution."),
-    "problems": ("04 问题与挑战 · Problems", "由数据发现的问题。Problems found in the data."),
-    "plan": ("05 改进建议与后续计划 · Plan", "行动、目标拆解与日历。Actions, targets and calendar."),
-}
-EXPLORE = {
-    "goals": ["explore.kpi_trend(ctx)"],
-    "campaigns": ["explore.campaign_comparer(ctx)"],
-    "insights": ["explore.cohort_heatmap(ctx)", "explore.funnel_by_segment(ctx)", "explore.rfm_drilldown(ctx)"],
-}
-PARAMS = '''period: str = ""  # review period YYYY-MM, YYYY-Qn or YYYY (empty: the pack's latest full month)
-unit: str = ""  # business unit, params/UNIT.yaml (empty: the default unit)
-pack: str = ""  # data pack folder or .duckdb file (empty: the unit's pack setting)
-params_file: str = ""  # extra YAML settings layered on top of params/
-lang: str = ""  # report language zh or en (empty: the setting, zh)
-run_dir: str = ""  # set by opsnb run: where the batch collects this run's artefacts'''
-
-
-def build(section: str, with_explore: bool) -> nbformat.NotebookNode:
-    title, purpose = INTRO[section]
-    cells = [
-        new_markdown_cell(f"# {title}\n\n{purpose}", metadata={"tags": ["remove"]}),
-        new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
-        new_code_cell(
-            "from opsnb import explore, nb\n\n"
-            f'ctx = nb.setup(section="{section}", period=period, unit=unit, pack=pack, params_file=params_file, '
-            "lang=lang, run_dir=run_dir)" if with_explore and section in EXPLORE else
-            "from opsnb import nb\n\n"
-            f'ctx = nb.setup(section="{section}", period=period, unit=unit, pack=pack, params_file=params_file, '
-            "lang=lang, run_dir=run_dir)",
-            metadata={"tags": ["remove"]}),
-        new_code_cell("nb.title(ctx)"),
-    ]
-    for sub in subsections(section):
-        name = sub.key.split(".", 1)[1]
-        cells.append(new_code_cell(f'{name} = nb.show(ctx, "{sub.key}")'))
-    if with_explore and section in EXPLORE:
-        cells.append(new_code_cell("explore.heading(ctx)"))
-        cells += [new_code_cell(src) for src in EXPLORE[section]]
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    for i, c in enumerate(nb.cells):
-        c["id"] = f"{section}-{i:02d}"
-    return nb
+__all__ = ["build", "main", "text"]  # build and text: what tests/notebooks/test_built.py and older callers use
 
 
 def main() -> int:
-    out = Path(__file__).resolve().parents[1] / "notebooks"
-    with_explore = "--no-explore" not in sys.argv
-    for section, name in NOTEBOOKS.items():
-        nbformat.write(build(section, with_explore), out / name)
-        print(out / name)
+    root = Path(__file__).resolve().parents[1]
+    for rel, body in notebooks.files(with_explore="--no-explore" not in sys.argv).items():
+        (root / rel).write_text(body, encoding="utf-8")
+        print(root / rel)
     return 0
 
 

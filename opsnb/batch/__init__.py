@@ -137,7 +137,8 @@ def execute(r: RunPlan, reusable: dict[str, SectionResult], *, progress: bool,
 
     def one(section: str) -> SectionResult:
         started = round(time.perf_counter() - r.t_start, 2)
-        title = f"{t(f'sections.{section}.title', r.lang)} · {r.period.label}"
+        # the unit and the period in every page's <title> (browser tabs, PDF bookmarks tell the units apart)
+        title = f"{t(f'sections.{section}.title', r.lang)} · {r.settings.unit_name(r.lang)} · {r.period.label}"
         res = (runner or pool_runner(kpool))(r, section, title)
         res.fingerprint, res.start_s = r.prints.get(section), started
         if res.status == "ok":

@@ -133,7 +133,7 @@ def make_plan(spec: Any, *, root: Path, nb_dir: Path, log: Any, t_start: float, 
     params_nb = {"period": per.label, "unit": settings.unit, "pack": str(pack_path),
                  "params_file": str(run_dir / rf.PARAMS), "lang": lang_, "run_dir": str(run_dir)}
     started = now.strftime("%Y-%m-%d %H:%M UTC")
-    header = [(t("common.unit", lang_), settings.unit), (t("common.period", lang_), per.label),
+    header = [(t("common.unit", lang_), settings.unit_name(lang_)), (t("common.period", lang_), per.label),
               (t("common.generated_at", lang_), started),
               (t("common.data_as_of", lang_), per.clip(the_pack.day_range()[1]).last_day.isoformat())]
     # Kernels inherit these: the project root, and batch mode (explorers render static fallbacks).

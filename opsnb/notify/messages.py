@@ -64,7 +64,7 @@ def card(review: Review, channel: Channel, delivery: DeliverySettings, *, update
     if actions is not None:
         overdue = [a for a in actions if a.get("overdue")][:delivery.max_actions]
         lines += [t("notify.actions", lang)] + ([f"- {a['text']}" for a in overdue] or [t("notify.no_overdue", lang)])
-    title = t("notify.title_update" if update else "notify.title", lang, unit=review.unit, period=review.period)
+    title = t("notify.title_update" if update else "notify.title", lang, unit=review.name, period=review.period)
     return Message(title=title, lines=tuple(lines), link=link_line(review, delivery), more=t("notify.more", lang))
 
 
@@ -92,5 +92,5 @@ def alert_message(review: Review, items: list[tuple[Finding, bool]], delivery: D
     ordered = sorted(items, key=lambda x: SEVERITY_RANK.get(x[0].severity, 3))  # stable: rules in params order
     lines = tuple(f.line.replace("{tag}", t("notify.changed" if changed else "notify.new", lang), 1)
                   for f, changed in ordered)
-    return Message(title=t("notify.alert_title", lang, unit=review.unit, period=review.period), lines=lines,
+    return Message(title=t("notify.alert_title", lang, unit=review.name, period=review.period), lines=lines,
                    link=link_line(review, delivery), more=t("notify.more", lang))

@@ -43,6 +43,13 @@ class Review:
             rows.append(summary)
         return [s for s in rows if s.get("status") == "failed"]
 
+    @property
+    def name(self) -> str:
+        """The unit as its people call it in the review's language: its ``unit_label`` (in the run's params), else
+        its id."""
+        label = (self.manifest.get("params") or {}).get("unit_label")
+        return str(label.get(self.lang) or self.unit) if isinstance(label, dict) else self.unit
+
     def link(self, base_url: str | None) -> str:
         """The review's index page: ``<base_url>/<unit>/<period>/index.html`` (``<period>.en`` for a review in
         another language than the unit's), else its local path."""

@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from opsnb.errors import ParamsError, Problem
-from opsnb.params.base import Lang, _Model
+from opsnb.params.base import Label, Lang, _Model
 from opsnb.params.calendar import BusinessDays, _region, country_of_timezone
 from opsnb.params.campaigns import CampaignsSettings
 from opsnb.params.delivery import AlertRule, Channel, DeliverySettings
@@ -79,6 +79,9 @@ class Settings(_Model):
     """Every setting of a run. ``params/default.yaml`` documents each one."""
 
     unit: str = Field(default="sample", pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")
+    # the unit's name on its pages' titles, the cards, alerts and the group page: {zh: 北京分公司, en: Beijing
+    # branch}, or one text for both languages; null = the unit's id
+    unit_label: Label | None = None
     period: ReviewPeriod = None  # None: the latest full month of the pack
     pack: str = "data/sample"
     # A pack shared by several units: the column saying which unit a row belongs to, and this unit's
@@ -136,6 +139,16 @@ class Settings(_Model):
             return {**data, "period": resolve_period(word, zone)}
         except ValueError as exc:  # a bad $OPSNB_NOW
             return {**data, "period": _unresolved(word, str(exc))}
+
+    @field_validator("unit_label", mode="before")
+    @classmethod
+    def _one_label(cls, v: Any) -> Any:
+        """``unit_label: 北京分公司`` is the name in both languages."""
+        return {"zh": v, "en": v} if isinstance(v, str) else v
+
+    def unit_name(self, lang: str | None = None) -> str:
+        """The unit as people call it in ``lang`` (default: the settings' language): ``unit_label``, else its id."""
+        return self.unit_label(lang or self.lang) if self.unit_label is not None else self.unit
 
     @field_validator("timezone")
     @classmethod

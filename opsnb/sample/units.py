@@ -73,6 +73,10 @@ class City:
     def label(self) -> str:
         return f"{self.city}分公司"
 
+    @property
+    def label_en(self) -> str:
+        return f"{self.unit.title()} branch"
+
 
 #: Branches in the order they are taken (``units=12`` → the first 12); size = relative number of users.
 CITIES = (
@@ -241,6 +245,7 @@ def _params_text(city: City, pack: str) -> str:
     return (f"{PARAMS_MARKER} (opsnb sample --units): the {city.label} ({city.city}) branch\n"
             f"# of the multi-unit sample pack. Regenerating the sample overwrites this file.\n"
             f"unit: {city.unit}\n"
+            f"unit_label: {{zh: {city.label}, en: {city.label_en}}}\n"
             f"pack: {json.dumps(pack, ensure_ascii=False)}\n"
             f"# the pack is shared by the branches: this unit's rows are those whose '{UNIT_COLUMN}' is '{city.unit}'\n"
             f"unit_column: {UNIT_COLUMN}\n")

@@ -252,7 +252,7 @@ def run_metadata(ctx: Context) -> pd.DataFrame:
     from importlib.metadata import version
 
     rows = [
-        (ctx.t("common.unit"), ctx.unit), (ctx.t("common.period"), ctx.period.label),
+        (ctx.t("common.unit"), ctx.settings.unit_name(ctx.lang)), (ctx.t("common.period"), ctx.period.label),
         (ctx.t("summary.info.pack"), ctx.pack.label),  # its full path is in manifest.json
         (ctx.t("summary.info.engine"), f"{getattr(ctx.pack.engine, 'label', ctx.pack.engine.name)} "
                                        f"{ctx.pack.engine.version}"),

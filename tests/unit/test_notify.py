@@ -45,14 +45,16 @@ ACTIONS = [
 ]
 
 
-def _review(tmp_path: Path, *, lang: str = "zh", failed: str | None = None, problems: list[Any] = PROBLEMS) -> Path:
+def _review(tmp_path: Path, *, lang: str = "zh", failed: str | None = None, problems: list[Any] = PROBLEMS,
+            unit_label: dict[str, str] | None = None) -> Path:
     folder = tmp_path / "outputs" / "east" / "2026-10"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "index.html").write_text("<html></html>", encoding="utf-8")
     sections = [{"section": s, "status": "failed" if s == failed else "ok",
                  "error": "ValueError: boom\nTraceback …" if s == failed else None}
                 for s in ("goals", "campaigns", "insights", "problems", "plan")]
-    manifest = {"unit": "east", "period": "2026-10", "run_id": "r1", "params": {"lang": lang}, "sections": sections}
+    manifest = {"unit": "east", "period": "2026-10", "run_id": "r1", "params": {"lang": lang, "unit_label": unit_label},
+                "sections": sections}
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     for name, value in (("kpi_cards", CARDS), ("kpis", KPIS), ("problems", problems), ("actions", ACTIONS)):
         (folder / f"handoff-{name}.json").write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
@@ -269,3 +271,13 @@ def test_a_misspelt_section_in_a_rule_or_channel_is_refused():
                 {"notify": [{"name": "c", "kind": "slack", "webhook_env": "X", "sections": ["insight"]}]}):
         with pytest.raises(ValidationError, match=r"unknown sections \['insight'\]; known: \['goals'"):
             Settings.model_validate(bad)
+
+
+@pytest.mark.parametrize(("lang", "card_title", "alert_title"), [
+    ("zh", "运营复盘 · 华东分公司 · 2026-10", "预警 · 华东分公司 · 2026-10"),
+    ("en", "Operations review · East branch · 2026-10", "Alert · East branch · 2026-10")])
+def test_card_and_alerts_name_the_unit_by_its_label(tmp_path: Path, lang: str, card_title: str, alert_title: str):
+    folder = _review(tmp_path, lang=lang, unit_label={"zh": "华东分公司", "en": "East branch"})
+    s, rec = _settings(), Recorder()
+    assert notify(folder, settings=s, sender=rec).ok
+    assert [m.title for _, m in rec.sent] == [card_title, alert_title]

@@ -117,3 +117,12 @@ def test_default_yaml_is_exactly_what_the_script_writes():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert (ROOT / "params" / "default.yaml").read_text(encoding="utf-8") == mod.text()
+
+
+def test_unit_label_is_both_languages_or_one_text_and_the_id_without_one():
+    s = Settings(unit="beijing", unit_label={"zh": "北京分公司", "en": "Beijing branch"})
+    assert (s.unit_name("zh"), s.unit_name("en"), s.unit_name()) == ("北京分公司", "Beijing branch", "北京分公司")
+    assert Settings(unit="bj", unit_label="北京").unit_name("en") == "北京"
+    assert Settings(unit="bj").unit_name("en") == "bj"
+    with pytest.raises(ValueError, match="unit_label"):
+        Settings(unit="bj", unit_label={"zh": "北京"})  # a label names both languages

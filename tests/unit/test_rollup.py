@@ -307,3 +307,23 @@ def test_contribution_table_has_one_scale_each_figure_computed_then_shown():
     assert _shown(small, "change", "en", "£", signed=True, part=[1]) == (["+£100.05", "-£100.10"], "-£100.10")
     users = con("count", 1, (502, 582), (534, 463))
     assert _shown(users, "change", "zh", "¥", signed=True) == (["+80", "-71"], "+9")
+
+
+def test_the_group_page_names_each_unit_by_its_label(tmp_path):
+    publish(tmp_path, "east", [_kpi("gmv", 1000.10, 800.08, 1.25, "exceeded", 900.05)],
+            [_problem("high", "工单积压。", "客服团队")], unit_label={"zh": "华东分公司", "en": "East branch"})
+    publish(tmp_path, "west", [_kpi("gmv", 500.20, 1000.40, 0.5, "missed", 600.30)], [t("problems.none", "zh")],
+            unit_label="西区")  # one text for both languages
+    zh = R.read_page(build_rollup(tmp_path, PERIOD, ["east", "west"], lang="zh"))
+    assert "华东分公司 | 125.0% ¥1,000.10" in zh.lines and "西区 | 50.0% ¥500.20" in zh.lines
+    assert "华东分公司 | ¥900.05 | ¥1,000.10 | +¥100.05 | +6.7个百分点" in zh.lines
+    assert "华东分公司 | 1 | 125.0% | 1 | 1 | 0" in zh.lines and "华东分公司 | 工单积压。 | 客服团队" in zh.lines
+    assert any("拖累最大的是西区（-¥100.10" in line for line in zh.lines)
+    assert "西区的前三个问题中没有高严重度问题。" in zh.lines and "西区 — 已发布" in zh.lines
+    assert "业务单元 2个：华东分公司、西区" in zh.lines
+    assert not any(line.startswith(("east |", "west |")) for line in zh.lines)
+    en_index = build_rollup(tmp_path, PERIOD, ["east", "west"], lang="en")
+    assert any(line.startswith("East branch | 125.0%") for line in R.read_page(en_index).lines)
+    data = json.loads((en_index.parent / FILE).read_text(encoding="utf-8"))
+    assert data["names"] == {"east": "East branch", "west": "西区"}
+    assert [u["unit"] for u in data["units"]] == ["east", "west"]  # ids stay the keys

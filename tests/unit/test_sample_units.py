@@ -118,6 +118,9 @@ def test_params_files_run_each_unit(project, reviews):
         spec = reviews[u["unit"]]["spec"]
         assert spec.settings.unit == u["unit"] and spec.settings.unit_column == "unit"
         assert spec.settings.pack == "data/units" and spec.period.label == scenario["review_period"]
+        assert spec.settings.unit_name("zh") == u["label"] == f"{u['city']}分公司"  # 北京分公司 …
+    names = {u["unit"]: reviews[u["unit"]]["spec"].settings.unit_name("en") for u in scenario["units"]}
+    assert names["beijing"] == "Beijing branch" and names["shanghai"] == "Shanghai branch"
 
 
 def test_behind_target_unit_is_far_below_the_others(project, reviews):
