@@ -185,7 +185,8 @@ def results_bullets(res: pd.DataFrame, lang: str, *, threshold: float = 1.0, cur
     elif len(low) > 1:
         share, _ = cm.ratio(float(low["cost"].sum()), cost, "zero_cost")
         out.append(t("campaigns.results.bullet.low_roi_many", lang, k=len(low), threshold=fmt.ratio_x(threshold, lang),
-                     names=_join([f"{n}（{fmt.ratio_x(v, lang)}）" if lang == "zh" else f"{n} ({fmt.ratio_x(v, lang)})"
+                     names=_join([f"{fmt.label(n, lang)}（{fmt.ratio_x(v, lang)}）" if lang == "zh"
+                                  else f"{fmt.label(n, lang)} ({fmt.ratio_x(v, lang)})"
                                   for n, v in zip(low["name"], low["roi"], strict=True)], lang),
                      cost=money(low["cost"].sum()), share=_na(share, "zero_cost", lang, lambda v: fmt.pct(v, lang))))
     line = _targets_line(res, lang)
@@ -402,7 +403,7 @@ def uplift_bullets(up: pd.DataFrame, lang: str, currency: str | None = None, *, 
         moved = nu[nu["nu_shift"].isin(["up", "down"])]
         if len(moved):
             signups.append(t("campaigns.uplift.bullet.signups_moved", lang, items=_join(
-                [f"{n}（{chg(v)}）" if lang == "zh" else f"{n} ({chg(v)})"
+                [f"{fmt.label(n, lang)}（{chg(v)}）" if lang == "zh" else f"{fmt.label(n, lang)} ({chg(v)})"
                  for n, v in zip(moved["name"], moved["new_users_uplift"], strict=True)], lang)))
         else:
             signups.append(t("campaigns.uplift.bullet.signups_flat", lang))
