@@ -222,10 +222,10 @@ def expected_change(now: float, before: float, kind: str, unit: str = "") -> flo
     """The change from ``before`` to ``now`` as a reader checks it against the two values shown:
     ``relative`` (÷ |before|), ``pp`` (a fraction: between the two ratios as shown, to 0.1 %) or ``diff``
     (between the two values as shown in ``unit``: ROI to its one decimal, amounts as computed)."""
-    from opsnb.render.fmt import shown_difference, shown_ratio_change
+    from opsnb.render.fmt import relative_change, shown_difference, shown_ratio_change
 
     if kind == "relative":
-        return None if before == 0 else (now - before) / abs(before)
+        return None if before == 0 else relative_change(now, before)
     if kind == "pp":
         return shown_ratio_change(now, before)
     return shown_difference(now, before, unit)

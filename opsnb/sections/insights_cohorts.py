@@ -381,8 +381,9 @@ def _outlier(s: pd.DataFrame, min_base: int) -> list[tuple[str, Any, float, floa
             med = float(v.drop(index=i).median())
             if med < min_base or abs(v[i] - med) < 3 * med ** 0.5:
                 continue
-            if best is None or abs(v[i] / med - 1) > abs(best[0]):
-                best = (v[i] / med - 1, st, i, med)
+            dev = fmt.relative_change(v[i], med)
+            if best is None or abs(dev) > abs(best[0]):
+                best = (dev, st, i, med)
     if best is None or abs(best[0]) < 0.2:
         return []
     dev, st, i, med = best
@@ -435,7 +436,7 @@ def lifecycle_facts(df: pd.DataFrame, ctx: Context) -> list[Fact]:
     out: list[Fact] = []
     if len(s) > 1 and s["quick_ratio"].notna().any():
         a, b = s.iloc[0], s.iloc[-1]
-        v = None if not a["active"] else float(b["active"]) / float(a["active"]) - 1
+        v = None if not a["active"] else fmt.relative_change(b["active"], a["active"])
         out.append(facts.change(facts.key("lifecycle.active", "change", f"{a['label']}..{b['label']}"), v,
                                 fmt.change(b["active"], a["active"], "count", ctx.lang), now=b["active"],
                                 before=a["active"], kind="relative", unit="count", period=ctx.period.label,

@@ -214,3 +214,11 @@ def test_columns_of_words_align_left_and_figures_right():
     html = ui.table(df, "en")._repr_html_()
     assert '<div class="opsnb-left">Status</div>' in html and '<div class="opsnb-left">exceeded</div>' in html
     assert "<td>¥968.3K</td>" in html and '<div class="opsnb-left">Target</div>' not in html
+
+
+def test_a_change_reads_as_the_reader_computes_it_from_the_two_values():
+    from opsnb.render import fmt
+
+    # 107 against 80 is +33.75 %: shown +33.8 %, as (107 − 80) ÷ 80; 107 ÷ 80 − 1 is 0.33749999… and showed 33.7 %
+    assert fmt.relative_change(107, 80) == 0.3375 and fmt.change(107, 80, "count", "en") == "+33.8%"
+    assert fmt.change(60, 80, "count", "zh") == "-25.0%" and fmt.relative_change(-5, -10) == 0.5
