@@ -114,12 +114,18 @@ def produce(ctx: Context) -> None:
 
 
 def handed(ctx: Context, name: str) -> Any:
-    """A section's hand-off if the batch left one in the run folder, else computed here."""
+    """A section's hand-off, as the batch left it in the run folder; computed here outside a batch.
+
+    In a batch a section that left none (it failed, was never run, or had nothing to say) is not recomputed by the
+    summary kernel — that would repeat its failure (a row cap, a timeout) and fail the index with it: the subsection
+    says the section has no result and the sections' status below says why.
+    """
+    section = next(s for s, items in HANDOFFS.items() if name in items)
     if ctx.run_dir is not None:
         value = rf.read_handoff(ctx.run_dir, name)
-        if value is not None:
-            return value
-    section = next(s for s, items in HANDOFFS.items() if name in items)
+        if value is None:
+            raise NoData(section, ctx.t("summary.not_handed", section=ctx.t(f"sections.{section}.title")))
+        return value
     return HANDOFFS[section][name](ctx)
 
 

@@ -34,3 +34,14 @@ def test_without_a_run_folder_nothing_is_written_and_it_computes(tmp_path):
     summary.produce(ctx)
     assert list(tmp_path.glob("handoff-*")) == []
     assert summary._actions(ctx) == summary._next_actions(ctx)
+
+
+def test_in_a_batch_a_section_that_handed_nothing_is_not_recomputed(tmp_path):
+    """The problems section failed (or never ran): the summary says so instead of running its analyses again."""
+    import pytest
+
+    from opsnb.errors import NoData
+
+    with pytest.raises(NoData) as exc:
+        summary._problems(_ctx(tmp_path, "summary"))
+    assert exc.value.reason == "四、问题与挑战本次没有可用的结果（原因见下方的章节状态）"
