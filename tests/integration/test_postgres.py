@@ -118,7 +118,7 @@ def test_the_full_run_publishes_the_same_review_from_postgres_and_duckdb_and_no_
     assert manifest["pack"]["path"] == url  # no password
     for s in manifest["sections"]:
         assert s["engine"]["engine"] == "postgres" and s["engine"]["queries"] >= 1, s["section"]
-        assert 0 < s["engine"]["rows"] < 5_000
+        assert 0 < s["engine"]["rows"] < 10_000  # results, not tables: a tenth of the parity pack's events
     leaked = [str(p) for p in tmp_path.rglob("*") if p.is_file() and PG_PASSWORD.encode() in p.read_bytes()]
     out, err = capfd.readouterr()
     assert leaked == [] and PG_PASSWORD not in out + err
