@@ -19,6 +19,9 @@ from tests.browser import reader as R
 from tests.conftest import SHARED_DATA
 
 RAW = SHARED_DATA / "online_retail.csv.gz"
+#: With the other browser modules: they share the session's zh and en reviews (``report``), built once on the
+#: worker that runs the group; ungrouped, each xdist worker built both for the reader's tests it was given.
+pytestmark = [pytest.mark.xdist_group("browser")]
 
 #: Remaining instances, by check, of defect classes this layer found that are not fixed yet.
 KNOWN: dict[str, tuple[str, ...]] = {

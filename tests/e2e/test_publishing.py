@@ -27,7 +27,9 @@ from opsnb import runfolder as rf
 from opsnb.errors import PeriodNotCovered
 from opsnb.params import NOTEBOOKS, SECTIONS
 
-pytestmark = [pytest.mark.xdist_group("publishing")]
+# No xdist group: every test builds its own project in its own tmp_path and runs the batch with the fake
+# runner (no kernels); FAIL is reset around each test. Grouped, the ~20 tests (the soak and the concurrent
+# runs among them, minutes together) ran one after another on one worker.
 
 PARAMS = 'period = ""\nunit = ""\npack = ""\nparams_file = ""\nlang = ""\nrun_dir = ""'
 OK = 'from IPython.display import HTML\nHTML(\'<h2 id="x" class="opsnb-h">fine</h2>\')'

@@ -1,6 +1,8 @@
 """Warehouse packs on Spark: an embedded local session (``spark://local[2]``) over Parquet folders in a temp dir.
 
-The sample pack is copied into the warehouse with :func:`opsnb.pack.warehouse.load`; then every
+The parity pack (the sample at :data:`tests.parity.PARITY_SCALE`, which asks every query the scale-0.1
+pack asks: ``test_parity_pack.py``) is copied into the warehouse with :func:`opsnb.pack.warehouse.load`
+once per test session (the ``spark_lake`` fixture, shared with ``test_spark_batch.py``); then every
 section computed by Spark must show exactly what it shows on DuckDB, every engine difference found
 is pinned by name on tiny tables with exact values on both engines, and every bad input gets its
 clear error. One Spark session serves the whole module (a JVM per process: it starts once, ~10 s)
@@ -15,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -29,7 +32,6 @@ from opsnb.pack.expr import money_sum
 from opsnb.pack.url import parse
 from opsnb.pack.warehouse import load
 from opsnb.periods import Period, latest_full_month
-from opsnb.sample import generate
 from tests.parity import assert_same_shown, assert_same_usage, shown
 
 pytest.importorskip("pyspark")
@@ -57,10 +59,8 @@ def _one_session() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("pack") / "sample"
-    generate(path, scale=0.1)
-    return path
+def folder(spark_lake: Any) -> Path:
+    return spark_lake.folder
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +69,17 @@ def period(folder: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("lake")
+def warehouse(spark_lake: Any) -> Path:
+    return spark_lake.warehouse
 
 
 @pytest.fixture(scope="module")
-def url(folder: Path, warehouse: Path) -> str:
-    """The sample in database ``ops`` of the warehouse, loaded as ``opsnb load`` does."""
-    target = _url(warehouse, "ops")
-    copied = load(open_pack(folder), target)
-    assert copied["events"] > 100_000 and set(copied) == set(open_pack(folder).names)
+def url(spark_lake: Any) -> str:
+    """The parity pack in database ``ops`` of the warehouse, loaded as ``opsnb load`` does (once a session)."""
+    target = _url(spark_lake.warehouse, "ops")
+    local = open_pack(spark_lake.folder)
+    assert spark_lake.url() == target and set(spark_lake.copied) == set(local.names)
+    assert spark_lake.copied["events"] == int(local.table("events").count().execute()) > 100_000
     return target
 
 
@@ -417,7 +418,7 @@ def test_a_missing_table_or_column_names_what_exists(url, tmp_path):
 def test_a_query_past_the_timeout_is_cancelled_with_a_clear_message(url):
     pack = open_pack(url + "&timeout=2")
     e = pack.table("events")
-    slow = e.cross_join(e.view()).count()  # 200k × 200k rows: a minute or more
+    slow = e.cross_join(e.view()).count()  # 104k × 104k rows: many seconds
     with pytest.raises(QueryTimeout, match=r"ran longer than 2 s and was cancelled.*\?timeout="):
         slow.execute()
     pack.engine.timeout = None  # (a loaded test machine may take 2 s for the next one too)
