@@ -719,19 +719,20 @@ def drivers_bullets(r: dm.DriverResult, lang: str, currency: str = "¥") -> list
 # ---------------------------------------------------------------- ledger
 
 
-def ledger_table(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, str, str]]) -> ui.Table | None:
+def ledger_table(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, str, str]],
+                 currency: str = "¥") -> ui.Table | None:
     """What the previous review published, restated values flagged."""
     if prev.empty:
         return None
     rows = [{
         t("goals.col.kpi", lang): _lab(labels, r["metric"], lang),
         t("goals.col.period", lang): r["period"],
-        t("goals.col.value", lang): _val(r["value"], labels.get(r["metric"], ("", "", "count"))[2], lang),
-        t("goals.col.published_target", lang): _val(r["target"], labels.get(r["metric"], ("", "", "count"))[2], lang),
+        t("goals.col.value", lang): _val(r["value"], labels.get(r["metric"], ("", "", "count"))[2], lang, currency),
+        t("goals.col.published_target", lang): _val(r["target"], labels.get(r["metric"], ("", "", "count"))[2], lang, currency),
         t("goals.col.published_status", lang): _status(r["status"], lang)
         if r["status"] in ("exceeded", "nearly", "missed", "n/a") else str(r["status"]),
-        t("goals.col.first_value", lang): _val(r["first_value"], labels.get(r["metric"], ("", "", "count"))[2], lang),
-        t("goals.col.restated", lang): "✔" if _restated(r, labels, lang) else "",
+        t("goals.col.first_value", lang): _val(r["first_value"], labels.get(r["metric"], ("", "", "count"))[2], lang, currency),
+        t("goals.col.restated", lang): "✔" if _restated(r, labels, lang, currency) else "",
         t("goals.col.published_at", lang): pd.Timestamp(r["published_at"]).strftime("%Y-%m-%d %H:%M"),
     } for _, r in prev.iterrows()]
     return ui.table(pd.DataFrame(rows), lang)
@@ -742,17 +743,18 @@ def _lab(labels: dict[str, tuple[str, str, str]], key: str, lang: str) -> str:
     return zh if lang == "zh" else en
 
 
-def ledger_bullets(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, str, str]]) -> list[str]:
+def ledger_bullets(prev: pd.DataFrame, lang: str, labels: dict[str, tuple[str, str, str]],
+                   currency: str = "¥") -> list[str]:
     """One line per restated value (or "no changes"), or "nothing published before"."""
     if prev.empty:
         return [t("goals.bullet.ledger_none", lang)]
     out = []
     for _, r in prev.iterrows():
-        if not _restated(r, labels, lang):
+        if not _restated(r, labels, lang, currency):
             continue
         unit = labels.get(r["metric"], ("", "", "count"))[2]
         out.append(t("goals.bullet.restated", lang, label=_lab(labels, r["metric"], lang), period=r["period"],
-                     first=_val(r["first_value"], unit, lang), now=_val(_now(r), unit, lang)))
+                     first=_val(r["first_value"], unit, lang, currency), now=_val(_now(r), unit, lang, currency)))
     return out or [t("goals.bullet.ledger_ok", lang)]
 
 
@@ -760,11 +762,11 @@ def _now(r: Any) -> Any:
     return r["current"] if not _missing(r["current"]) else r["value"]
 
 
-def _restated(r: Any, labels: dict[str, tuple[str, str, str]], lang: str) -> bool:
+def _restated(r: Any, labels: dict[str, tuple[str, str, str]], lang: str, currency: str = "¥") -> bool:
     """Restated as readers can see it: the value first published and the one now differ as shown (a change in
     the tenth decimal is no restatement to a reader: "published as 1:4.5, now 1:4.5")."""
     unit = labels.get(r["metric"], ("", "", "count"))[2]
-    return bool(r["restated"]) and _val(r["first_value"], unit, lang) != _val(_now(r), unit, lang)
+    return bool(r["restated"]) and _val(r["first_value"], unit, lang, currency) != _val(_now(r), unit, lang, currency)
 
 
 def _labels(ctx: Context) -> dict[str, tuple[str, str, str]]:
@@ -993,7 +995,7 @@ SUBSECTIONS: list[Subsection] = [
     ),
     Subsection(
         "goals.ledger", _ledger,
-        table=lambda r, ctx: ledger_table(r, ctx.lang, _labels(ctx)),
-        bullets=lambda r, ctx: ledger_bullets(r, ctx.lang, _labels(ctx)),
+        table=lambda r, ctx: ledger_table(r, ctx.lang, _labels(ctx), ctx.settings.currency),
+        bullets=lambda r, ctx: ledger_bullets(r, ctx.lang, _labels(ctx), ctx.settings.currency),
     ),
 ]

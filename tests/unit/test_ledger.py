@@ -87,3 +87,6 @@ def test_a_restatement_a_reader_cannot_see_is_not_called_one():
     table = G.ledger_table(prev, "en", labels)
     assert list(table.data["Restated"]) == ["", "✔"]
     assert "Target then" in table.data.columns and "Target" not in table.data.columns  # not the month's own target
+    # a unit in pounds reads its published figures in pounds
+    assert G.ledger_bullets(prev, "en", labels, "£") == ["GMV (2026-09) restated: published as £180.00, now £190.00."]
+    assert list(G.ledger_table(prev, "en", labels, "£").data["Target then"]) == ["n/a", "£150.00"]
