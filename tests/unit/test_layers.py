@@ -120,3 +120,26 @@ def test_the_walk_sees_lazy_imports(tmp_path):
     node = ast.parse(src)
     found = [n.module for n in ast.walk(node) if isinstance(n, ast.ImportFrom)]
     assert found == ["opsnb.nb"]
+
+
+def test_every_module_the_architecture_names_exists():
+    """docs/architecture.md matches the rooms: every ``opsnb/…`` path and ``opsnb.…`` module it names is there."""
+    import re
+
+    doc = (PKG.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for name in sorted(set(re.findall(r"(?<![\w/.])opsnb/[\w/<>*.-]*[\w/]", doc))):
+        if "<" in name or "*" in name:  # a pattern (opsnb/sections/<module>.py, opsnb/i18n/*/…)
+            continue
+        p = PKG.parent / name
+        if not (p.exists() or p.with_suffix(".py").exists()):
+            missing.append(name)
+    for name in sorted(set(re.findall(r"(?<![\w/.])opsnb(?:\.[a-z_]\w*)+", doc))):
+        parts = name.split(".")
+        for i in range(len(parts), 1, -1):  # the longest prefix that is a module; the rest is a name in it
+            base = PKG.parent.joinpath(*parts[:i])
+            if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
+                break
+        else:
+            missing.append(name)
+    assert missing == []
