@@ -135,7 +135,7 @@ class Profile:
         """Share of the values that are Excel day numbers in the accepted range."""
         if self.n == 0:
             return 0.0
-        x = pd.to_numeric(self.values.where(self.plain_numbers), errors="coerce")
+        x = pd.to_numeric(self.values[self.plain_numbers])  # plain numbers only: nothing to coerce away
         lo, hi = SERIAL_RANGE
         return float(((x >= lo) & (x < hi + 1)).sum()) / self.n
 
