@@ -763,7 +763,7 @@ def service_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
     under the key ``service:<category>`` so that one category's troubles read as one finding:
 
     * low resolution rate — a rate on the category's tickets: no verdict under ``min_base`` tickets;
-    * slow p90 resolution (resolved tickets);
+    * slow p90 resolution — a quantile of the resolved tickets' hours: no verdict under ``min_base`` resolved;
     * low satisfaction — a mean of the ratings: no verdict under ``min_base`` rated tickets;
     * rising complaints — at least ``min_base`` tickets, more per day than last period by over
       ``complaint_rise_max`` and beyond chance (:func:`_rose`); the rise in percent is given only when
@@ -794,7 +794,7 @@ def service_problems(pack: Pack, period: Period, settings: Any) -> pd.DataFrame:
                              "service", {**base, "rate": rate, "resolved": int(r["resolved"]),
                                          "min": ps.resolution_rate_min}, settings))
         p90 = _num(r["p90_hours"])
-        if p90 is not None and p90 > ps.resolution_p90_hours:
+        if p90 is not None and p90 > ps.resolution_p90_hours and int(r["resolved"]) >= min_base:
             rows.append(_row("service_slow", f"service:{cat}", p90 / (2 * ps.resolution_p90_hours), "service",
                              {**base, "p90_hours": p90, "median_hours": _num(r["median_hours"]),
                               "resolved": int(r["resolved"]), "limit": ps.resolution_p90_hours}, settings))

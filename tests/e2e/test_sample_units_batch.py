@@ -58,8 +58,9 @@ def test_both_planted_units_publish_their_sections(planted, project):
     _, scenario = project
     for p in planted.values():
         res = p["result"]
-        assert {s.section: s.error for s in res.sections if not s.ok} == {}
-        assert {s.section for s in res.sections} == {"summary", "goals", "problems"}
+        assert {s.section: s.status for s in res.sections if not s.ok} == dict.fromkeys(
+            ("campaigns", "insights", "plan"), "skipped")  # not asked for, never run in the unit: named as such
+        assert {s.section for s in res.sections if s.ok} == {"summary", "goals", "problems"}
         assert res.unit == p["fact"]["unit"] and res.period == scenario["review_period"]
         assert res.out_dir == p["published"] and res.index.is_file()
 
@@ -91,5 +92,7 @@ def test_summary_top_problems_show_each_planted_fact(planted):
     spike = planted["service_spike"]
     top = spike["top_problems"]
     assert any(b.startswith("【高】") and f"“{spike['fact']['category']}”类工单" in b for b in top), top
-    assert sum("工单" in b for b in top) >= 2, top  # the service problems lead the unit's list
+    # the service surge leads the unit's list, one problem with its resolution rate as evidence (the slow handling
+    # rests on 21 resolved tickets, under min_base: no verdict on it)
+    assert top[0].startswith("【高】") and "工单" in top[0] and "解决率" in top[0] and "处理慢" not in top[0], top
     assert not any("未达成目标" in b for b in top)
