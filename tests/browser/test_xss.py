@@ -88,8 +88,8 @@ def _inject(root: Path) -> dict[str, set[str]]:
     default.write_text(text.replace("label: {zh: GMV, en: GMV}", f'label: {{zh: "{KPI_LABEL}", en: "{KPI_LABEL}"}}', 1),
                        encoding="utf-8")
     fields["kpi.label"] = {KPI_LABEL}
-    # feedback categories reach the report through service problems: judge every category, flag them all
-    (root / "params" / f"{UNIT}.yaml").write_text("problems: {service_min_tickets: 1, satisfaction_min: 5.0}\n",
+    # feedback categories reach the report through service problems: judge every category, on any base, flag them all
+    (root / "params" / f"{UNIT}.yaml").write_text("min_base: 1\nproblems: {service_min_tickets: 1, satisfaction_min: 5.0}\n",
                                                   encoding="utf-8")
 
     period = Period.parse("2026-10").label  # the sample's latest full month (the batch's default period)
