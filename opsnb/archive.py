@@ -136,8 +136,8 @@ def refresh(root: Path, *, unit: str, period: str, log: Callable[[str], None] | 
     """After ``unit`` published ``period``: its links and its neighbours', then the archive page. Returns the page.
 
     Every page of the unit's reviews of ``period`` (each language: the one just published and the others, which
-    now link to it) gets its links; the index pages of the previous and next period and, for the group, of the
-    units' reviews of the period get theirs updated. Serialised by a
+    now link to it) gets its links, and so does every page of the units' reviews of the period after a group publish;
+    the index pages of the previous and next period get theirs updated. Serialised by a
     lock on ``outputs/``, so two publishes never interleave their rewrites.
     """
     outputs = outputs_dir(root)
@@ -149,8 +149,11 @@ def refresh(root: Path, *, unit: str, period: str, log: Callable[[str], None] | 
             # every page of the period's reviews (each language links the others); the index page of the
             # neighbouring periods and, after a group publish, of the units' reviews of that period
             own = r.unit == unit and r.period == period
-            if own or (r.unit == unit and r.period in near) or (unit == GROUP and r.period == period):
-                write_nav(r.run.path, nav_html(nav_links(r, everything)), None if own else [rf.INDEX])
+            # a group publish links every page of the units' reviews of the period to it (each page carries the
+            # same links, whichever way the unit's pages were published: a reader moves from any of them)
+            every = own or (unit == GROUP and r.period == period)
+            if every or (r.unit == unit and r.period in near):
+                write_nav(r.run.path, nav_html(nav_links(r, everything)), None if every else [rf.INDEX])
         return build_archive(root, everything)
 
 

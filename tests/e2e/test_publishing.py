@@ -277,7 +277,9 @@ def test_the_group_page_is_linked_from_its_units_and_listed(tmp_path: Path):
     build_rollup(root, "2026-10", ["a", "b"], lang="zh")
     out = root / "outputs"
     assert (out / "_group" / "2026-10" / rf.INDEX).is_file()
-    assert 'href="../../_group/2026-10/index.html"' in (out / "a" / "2026-10" / rf.INDEX).read_text(encoding="utf-8")
+    for unit in ("a", "b"):  # every page of each unit's review, not only its index
+        for page in sorted((out / unit / "2026-10").glob("*.html")):
+            assert 'href="../../_group/2026-10/index.html"' in page.read_text(encoding="utf-8"), page
     assert 'href="_group/2026-10/index.html"' in (out / rf.INDEX).read_text(encoding="utf-8")
     assert archive.check(out) == []
 
