@@ -352,6 +352,12 @@ def figure(fig_or_ax: Any, *, alt: str = "") -> Html:
                 f"[chart: {alt}]")
 
 
+def _att_line(card: dict[str, Any]) -> str:
+    """"108.0% · 超额完成"; once when both say the same (a KPI without a target: "不适用", not "不适用 · 不适用")."""
+    parts = [str(card.get(k) or "") for k in ("attainment", "status_text")]
+    return " · ".join(dict.fromkeys(p for p in parts if p))
+
+
 def cards(items: list[dict[str, Any]]) -> Html:
     """KPI cards: dicts with label, value, target, attainment, status, change, good (True/False/None)."""
     out = []
@@ -364,7 +370,7 @@ def cards(items: list[dict[str, Any]]) -> Html:
             f'<div class="opsnb-card-label">{esc(it.get("label", ""))}</div>'
             f'<div class="opsnb-card-value">{esc(it.get("value", ""))}</div>'
             f'<div class="opsnb-card-target">{esc(it.get("target", ""))}</div>'
-            f'<div class="opsnb-card-att">{esc(it.get("attainment", ""))} · {esc(it.get("status_text", ""))}</div>'
+            f'<div class="opsnb-card-att">{esc(_att_line(it))}</div>'
             f'<div class="opsnb-card-change opsnb-{trend}">{esc(it.get("change", ""))}</div></div>')
     return Html(f'<div class="opsnb-cards">{"".join(out)}</div>', f"[{len(items)} KPI cards]")
 

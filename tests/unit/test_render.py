@@ -222,3 +222,12 @@ def test_a_change_reads_as_the_reader_computes_it_from_the_two_values():
     # 107 against 80 is +33.75 %: shown +33.8 %, as (107 − 80) ÷ 80; 107 ÷ 80 − 1 is 0.33749999… and showed 33.7 %
     assert fmt.relative_change(107, 80) == 0.3375 and fmt.change(107, 80, "count", "en") == "+33.8%"
     assert fmt.change(60, 80, "count", "zh") == "-25.0%" and fmt.relative_change(-5, -10) == 0.5
+
+
+def test_a_card_without_a_target_says_not_applicable_once():
+    from opsnb.render import ui
+
+    html = ui.cards([{"label": "付费转化率", "value": "25.4%", "attainment": "不适用", "status_text": "不适用"},
+                     {"label": "GMV", "value": "¥104.6万", "attainment": "108.0%", "status_text": "超额完成"}])._repr_html_()
+    assert '<div class="opsnb-card-att">不适用</div>' in html
+    assert '<div class="opsnb-card-att">108.0% · 超额完成</div>' in html
