@@ -37,6 +37,13 @@ class Label(_Model):
         return self.zh if lang == "zh" else self.en
 
 
+def unique(values: list[str], what: str) -> None:
+    """Raise naming the ``what`` that occur more than once in ``values`` (a list of KPIs, channels, alert rules)."""
+    dup = sorted({v for v in values if values.count(v) > 1})
+    if dup:
+        raise ValueError(f"duplicate {what} {dup}")
+
+
 def known_sections(v: list[str]) -> list[str]:
     """``v`` if every name is a section (``SECTIONS``); else an error naming the unknown and the known ones."""
     bad = [s for s in v if s not in SECTIONS]

@@ -10,7 +10,7 @@ from pydantic import (
     model_validator,
 )
 
-from opsnb.params.base import Label, _Model
+from opsnb.params.base import Label, _Model, unique
 
 
 class KPI(_Model):
@@ -76,8 +76,5 @@ class GoalsSettings(_Model):
     @field_validator("kpis")
     @classmethod
     def _unique(cls, v: list[KPI]) -> list[KPI]:
-        keys = [k.key for k in v]
-        dup = sorted({k for k in keys if keys.count(k) > 1})
-        if dup:
-            raise ValueError(f"duplicate KPI keys {dup}")
+        unique([k.key for k in v], "KPI keys")
         return v

@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from opsnb.errors import ParamsError, Problem
-from opsnb.params.base import Label, Lang, _Model
+from opsnb.params.base import Label, Lang, _Model, unique
 from opsnb.params.calendar import BusinessDays, _region, country_of_timezone
 from opsnb.params.campaigns import CampaignsSettings
 from opsnb.params.delivery import AlertRule, Channel, DeliverySettings
@@ -113,10 +113,7 @@ class Settings(_Model):
     @field_validator("notify", "alerts")
     @classmethod
     def _unique_names(cls, v: list[Any]) -> list[Any]:
-        names = [x.name for x in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"duplicate names {dup}")
+        unique([x.name for x in v], "names")
         return v
 
     @model_validator(mode="before")
